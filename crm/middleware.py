@@ -1,0 +1,41 @@
+"""Map framework-level failures on API paths to the JSON error shape.
+
+Django answers an oversized body with an HTML 400 and a NUL byte reaches PostgreSQL as a
+500; API clients get a JSON 413 / 400 instead (RELIABILITY.md G7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+
+from crm.api_errors import error_response
+
+API_PREFIXES = ("/api/", "/agent/analytics", "/agent/goals")
+
+
+class JsonErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIXES):
+            query = unquote(request.META.get("QUERY_STRING", ""))
+            if "\x00" in query or "\x00" in request.path:
+                return error_response(400, "NUL characters are not allowed.", code="invalid_character")
+            length = request.META.get("CONTENT_LENGTH") or "0"
+            if length.isdigit() and int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                return error_response(
+                    413,
+                    f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+                )
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PREFIXES):
+            return error_response(413, "The request body is too large.")
+        return None

@@ -1,0 +1,68 @@
+"""Personas shared by every test: an agent and a manager of organization A, an admin of
+A, and an outsider of organization B (STYLE.md)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from crm.models import Role
+from tests.factories import MemberFactory, OrganizationFactory
+
+PASSWORD = "pass-word-123"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(what: str, available: bool) -> None:
+    """Fail in CI, skip elsewhere, when a real service a test needs is missing."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but is not available")
+    pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture
+def org_a(db):
+    return OrganizationFactory(slug="acme", name="Acme Ltd", timezone="Africa/Nairobi", currency="KES")
+
+
+@pytest.fixture
+def org_b(db):
+    return OrganizationFactory(slug="globex", name="Globex Corp", timezone="UTC", currency="USD")
+
+
+@pytest.fixture
+def admin_a(org_a):
+    return MemberFactory(email="admin@acme.test", name="Ada Admin", organization=org_a, role=Role.ADMIN)
+
+
+@pytest.fixture
+def manager_a(org_a):
+    return MemberFactory(email="manager@acme.test", name="Mia Manager", organization=org_a, role=Role.MANAGER)
+
+
+@pytest.fixture
+def agent_a(org_a):
+    return MemberFactory(email="agent@acme.test", name="Alan Agent", organization=org_a, role=Role.AGENT)
+
+
+@pytest.fixture
+def outsider(org_b):
+    return MemberFactory(email="boss@globex.test", name="Olga Outsider", organization=org_b, role=Role.ADMIN)
+
+
+def jwt_client(member) -> APIClient:
+    client = APIClient()
+    token = RefreshToken.for_user(member).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def api_client_for():
+    """api_client_for(member) -> an APIClient authenticated with that member's JWT."""
+    return jwt_client
