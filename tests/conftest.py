@@ -37,7 +37,7 @@ def org_b(db):
 
 @pytest.fixture
 def admin_a(org_a):
-    return MemberFactory(email="admin@acme.test", name="Ada Admin", organization=org_a, role=Role.ADMIN)
+    return MemberFactory(email="admin@acme.test", name="Ada Admin", organization=org_a, role=Role.ADMIN, is_staff=True)
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def agent_a(org_a):
 
 @pytest.fixture
 def outsider(org_b):
-    return MemberFactory(email="boss@globex.test", name="Olga Outsider", organization=org_b, role=Role.ADMIN)
+    return MemberFactory(email="boss@globex.test", name="Olga Outsider", organization=org_b, role=Role.ADMIN, is_staff=True)
 
 
 def jwt_client(member) -> APIClient:

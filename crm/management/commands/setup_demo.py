@@ -1,0 +1,32 @@
+import datetime as dt
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from crm.demo_setup import DEMO_LOGINS, DEMO_PASSWORD, DEMO_SLUG, demo_organization_ensure
+from crm.models import Lead
+from crm.snapshots import contact_snapshots_rebuild, last_complete_local_day
+
+HISTORY_DAYS = 400
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization and logins, and generate demo data if it has none."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--scale", default="small", choices=["small", "medium", "large"])
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, scale: str, seed: int, **options) -> None:
+        org = demo_organization_ensure()
+        if not Lead.objects.for_org(org).exists():
+            self.stdout.write("Generating demo data (first start only)...")
+            call_command("generate_demo_data", DEMO_SLUG, seed=seed, scale=scale, stdout=self.stdout)
+            last = last_complete_local_day(organization=org, as_of=timezone.now())
+            contact_snapshots_rebuild(
+                organization=org, first_day=last - dt.timedelta(days=HISTORY_DAYS), last_day=last
+            )
+        self.stdout.write(self.style.SUCCESS(f"Demo organization {org.name!r} is ready. Logins:"))
+        for login in DEMO_LOGINS:
+            self.stdout.write(f"  {login.role:<8} {login.email:<24} password: {DEMO_PASSWORD}")

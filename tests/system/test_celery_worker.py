@@ -1,0 +1,72 @@
+"""A real Celery worker runs the nightly snapshot task against the real broker."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+
+from config.celery import app as celery_app
+from crm import tasks
+from crm.models import ContactSnapshot
+from tests.conftest import IN_CI, require_service
+from tests.factories import ContactFactory, OrganizationFactory
+from tests.system.processes import child_env, start, stop, test_database_url, wait_until
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
+
+UTC = dt.UTC
+
+
+@pytest.fixture
+def worker(tmp_path, settings):
+    if IN_CI:
+        require_service("a Redis or RabbitMQ broker", not settings.CELERY_BROKER_URL.startswith("filesystem"))
+    overrides = {"DATABASE_URL": test_database_url()}
+    if settings.CELERY_BROKER_URL.startswith("filesystem"):
+        # A private broker folder, shared by this test process and its worker only.
+        broker = tmp_path / "broker"
+        (broker / "out").mkdir(parents=True)
+        (broker / "processed").mkdir()
+        celery_app.conf.broker_transport_options = {
+            "data_folder_in": str(broker / "out"),
+            "data_folder_out": str(broker / "out"),
+            "processed_folder": str(broker / "processed"),
+            "store_processed": False,
+        }
+        overrides["CRM_CELERY_BROKER_DIR"] = str(broker)
+    log = tmp_path / "worker.log"
+    process = start(
+        ["-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
+         "-n", f"test-{tmp_path.name}@%h", "--without-gossip", "--without-mingle"],
+        child_env(**overrides),
+        log,
+    )
+    yield process, log
+    stop(process)
+    celery_app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+
+
+def test_worker_runs_snapshot_fan_out_idempotently(worker):
+    process, log = worker
+    # given an organization in Nairobi (UTC+3) with 3 contacts: two before 21 Nov, one on it
+    org = OrganizationFactory(slug="snap-org", timezone="Africa/Nairobi")
+    nairobi_midnight_21 = dt.datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+    ContactFactory(organization=org, created_at=nairobi_midnight_21 - dt.timedelta(days=3))
+    ContactFactory(organization=org, created_at=nairobi_midnight_21 - dt.timedelta(minutes=1))
+    ContactFactory(organization=org, created_at=nairobi_midnight_21 + dt.timedelta(hours=5))
+    # when the beat entry point runs twice on the worker for 22 Nov 06:00 UTC (09:00 local)
+    as_of = "2026-11-22T06:00:00+00:00"
+    tasks.snapshot_contacts_all.delay(as_of)
+    tasks.snapshot_contacts_all.delay(as_of)
+
+    def done() -> bool:
+        return ContactSnapshot.objects.for_org(org).exists() and log.read_text().count("succeeded") >= 4
+
+    ok = wait_until(done, timeout=90)
+    assert process.poll() is None, log.read_text()[-3000:]
+    assert ok, log.read_text()[-3000:]
+    # then exactly one row for 21 Nov local: 3 contacts in total, 1 new (hand count above)
+    rows = list(ContactSnapshot.objects.for_org(org).values_list("day", "total_contacts", "new_contacts"))
+    assert rows == [(dt.date(2026, 11, 21), 3, 1)]
