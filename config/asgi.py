@@ -15,8 +15,6 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Sockets need a session and an allowed origin (DESIGN section 8).
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -126,8 +126,13 @@ class MemberAdmin(OrgScopedAdmin, UserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "name", "role", "team", "organization",
-                                                   "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "name", "role", "team", "organization", "password1", "password2"),
+            },
+        ),
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -135,8 +140,10 @@ class MemberAdmin(OrgScopedAdmin, UserAdmin):
         if request.user.is_superuser:
             return sets
         hidden = {"organization", "is_staff", "is_superuser", "groups", "user_permissions"}
-        return [(name, {**opts, "fields": tuple(f for f in opts["fields"] if f not in hidden)})
-                for name, opts in sets]
+        return [
+            (name, {**opts, "fields": tuple(f for f in opts["fields"] if f not in hidden)})
+            for name, opts in sets
+        ]
 
     def save_model(self, request, obj, form, change) -> None:
         new_role = obj.role
@@ -169,7 +176,11 @@ class ApiKeyAdmin(OrgScopedAdmin):
         return obj is None and super().has_change_permission(request)
 
     def save_model(self, request, obj, form, change) -> None:
-        org = obj.organization if request.user.is_superuser and obj.organization_id else request.user.organization
+        org = (
+            obj.organization
+            if request.user.is_superuser and obj.organization_id
+            else request.user.organization
+        )
         key, raw = api_key_create(organization=org, name=obj.name, actor=request.user)
         obj.pk = key.pk
         messages.warning(request, f"API key created. Copy it now, it will not be shown again: {raw}")

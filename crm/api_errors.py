@@ -29,7 +29,9 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def error_response(status_code: int, message: str, *, code: str | None = None, details: Any = None) -> JsonResponse:
+def error_response(
+    status_code: int, message: str, *, code: str | None = None, details: Any = None
+) -> JsonResponse:
     return JsonResponse(
         error_body(code or STATUS_CODES.get(status_code, "error"), message, details), status=status_code
     )

@@ -36,7 +36,11 @@ def demo_organization_ensure() -> Organization:
     for login in DEMO_LOGINS:
         if not Member.objects.filter(email=login.email).exists():
             member_add(
-                organization=org, email=login.email, role=login.role, password=DEMO_PASSWORD,
-                name=login.name, team=login.team,
+                organization=org,
+                email=login.email,
+                role=login.role,
+                password=DEMO_PASSWORD,
+                name=login.name,
+                team=login.team,
             )
     return org

@@ -195,9 +195,7 @@ class Lead(TenantModel):
     assigned_agent = models.ForeignKey(
         Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
     )
-    score = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(100)]
-    )
+    score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
     estimated_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     product_line = models.CharField(max_length=100, blank=True)
     region = models.CharField(max_length=100, blank=True)
@@ -281,9 +279,7 @@ class SaleKind(models.TextChoices):
 class Sale(TenantModel):
     lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True)
     contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True)
-    agent = models.ForeignKey(
-        Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales"
-    )
+    agent = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales")
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, blank=True)
     kind = models.CharField(max_length=16, choices=SaleKind.choices, default=SaleKind.NEW)
@@ -381,9 +377,7 @@ class ContactSnapshot(models.Model):
 
     class Meta:
         ordering = ["-day"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "day"], name="snapshot_org_day")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "day"], name="snapshot_org_day")]
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.day}: {self.total_contacts}"
@@ -402,6 +396,9 @@ class WebhookReceipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "message_id"], name="webhook_org_msgid")
         ]
+
+    def __str__(self) -> str:
+        return self.message_id
 
 
 class ImportStatus(models.TextChoices):

@@ -44,7 +44,12 @@ def member_add(
     if Member.objects.filter(email=email).exists():
         raise ValueError(f"A member with e-mail {email} already exists.")
     member = Member.objects.create_user(
-        email, password, organization=organization, role=role, name=name, team=team,
+        email,
+        password,
+        organization=organization,
+        role=role,
+        name=name,
+        team=team,
         # Org admins manage their organization in the Django admin.
         is_staff=role == Role.ADMIN,
     )
@@ -84,11 +89,18 @@ def api_key_create(*, organization: Organization, name: str, actor: Member | Non
     """Create a key and return it with the raw value, which is shown once and never stored."""
     raw, prefix, key_hash = api_key_generate()
     key = ApiKey.objects.create(
-        organization=organization, name=name, prefix=prefix, key_hash=key_hash,
+        organization=organization,
+        name=name,
+        prefix=prefix,
+        key_hash=key_hash,
         created_by=actor if isinstance(actor, Member) else None,
     )
     audit_record(
-        organization=organization, actor=actor, action="api_key.create", object_type="api_key",
-        object_id=key.pk, after={"name": name, "prefix": prefix},
+        organization=organization,
+        actor=actor,
+        action="api_key.create",
+        object_type="api_key",
+        object_id=key.pk,
+        after={"name": name, "prefix": prefix},
     )
     return key, raw

@@ -2,9 +2,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from crm import views
+from crm.forms import LoginForm
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
@@ -14,4 +19,7 @@ urlpatterns = [
     ),
     path("", views.home, name="home"),
     path("import/", views.import_page, name="crm-import"),
+    path("import/columns/", views.import_columns, name="crm-import-columns"),
+    path("import/<int:run_id>/", views.import_run, name="crm-import-run"),
+    path("import/<int:run_id>/status/", views.import_run_status, name="crm-import-run-status"),
 ]

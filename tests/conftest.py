@@ -37,7 +37,9 @@ def org_b(db):
 
 @pytest.fixture
 def admin_a(org_a):
-    return MemberFactory(email="admin@acme.test", name="Ada Admin", organization=org_a, role=Role.ADMIN, is_staff=True)
+    return MemberFactory(
+        email="admin@acme.test", name="Ada Admin", organization=org_a, role=Role.ADMIN, is_staff=True
+    )
 
 
 @pytest.fixture
@@ -52,7 +54,9 @@ def agent_a(org_a):
 
 @pytest.fixture
 def outsider(org_b):
-    return MemberFactory(email="boss@globex.test", name="Olga Outsider", organization=org_b, role=Role.ADMIN, is_staff=True)
+    return MemberFactory(
+        email="boss@globex.test", name="Olga Outsider", organization=org_b, role=Role.ADMIN, is_staff=True
+    )
 
 
 def jwt_client(member) -> APIClient:

@@ -19,7 +19,9 @@ def test_token_obtain_with_email_and_password(agent_a):
     # then both tokens come back, and the refresh token yields a new access token
     assert response.status_code == 200
     assert set(response.json()) == {"access", "refresh"}
-    refreshed = APIClient().post("/api/auth/token/refresh/", {"refresh": response.json()["refresh"]}, format="json")
+    refreshed = APIClient().post(
+        "/api/auth/token/refresh/", {"refresh": response.json()["refresh"]}, format="json"
+    )
     assert refreshed.status_code == 200
     assert "access" in refreshed.json()
 
@@ -53,9 +55,11 @@ def test_access_token_of_deactivated_member_is_refused(agent_a, api_client_for):
 
 
 def test_refresh_token_is_not_an_access_token(agent_a):
-    tokens = APIClient().post(
-        "/api/auth/token/", {"email": "agent@acme.test", "password": PASSWORD}, format="json"
-    ).json()
+    tokens = (
+        APIClient()
+        .post("/api/auth/token/", {"email": "agent@acme.test", "password": PASSWORD}, format="json")
+        .json()
+    )
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['refresh']}")
     assert client.post("/api/v1/ingest/contacts/", [], format="json").status_code == 401

@@ -13,7 +13,9 @@ UTC = dt.UTC
 
 def test_create_org_and_add_member(capsys):
     call_command("create_org", "kenya", name="Kenya Sales", timezone="Africa/Nairobi", currency="kes")
-    call_command("add_member", "kenya", "Jo@Example.com", role="manager", password="s3cret-pass", team="North")
+    call_command(
+        "add_member", "kenya", "Jo@Example.com", role="manager", password="s3cret-pass", team="North"
+    )
     org = Organization.objects.get(slug="kenya")
     member = Member.objects.get(email="jo@example.com")
     assert (org.timezone, org.currency) == ("Africa/Nairobi", "KES")
@@ -59,7 +61,9 @@ def test_snapshot_counts_local_days_and_is_idempotent():
     # then one row per day: totals 2, 4, 4, 5 and new 1, 2, 0, 1 (counted by hand above)
     assert written == 4
     rows = list(
-        ContactSnapshot.objects.for_org(org).order_by("day").values_list("day", "total_contacts", "new_contacts")
+        ContactSnapshot.objects.for_org(org)
+        .order_by("day")
+        .values_list("day", "total_contacts", "new_contacts")
     )
     assert rows == [
         (dt.date(2026, 2, 28), 2, 1),

@@ -15,7 +15,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_database_url() -> str:
+def child_database_url() -> str:
     """The URL of the database pytest-django created, for a child process."""
     s = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -32,7 +32,9 @@ def child_env(**overrides: str) -> dict[str, str]:
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     handle = log.open("wb")
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+    )
 
 
 def stop(process: subprocess.Popen) -> None:

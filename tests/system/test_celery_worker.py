@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.conf import settings
 
 from config.celery import app as celery_app
 from crm import tasks
 from crm.models import ContactSnapshot
 from tests.conftest import IN_CI, require_service
 from tests.factories import ContactFactory, OrganizationFactory
-from tests.system.processes import child_env, start, stop, test_database_url, wait_until
+from tests.system.processes import child_database_url, child_env, start, stop, wait_until
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +22,7 @@ UTC = dt.UTC
 def worker(tmp_path, settings):
     if IN_CI:
         require_service("a Redis or RabbitMQ broker", not settings.CELERY_BROKER_URL.startswith("filesystem"))
-    overrides = {"DATABASE_URL": test_database_url()}
+    overrides = {"DATABASE_URL": child_database_url()}
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
         # A private broker folder, shared by this test process and its worker only.
         broker = tmp_path / "broker"
@@ -33,13 +32,25 @@ def worker(tmp_path, settings):
             "data_folder_in": str(broker / "out"),
             "data_folder_out": str(broker / "out"),
             "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
             "store_processed": False,
         }
         overrides["CRM_CELERY_BROKER_DIR"] = str(broker)
     log = tmp_path / "worker.log"
     process = start(
-        ["-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-         "-n", f"test-{tmp_path.name}@%h", "--without-gossip", "--without-mingle"],
+        [
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "-n",
+            f"test-{tmp_path.name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         child_env(**overrides),
         log,
     )

@@ -19,7 +19,9 @@ def embedded_env(var_dir) -> dict[str, str]:
     import os
 
     env = {k: v for k, v in os.environ.items() if k not in EMBEDDED_ONLY}
-    env.update({"CRM_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "config.settings"})
+    env.update(
+        {"CRM_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    )
     return env
 
 

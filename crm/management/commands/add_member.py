@@ -15,7 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="")
         parser.add_argument("--team", default="")
 
-    def handle(self, *args, org_slug: str, email: str, role: str, password: str, name: str, team: str, **opts):
+    def handle(
+        self, *args, org_slug: str, email: str, role: str, password: str, name: str, team: str, **opts
+    ):
         org = Organization.objects.filter(slug=org_slug).first()
         if org is None:
             raise CommandError(f"No organization with slug {org_slug!r}.")

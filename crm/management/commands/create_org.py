@@ -21,4 +21,6 @@ class Command(BaseCommand):
             org = organization_create(slug=slug, name=name, timezone=timezone, currency=currency)
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
-        self.stdout.write(self.style.SUCCESS(f"Created organization {org.slug} ({org.name}, {org.timezone})."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created organization {org.slug} ({org.name}, {org.timezone}).")
+        )

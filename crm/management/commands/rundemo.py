@@ -26,8 +26,19 @@ class Command(BaseCommand):
         if not no_worker:
             # One solo worker with embedded beat: enough for the demo, and beat then runs once.
             commands.append(
-                [python, "-m", "celery", "-A", "config", "worker", "--beat", "--pool=solo",
-                 "--loglevel=INFO", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")]
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--beat",
+                    "--pool=solo",
+                    "--loglevel=INFO",
+                    "--schedule",
+                    str(settings.VAR_DIR / "celerybeat-schedule"),
+                ]
             )
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         processes = [subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env) for cmd in commands]

@@ -23,4 +23,6 @@ class Command(BaseCommand):
         last = last_complete_local_day(organization=org, as_of=timezone.now())
         first = last - dt.timedelta(days=days - 1)
         rows = contact_snapshots_rebuild(organization=org, first_day=first, last_day=last)
-        self.stdout.write(self.style.SUCCESS(f"{rows} snapshot days written for {org.slug} ({first} .. {last})."))
+        self.stdout.write(
+            self.style.SUCCESS(f"{rows} snapshot days written for {org.slug} ({first} .. {last}).")
+        )

@@ -1,0 +1,85 @@
+"""Agent goals and the per-agent daily metric rows the agent analytics read."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.timezone import now
+
+from crm.models import Member, Organization
+from crm.tenancy import OrgManager
+
+
+class GoalPeriod(models.TextChoices):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+class GoalType(models.TextChoices):
+    CONVERSIONS = "conversions"
+    REVENUE = "revenue"
+    # Lower is better: achieved when the period's mean response time is at or under target.
+    RESPONSE_TIME_HOURS = "responseTimeHours"
+
+
+class AgentGoal(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="goals")
+    period = models.CharField(max_length=16, choices=GoalPeriod.choices)
+    goal_type = models.CharField(max_length=32, choices=GoalType.choices)
+    target = models.DecimalField(max_digits=14, decimal_places=2)
+    period_start = models.DateField()
+    period_end = models.DateField()  # exclusive
+    achieved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+
+    objects = OrgManager()
+
+    class Meta:
+        ordering = ["period", "goal_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "period", "goal_type", "period_start"], name="goal_agent_period_type_start"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "period_start"], name="goal_org_start")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.period} {self.goal_type} {self.period_start}"
+
+
+class AgentDailyMetrics(models.Model):
+    """One row per agent per local day, rebuilt idempotently (delete and rewrite the day).
+
+    Lead counts are keyed by the day the lead was handled (assigned, else created), so a
+    lead contacted later updates its handling day's row when that day is rebuilt.
+    Revenue is keyed by the sale's closing day.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="daily_metrics")
+    day = models.DateField()
+    leads_assigned = models.PositiveIntegerField(default=0)
+    leads_contacted = models.PositiveIntegerField(default=0)
+    leads_interested = models.PositiveIntegerField(default=0)
+    leads_converted = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    sales_count = models.PositiveIntegerField(default=0)
+    response_hours_sum = models.FloatField(default=0)
+    response_count = models.PositiveIntegerField(default=0)
+    satisfaction_sum = models.PositiveIntegerField(default=0)
+    satisfaction_count = models.PositiveIntegerField(default=0)
+
+    objects = OrgManager()
+
+    class Meta:
+        verbose_name_plural = "agent daily metrics"
+        constraints = [models.UniqueConstraint(fields=["agent", "day"], name="agentdaily_agent_day")]
+        indexes = [
+            models.Index(fields=["organization", "day"], name="agentdaily_org_day"),
+            models.Index(fields=["organization", "agent", "day"], name="agentdaily_org_agent_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.day}"
