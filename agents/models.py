@@ -83,3 +83,25 @@ class AgentDailyMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} {self.day}"
+
+
+class AgentMetricsFillState(models.Model):
+    """Which days of an organization's AgentDailyMetrics can be trusted.
+
+    Rows are valid for days up to `filled_through`, except from `dirty_from` on, which
+    ingestion sets (in its own transaction) when it stores leads or sales of those days.
+    Readers compute untrusted days live, so answers are exact even before the rebuild runs.
+    `version` increases on every change, so a rebuild clears `dirty_from` only if nothing
+    new arrived while it ran.
+    """
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
+    filled_through = models.DateField(null=True, blank=True)
+    dirty_from = models.DateField(null=True, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=now)
+
+    objects = OrgManager()
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: through {self.filled_through}, dirty from {self.dirty_from}"

@@ -214,6 +214,8 @@ class Lead(TenantModel):
         constraints = [_unique_external_id("lead")]
         indexes = [
             models.Index(fields=["organization", "created_at"], name="lead_org_created"),
+            # Team-wide "handled in window" scans (all agents at once: rankings, rollups).
+            models.Index(fields=["organization", "assigned_at"], name="lead_org_assigned"),
             models.Index(
                 fields=["organization", "assigned_agent", "assigned_at"], name="lead_org_agent_assigned"
             ),

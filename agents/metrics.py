@@ -1,0 +1,255 @@
+"""Agent metrics from additive totals (docs/metrics.md, "Agent metrics"; DESIGN section 6).
+
+Everything here is pure: totals in, numbers out, with the reference time passed in. Rates
+and means keep full precision; rounding happens once, in `AgentKpis.payload()` and the
+other payload helpers, which is what the API and the pages show. A rate or mean over
+nothing is None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+from crm.metrics import trend_percent
+from crm.timeranges import add_months, days, month_start, week_start
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class AgentTotals:
+    """Additive sums over a window: daily rows and live rows simply add up."""
+
+    assigned: int = 0
+    contacted: int = 0
+    interested: int = 0
+    converted: int = 0
+    revenue: Decimal = ZERO
+    sales_count: int = 0
+    response_hours_sum: float = 0.0
+    response_count: int = 0
+    satisfaction_sum: int = 0
+    satisfaction_count: int = 0
+
+    def __add__(self, other: AgentTotals) -> AgentTotals:
+        return AgentTotals(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, object]) -> AgentTotals:
+        """Build from a database row; missing or NULL sums are zero."""
+        values = {}
+        for f in fields(cls):
+            raw = row.get(f.name)
+            if f.name == "revenue":
+                values[f.name] = Decimal(str(raw)) if raw is not None else ZERO
+            elif f.name == "response_hours_sum":
+                values[f.name] = float(raw or 0.0)
+            else:
+                values[f.name] = int(raw or 0)
+        return cls(**values)
+
+
+def percent(part: float, whole: float) -> float | None:
+    return None if not whole else part / whole * 100
+
+
+def mean(total: float, count: int) -> float | None:
+    return None if not count else total / count
+
+
+def round_or_none(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def money(value: Decimal) -> float:
+    return float(value.quantize(CENT))
+
+
+@dataclass(frozen=True)
+class AgentKpis:
+    leads_handled: int
+    contact_rate: float | None
+    interest_rate: float | None
+    conversion_rate: float | None
+    total_revenue: Decimal
+    response_time_hours: float | None
+    satisfaction_score: float | None
+    satisfaction_count: int
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "leadsHandled": self.leads_handled,
+            "conversionRate": round_or_none(self.conversion_rate, 1),
+            "totalRevenue": money(self.total_revenue),
+            "responseTimeHours": round_or_none(self.response_time_hours, 2),
+            "satisfactionScore": round_or_none(self.satisfaction_score, 2),
+            "satisfactionCount": self.satisfaction_count,
+        }
+
+
+def agent_kpis(totals: AgentTotals) -> AgentKpis:
+    return AgentKpis(
+        leads_handled=totals.assigned,
+        contact_rate=percent(totals.contacted, totals.assigned),
+        interest_rate=percent(totals.interested, totals.assigned),
+        conversion_rate=percent(totals.converted, totals.assigned),
+        total_revenue=totals.revenue,
+        response_time_hours=mean(totals.response_hours_sum, totals.response_count),
+        satisfaction_score=mean(totals.satisfaction_sum, totals.satisfaction_count),
+        satisfaction_count=totals.satisfaction_count,
+    )
+
+
+def kpi_trends(
+    current: AgentKpis, previous: AgentKpis, *, rank_now: int | None, rank_before: int | None
+) -> dict[str, float | int | None]:
+    """% change per KPI on unrounded values; `ranking` is positions moved up (+ is better)."""
+    return {
+        "leads": trend_percent(current=current.leads_handled, previous=previous.leads_handled),
+        "conversion": trend_percent(current=current.conversion_rate, previous=previous.conversion_rate),
+        "revenue": trend_percent(current=current.total_revenue, previous=previous.total_revenue),
+        "response": trend_percent(current=current.response_time_hours, previous=previous.response_time_hours),
+        "satisfaction": trend_percent(
+            current=current.satisfaction_score, previous=previous.satisfaction_score
+        ),
+        "ranking": None if rank_now is None or rank_before is None else rank_before - rank_now,
+    }
+
+
+def funnel_payload(totals: AgentTotals) -> dict[str, dict[str, object]]:
+    kpis = agent_kpis(totals)
+    return {
+        "funnel": {
+            "assigned": totals.assigned,
+            "contacted": totals.contacted,
+            "interested": totals.interested,
+            "converted": totals.converted,
+        },
+        "conversionRates": {
+            "contactRate": round_or_none(kpis.contact_rate, 1),
+            "interestRate": round_or_none(kpis.interest_rate, 1),
+            "conversionRate": round_or_none(kpis.conversion_rate, 1),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    source: str
+    count: int
+    converted: int
+    revenue: Decimal
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "count": self.count,
+            "conversionRate": round_or_none(percent(self.converted, self.count), 1),
+            "revenue": money(self.revenue),
+        }
+
+
+def lead_source_rows(
+    lead_counts: Iterable[tuple[str, int, int]], revenue_by_source: Mapping[str, Decimal]
+) -> list[SourceRow]:
+    """Join (source, handled, converted) rows with revenue per source.
+
+    A source with revenue but no handled lead in the window still gets a row (count 0), so
+    the rows add up to the agent's total revenue. Ordered by count, then revenue, then name.
+    """
+    rows: dict[str, SourceRow] = {}
+    for source, count, converted in lead_counts:
+        name = source or "Unknown"
+        previous = rows.get(name)
+        count += previous.count if previous else 0
+        converted += previous.converted if previous else 0
+        rows[name] = SourceRow(name, count, converted, ZERO)
+    for source, amount in revenue_by_source.items():
+        name = source or "Unknown"
+        row = rows.get(name, SourceRow(name, 0, 0, ZERO))
+        rows[name] = SourceRow(name, row.count, row.converted, row.revenue + amount)
+    return sorted(rows.values(), key=lambda r: (-r.count, -r.revenue, r.source))
+
+
+PERIOD_BUCKETS = {"daily": "day", "weekly": "week", "monthly": "month"}
+
+
+def bucket_of(day: dt.date, period: str) -> dt.date:
+    if period == "weekly":
+        return week_start(day)
+    if period == "monthly":
+        return month_start(day)
+    return day
+
+
+def revenue_series(
+    *, revenue_by_day: Mapping[dt.date, Decimal], first_day: dt.date, last_day: dt.date, period: str
+) -> list[tuple[dt.date, Decimal]]:
+    """Zero-filled buckets (day, ISO week starting Monday, or calendar month) covering
+    [first_day, last_day]; each bucket is labelled with its first day."""
+    buckets: dict[dt.date, Decimal] = {}
+    for day in days(first_day, last_day):
+        buckets.setdefault(bucket_of(day, period), ZERO)
+    for day, amount in revenue_by_day.items():
+        if first_day <= day <= last_day:
+            key = bucket_of(day, period)
+            buckets[key] = buckets[key] + amount
+    return sorted(buckets.items())
+
+
+def month_to_date_windows(
+    *, as_of_local: dt.datetime
+) -> tuple[tuple[dt.datetime, dt.datetime], tuple[dt.datetime, dt.datetime]]:
+    """Current month to date, and the same elapsed time from the start of the previous
+    month (capped at that month's end). Both as local-aware (start, end) pairs."""
+    tz = as_of_local.tzinfo
+    this_start = dt.datetime.combine(month_start(as_of_local.date()), dt.time.min, tzinfo=tz)
+    prev_start = dt.datetime.combine(add_months(this_start.date(), -1), dt.time.min, tzinfo=tz)
+    elapsed = as_of_local - this_start
+    prev_end = min(prev_start + elapsed, this_start)
+    return (this_start, as_of_local), (prev_start, prev_end)
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    goal_type: str
+    target: Decimal
+    current: float | Decimal | None
+    completion: float | None  # percent, may exceed 100
+    achieved: bool
+
+
+def goal_progress(*, goal_type: str, target: Decimal, kpis: AgentKpis, totals: AgentTotals) -> GoalProgress:
+    """Conversions and revenue: higher is better (current / target). Response time: lower is
+    better, achieved at or under target, completion = target / current."""
+    if goal_type == "conversions":
+        current: float | Decimal | None = totals.converted
+        completion = percent(float(totals.converted), float(target)) if target else 100.0
+        achieved = totals.converted >= target
+    elif goal_type == "revenue":
+        current = totals.revenue
+        completion = percent(float(totals.revenue), float(target)) if target else 100.0
+        achieved = totals.revenue >= target
+    else:
+        current = kpis.response_time_hours
+        if current is None:
+            completion, achieved = None, False
+        elif current == 0:
+            completion, achieved = 100.0, True
+        else:
+            completion = float(target) / current * 100
+            achieved = current <= float(target)
+    return GoalProgress(
+        goal_type=goal_type, target=target, current=current, completion=completion, achieved=achieved
+    )
+
+
+def ordinal(position: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st ..."""
+    teens = 10 <= position % 100 <= 20
+    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
+    return f"{position}{suffix}"

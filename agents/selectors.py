@@ -1,0 +1,336 @@
+"""Reads of the agent analytics, scoped by organization (docs/metrics.md, "Agent metrics").
+
+Window totals combine the trusted daily rows (AgentDailyMetrics) with live queries over the
+raw tables for the rest of the window (the partial first day, today, and any day that
+ingestion marked stale), so every answer equals the raw-table computation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from agents.metrics import AgentTotals
+from agents.models import AgentDailyMetrics, AgentGoal, AgentMetricsFillState
+from crm.models import Activity, Lead, Member, Organization, Role, Sale
+from crm.timeranges import Window, first_full_day, local_midnight
+
+ROLLUP_SUMS = (
+    "leads_assigned",
+    "leads_contacted",
+    "leads_interested",
+    "leads_converted",
+    "revenue",
+    "sales_count",
+    "response_hours_sum",
+    "response_count",
+    "satisfaction_sum",
+    "satisfaction_count",
+)
+# AgentDailyMetrics column -> AgentTotals field
+ROLLUP_TO_TOTALS = {
+    "leads_assigned": "assigned",
+    "leads_contacted": "contacted",
+    "leads_interested": "interested",
+    "leads_converted": "converted",
+}
+
+RESPONSE = ExpressionWrapper(F("contacted_at") - F("assigned_at"), output_field=DurationField())
+RESPONDED = Q(contacted_at__isnull=False, assigned_at__isnull=False)
+
+
+def lead_aggregates() -> dict:
+    """The per-lead sums of the agent metrics, for `.annotate()` or `.aggregate()`."""
+    return {
+        "assigned": Count("id"),
+        "contacted": Count("id", filter=Q(contacted_at__isnull=False)),
+        "interested": Count("id", filter=Q(interested_at__isnull=False)),
+        "converted": Count("id", filter=Q(converted_at__isnull=False)),
+        "response_duration": Sum(RESPONSE, filter=RESPONDED),
+        "response_count": Count("id", filter=RESPONDED),
+        "satisfaction_sum": Sum("satisfaction_rating"),
+        "satisfaction_count": Count("satisfaction_rating"),
+    }
+
+
+def sale_aggregates() -> dict:
+    return {"revenue": Sum("amount"), "sales_count": Count("id")}
+
+
+def handled_in(start: dt.datetime, end: dt.datetime) -> Q:
+    """Leads handled in [start, end): assigned then, or created then when never assigned.
+
+    Written as two index-friendly ranges rather than a filter on COALESCE(...).
+    """
+    return Q(assigned_at__gte=start, assigned_at__lt=end) | Q(
+        assigned_at__isnull=True, created_at__gte=start, created_at__lt=end
+    )
+
+
+def agent_leads(organization: Organization) -> QuerySet:
+    return Lead.objects.for_org(organization).filter(assigned_agent__isnull=False)
+
+
+def agent_sales(organization: Organization) -> QuerySet:
+    return Sale.objects.for_org(organization).filter(agent__isnull=False)
+
+
+def _lead_row_totals(row: dict) -> dict:
+    duration = row.pop("response_duration", None)
+    row["response_hours_sum"] = duration.total_seconds() / 3600 if duration is not None else 0.0
+    return row
+
+
+def fill_state(organization: Organization) -> AgentMetricsFillState | None:
+    return AgentMetricsFillState.objects.for_org(organization).first()
+
+
+def trusted_through(state: AgentMetricsFillState | None) -> dt.date | None:
+    """The last day whose daily rows are valid, or None."""
+    if state is None or state.filled_through is None:
+        return None
+    if state.dirty_from is not None:
+        return min(state.filled_through, state.dirty_from - dt.timedelta(days=1))
+    return state.filled_through
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Which part of a window the daily rows answer, and which ranges are computed live."""
+
+    rollup_days: tuple[dt.date, dt.date] | None
+    live_ranges: tuple[tuple[dt.datetime, dt.datetime], ...]
+
+
+def window_plan(window: Window, *, tz: dt.tzinfo, trusted_last_day: dt.date | None) -> WindowPlan:
+    first = first_full_day(window.start, tz)
+    # The last local day that ends at or before the window's end.
+    last = window.end.astimezone(tz).date() - dt.timedelta(days=1)
+    if trusted_last_day is not None:
+        last = min(last, trusted_last_day)
+    if trusted_last_day is None or last < first:
+        return WindowPlan(rollup_days=None, live_ranges=((window.start, window.end),))
+    ranges = []
+    rollup_start = local_midnight(first, tz)
+    rollup_end = local_midnight(last + dt.timedelta(days=1), tz)
+    if window.start < rollup_start:
+        ranges.append((window.start, rollup_start))
+    if rollup_end < window.end:
+        ranges.append((rollup_end, window.end))
+    return WindowPlan(rollup_days=(first, last), live_ranges=tuple(ranges))
+
+
+def agent_window_totals(
+    *,
+    organization: Organization,
+    window: Window,
+    state: AgentMetricsFillState | None,
+    agent_id: int | None = None,
+) -> dict[int, AgentTotals]:
+    """Totals per agent over the window: three queries whatever the number of agents/leads."""
+    plan = window_plan(window, tz=organization.tz, trusted_last_day=trusted_through(state))
+    totals: dict[int, AgentTotals] = defaultdict(AgentTotals)
+    if plan.rollup_days is not None:
+        rows = AgentDailyMetrics.objects.for_org(organization).filter(
+            day__gte=plan.rollup_days[0], day__lte=plan.rollup_days[1]
+        )
+        if agent_id is not None:
+            rows = rows.filter(agent_id=agent_id)
+        for row in rows.values("agent_id").annotate(**{name: Sum(name) for name in ROLLUP_SUMS}):
+            mapped = {ROLLUP_TO_TOTALS.get(k, k): v for k, v in row.items()}
+            totals[row["agent_id"]] += AgentTotals.from_mapping(mapped)
+    if plan.live_ranges:
+        lead_filter = Q()
+        sale_filter = Q()
+        for start, end in plan.live_ranges:
+            lead_filter |= handled_in(start, end)
+            sale_filter |= Q(closed_at__gte=start, closed_at__lt=end)
+        leads = agent_leads(organization).filter(lead_filter)
+        sales = agent_sales(organization).filter(sale_filter)
+        if agent_id is not None:
+            leads = leads.filter(assigned_agent_id=agent_id)
+            sales = sales.filter(agent_id=agent_id)
+        for row in leads.values("assigned_agent_id").annotate(**lead_aggregates()):
+            totals[row["assigned_agent_id"]] += AgentTotals.from_mapping(_lead_row_totals(row))
+        for row in sales.values("agent_id").annotate(**sale_aggregates()):
+            totals[row["agent_id"]] += AgentTotals.from_mapping(row)
+    return dict(totals)
+
+
+def raw_window_totals(*, organization: Organization, window: Window, agent_id: int) -> AgentTotals:
+    """The same totals straight from the raw tables (the reference the rollups must equal)."""
+    lead_row = (
+        agent_leads(organization)
+        .filter(handled_in(window.start, window.end), assigned_agent_id=agent_id)
+        .aggregate(**lead_aggregates())
+    )
+    sale_row = (
+        agent_sales(organization)
+        .filter(agent_id=agent_id, closed_at__gte=window.start, closed_at__lt=window.end)
+        .aggregate(**sale_aggregates())
+    )
+    return AgentTotals.from_mapping(_lead_row_totals(lead_row)) + AgentTotals.from_mapping(sale_row)
+
+
+def ranked_agents(organization: Organization) -> list[Member]:
+    """The agents a team ranking covers: active members with the agent role."""
+    return list(
+        Member.objects.for_org(organization)
+        .filter(role=Role.AGENT, is_active=True, is_active_agent=True)
+        .only("id", "email", "name", "team")
+        .order_by("email")
+    )
+
+
+def team_agents(organization: Organization) -> list[Member]:
+    return list(
+        Member.objects.for_org(organization)
+        .filter(role=Role.AGENT)
+        .only("id", "email", "name", "team", "is_active", "is_active_agent")
+        .order_by("name", "email")
+    )
+
+
+def leads_since(*, organization: Organization, agent_id: int, start: dt.datetime, end: dt.datetime) -> int:
+    return agent_leads(organization).filter(handled_in(start, end), assigned_agent_id=agent_id).count()
+
+
+def lead_source_counts(
+    *, organization: Organization, agent_id: int, window: Window
+) -> list[tuple[str, int, int]]:
+    rows = (
+        agent_leads(organization)
+        .filter(handled_in(window.start, window.end), assigned_agent_id=agent_id)
+        .values("source")
+        .annotate(count=Count("id"), converted=Count("id", filter=Q(converted_at__isnull=False)))
+        .values_list("source", "count", "converted")
+    )
+    return list(rows)
+
+
+def revenue_by_lead_source(
+    *, organization: Organization, agent_id: int, window: Window
+) -> dict[str, Decimal]:
+    rows = (
+        agent_sales(organization)
+        .filter(agent_id=agent_id, closed_at__gte=window.start, closed_at__lt=window.end)
+        .values("lead__source")
+        .annotate(total=Sum("amount"))
+        .values_list("lead__source", "total")
+    )
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    for source, total in rows:
+        revenue[source or "Unknown"] += total or Decimal(0)
+    return dict(revenue)
+
+
+def revenue_by_day(*, organization: Organization, agent_id: int, window: Window) -> dict[dt.date, Decimal]:
+    rows = (
+        agent_sales(organization)
+        .filter(agent_id=agent_id, closed_at__gte=window.start, closed_at__lt=window.end)
+        .annotate(day=TruncDate("closed_at", tzinfo=organization.tz))
+        .values("day")
+        .annotate(total=Sum("amount"))
+        .values_list("day", "total")
+    )
+    return {day: total for day, total in rows}
+
+
+def revenue_in_windows(
+    *,
+    organization: Organization,
+    agent_id: int,
+    current: tuple[dt.datetime, dt.datetime],
+    previous: tuple[dt.datetime, dt.datetime],
+) -> tuple[Decimal, Decimal]:
+    row = (
+        agent_sales(organization)
+        .filter(agent_id=agent_id, closed_at__gte=min(previous[0], current[0]), closed_at__lt=current[1])
+        .aggregate(
+            current=Sum("amount", filter=Q(closed_at__gte=current[0], closed_at__lt=current[1])),
+            previous=Sum("amount", filter=Q(closed_at__gte=previous[0], closed_at__lt=previous[1])),
+        )
+    )
+    return row["current"] or Decimal(0), row["previous"] or Decimal(0)
+
+
+TIMELINE_TYPES = {
+    "all": None,
+    "calls": ("call",),
+    "emails": ("email",),
+    "conversions": ("conversion",),
+}
+
+
+def activity_page(
+    *,
+    organization: Organization,
+    agent_id: int,
+    types: tuple[str, ...] | None,
+    before: tuple[dt.datetime, int] | None,
+    limit: int,
+) -> list[dict]:
+    """Newest first, keyset-paginated on (occurred_at, id): stable under inserts."""
+    qs = Activity.objects.for_org(organization).filter(agent_id=agent_id)
+    if types is not None:
+        qs = qs.filter(type__in=types)
+    if before is not None:
+        moment, pk = before
+        qs = qs.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, id__lt=pk))
+    return list(
+        qs.order_by("-occurred_at", "-id").values(
+            "id",
+            "external_id",
+            "type",
+            "title",
+            "description",
+            "occurred_at",
+            "metadata",
+            "lead__external_id",
+            "lead__name",
+            "outcome",
+            "duration_seconds",
+            "direction",
+        )[: limit + 1]
+    )
+
+
+def achieved_goals_page(
+    *, organization: Organization, agent_id: int, before: tuple[dt.datetime, int] | None, limit: int
+) -> list[dict]:
+    qs = AgentGoal.objects.for_org(organization).filter(agent_id=agent_id, achieved_at__isnull=False)
+    if before is not None:
+        moment, pk = before
+        qs = qs.filter(Q(achieved_at__lt=moment) | Q(achieved_at=moment, id__lt=pk))
+    return list(
+        qs.order_by("-achieved_at", "-id").values(
+            "id", "period", "goal_type", "target", "period_start", "achieved_at"
+        )[: limit + 1]
+    )
+
+
+def current_goals(
+    *, organization: Organization, agent_id: int, period_starts: dict[str, dt.date]
+) -> list[AgentGoal]:
+    query = Q()
+    for period, start in period_starts.items():
+        query |= Q(period=period, period_start=start)
+    return list(
+        AgentGoal.objects.for_org(organization)
+        .filter(query, agent_id=agent_id)
+        .order_by("period", "goal_type")
+    )
+
+
+def earliest_activity_day(*, organization: Organization) -> dt.date | None:
+    """A lower bound of the first local day with an agent's lead or sale (a first fill
+    starts there)."""
+    leads = agent_leads(organization).aggregate(assigned=Min("assigned_at"), created=Min("created_at"))
+    sales = agent_sales(organization).aggregate(closed=Min("closed_at"))
+    moments = [m for m in (leads["assigned"], leads["created"], sales["closed"]) if m is not None]
+    return min(moments).astimezone(organization.tz).date() if moments else None
