@@ -30,7 +30,8 @@ class AgentTotals:
     converted: int = 0
     revenue: Decimal = ZERO
     sales_count: int = 0
-    response_hours_sum: float = 0.0
+    # Integer microseconds, so daily rows and live rows add up exactly.
+    response_microseconds: int = 0
     response_count: int = 0
     satisfaction_sum: int = 0
     satisfaction_count: int = 0
@@ -46,8 +47,6 @@ class AgentTotals:
             raw = row.get(f.name)
             if f.name == "revenue":
                 values[f.name] = Decimal(str(raw)) if raw is not None else ZERO
-            elif f.name == "response_hours_sum":
-                values[f.name] = float(raw or 0.0)
             else:
                 values[f.name] = int(raw or 0)
         return cls(**values)
@@ -59,6 +58,13 @@ def percent(part: float, whole: float) -> float | None:
 
 def mean(total: float, count: int) -> float | None:
     return None if not count else total / count
+
+
+MICROSECONDS_PER_HOUR = 3_600_000_000
+
+
+def _hours(microseconds: float | None) -> float | None:
+    return None if microseconds is None else microseconds / MICROSECONDS_PER_HOUR
 
 
 def round_or_none(value: float | None, digits: int) -> float | None:
@@ -98,7 +104,7 @@ def agent_kpis(totals: AgentTotals) -> AgentKpis:
         interest_rate=percent(totals.interested, totals.assigned),
         conversion_rate=percent(totals.converted, totals.assigned),
         total_revenue=totals.revenue,
-        response_time_hours=mean(totals.response_hours_sum, totals.response_count),
+        response_time_hours=_hours(mean(totals.response_microseconds, totals.response_count)),
         satisfaction_score=mean(totals.satisfaction_sum, totals.satisfaction_count),
         satisfaction_count=totals.satisfaction_count,
     )

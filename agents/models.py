@@ -66,7 +66,7 @@ class AgentDailyMetrics(models.Model):
     leads_converted = models.PositiveIntegerField(default=0)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     sales_count = models.PositiveIntegerField(default=0)
-    response_hours_sum = models.FloatField(default=0)
+    response_microseconds = models.BigIntegerField(default=0)
     response_count = models.PositiveIntegerField(default=0)
     satisfaction_sum = models.PositiveIntegerField(default=0)
     satisfaction_count = models.PositiveIntegerField(default=0)

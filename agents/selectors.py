@@ -27,7 +27,7 @@ ROLLUP_SUMS = (
     "leads_converted",
     "revenue",
     "sales_count",
-    "response_hours_sum",
+    "response_microseconds",
     "response_count",
     "satisfaction_sum",
     "satisfaction_count",
@@ -82,8 +82,12 @@ def agent_sales(organization: Organization) -> QuerySet:
 
 def _lead_row_totals(row: dict) -> dict:
     duration = row.pop("response_duration", None)
-    row["response_hours_sum"] = duration.total_seconds() / 3600 if duration is not None else 0.0
+    row["response_microseconds"] = micros(duration)
     return row
+
+
+def micros(duration: dt.timedelta | None) -> int:
+    return 0 if duration is None else duration // dt.timedelta(microseconds=1)
 
 
 def fill_state(organization: Organization) -> AgentMetricsFillState | None:

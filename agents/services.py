@@ -15,6 +15,7 @@ from django.utils import timezone
 from agents import selectors
 from agents.metrics import agent_kpis, goal_progress
 from agents.models import AgentDailyMetrics, AgentGoal, AgentMetricsFillState, GoalPeriod, GoalType
+from agents.selectors import micros
 from crm.audit import audit_record
 from crm.events import Ingested
 from crm.models import Member, Organization
@@ -48,7 +49,7 @@ def _daily_rows(
             "leads_contacted": row["contacted"],
             "leads_interested": row["interested"],
             "leads_converted": row["converted"],
-            "response_hours_sum": duration.total_seconds() / 3600 if duration is not None else 0.0,
+            "response_microseconds": micros(duration),
             "response_count": row["response_count"],
             "satisfaction_sum": row["satisfaction_sum"] or 0,
             "satisfaction_count": row["satisfaction_count"],
