@@ -43,7 +43,8 @@ test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	# Tests queue into their own broker folder, never into the demo worker's.
+	CRM_CELERY_BROKER_DIR=$(CURDIR)/var/celery-broker-test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

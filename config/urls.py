@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("crm.api_urls")),
     path("", include("agents.api_urls")),
+    path("", include("agents.urls")),
     path("", include("crm.urls")),
 ]

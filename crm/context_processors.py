@@ -35,6 +35,8 @@ class NavItem:
 
 NAV_ENTRIES: list[NavEntry] = [
     NavEntry("home", "Overview", EVERYONE),
+    NavEntry("agent-page", "My analytics", EVERYONE),
+    NavEntry("agent-team", "Team", MANAGERS, also_active_for=("agent-detail-page",)),
     NavEntry("crm-import", "Import", MANAGERS, also_active_for=("crm-import-run",)),
 ]
 

@@ -1,11 +1,20 @@
 """Ingestion: one service behind three doors (CSV command, REST batch API, signed webhook).
 
-Public interface (other modules import only these names):
+Public interface (other modules import only these names); docs/ingestion.md is the contract:
 
 - ENTITIES: the entity names of DESIGN section 5.
 - RowError(row, column, reason) and IngestResult(entity, rows_total, rows_stored,
-  rows_rejected, errors): the row-level report.
-- ingest_records(*, organization, entity, records, first_row=1, progress=None) -> IngestResult
+  rows_rejected, errors, ...): the row-level report.
+- ingest_records(*, organization, entity, records, first_row=1, progress=None, door=None,
+  started_by=None) -> IngestResult
 - ingest_csv(*, organization, entity, stream, filename="", started_by=None, door="csv",
-  progress=None) -> IngestResult
+  progress=None, import_run=None, delimiter=None) -> IngestResult
+
+The webhook door's signing helper lives in crm.ingestion.webhooks (sign, verify).
 """
+
+from crm.ingestion.report import IngestResult, RowError
+from crm.ingestion.schemas import ENTITIES
+from crm.ingestion.service import ingest_csv, ingest_records
+
+__all__ = ["ENTITIES", "IngestResult", "RowError", "ingest_csv", "ingest_records"]

@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_beat_schedule'),
+        ("crm", "0002_beat_schedule"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['organization', 'assigned_at'], name='lead_org_assigned'),
+            model_name="lead",
+            index=models.Index(fields=["organization", "assigned_at"], name="lead_org_assigned"),
         ),
     ]

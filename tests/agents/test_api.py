@@ -312,3 +312,32 @@ def test_kpi_query_count_does_not_grow_with_data(
     large = request_count()
     assert large == small
     assert large <= 12
+
+
+def test_import_invalidates_cached_kpis_and_marks_days_stale(
+    history, agent_a, org_a, api_client_for, frozen, django_capture_on_commit_callbacks
+):
+    from agents.models import AgentMetricsFillState
+    from crm.ingestion import ingest_records
+
+    agent_metrics_refresh(organization=org_a, as_of=AS_OF)
+    client = api_client_for(agent_a)
+    before = client.get("/agent/analytics/kpis?range=7d").json()["kpis"]
+    assert before["leadsHandled"] == 5
+    # when a lead assigned on 17 Nov (a day already in the daily rows) is imported
+    with django_capture_on_commit_callbacks(execute=True):
+        result = ingest_records(
+            organization=org_a,
+            entity="leads",
+            records=[
+                {"external_id": "L9", "name": "New", "source": "Events", "status": "converted",
+                 "assigned_agent": agent_a.email, "created_at": "2026-11-17T08:00:00Z",
+                 "assigned_at": "2026-11-17T09:00:00Z", "contacted_at": "2026-11-17T10:00:00Z",
+                 "converted_at": "2026-11-18T10:00:00Z"}
+            ],
+        )  # fmt: skip
+    assert result.rows_stored == 1
+    # then the day is marked stale and the cached answer is gone: 6 leads, 2 converted
+    assert AgentMetricsFillState.objects.for_org(org_a).get().dirty_from.isoformat() == "2026-11-17"
+    after = client.get("/agent/analytics/kpis?range=7d").json()["kpis"]
+    assert (after["leadsHandled"], after["conversionRate"]) == (6, 33.3)

@@ -22,41 +22,17 @@ UTC = dt.UTC
 def worker(tmp_path, settings):
     if IN_CI:
         require_service("a Redis or RabbitMQ broker", not settings.CELERY_BROKER_URL.startswith("filesystem"))
-    overrides = {"DATABASE_URL": child_database_url()}
-    if settings.CELERY_BROKER_URL.startswith("filesystem"):
-        # A private broker folder, shared by this test process and its worker only.
-        broker = tmp_path / "broker"
-        (broker / "out").mkdir(parents=True)
-        (broker / "processed").mkdir()
-        celery_app.conf.broker_transport_options = {
-            "data_folder_in": str(broker / "out"),
-            "data_folder_out": str(broker / "out"),
-            "processed_folder": str(broker / "processed"),
-            "control_folder": str(broker / "control"),
-            "store_processed": False,
-        }
-        overrides["CRM_CELERY_BROKER_DIR"] = str(broker)
+    # Messages other tests queued (e.g. refreshes after an ingest) must not count here.
+    celery_app.control.purge()
     log = tmp_path / "worker.log"
     process = start(
-        [
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "-n",
-            f"test-{tmp_path.name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        child_env(**overrides),
+        ["-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
+         "-n", f"test-{tmp_path.name}@%h", "--without-gossip", "--without-mingle"],
+        child_env(DATABASE_URL=child_database_url(), CRM_CELERY_BROKER_DIR=str(settings.CELERY_BROKER_DIR)),
         log,
-    )
+    )  # fmt: skip
     yield process, log
     stop(process)
-    celery_app.conf.broker_transport_options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
 
 
 def test_worker_runs_snapshot_fan_out_idempotently(worker):
