@@ -127,3 +127,10 @@ def test_nightly_refresh_twice_gives_identical_rows(generated_org):
     strip = lambda rs: [{k: v for k, v in r.items() if k != "id"} for r in rs]  # noqa: E731
     assert strip(again) == strip(rows)
     assert AgentMetricsFillState.objects.for_org(org).get().version == 0
+
+
+def test_rebuild_command(generated_org, capsys):
+    call_command("rebuild_agent_metrics", generated_org.slug, days=3)
+    out = capsys.readouterr().out
+    assert "daily rows rewritten for the last 3 days" in out
+    assert AgentMetricsFillState.objects.for_org(generated_org).get().filled_through is not None
