@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -59,17 +65,15 @@ class AgentView(APIView):
         return subject_agent(request)
 
 
-class KpisView(AgentView):
-    @extend_schema(
-        summary="The agent's KPIs with trends and team position",
-        parameters=[RANGE_PARAM, AGENT_PARAM],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
-        tags=["agent analytics"],
-    )
+class WindowedView(AgentView):
+    """GET of one windowed answer of agents.analytics (range + agent parameters)."""
+
+    answer = staticmethod(analytics.kpis)
+
     def get(self, request):
         agent = self.subject(request)
         try:
-            payload = analytics.kpis(
+            payload = self.answer(
                 organization=agent.organization,
                 agent=agent,
                 range_value=request.query_params.get("range"),
@@ -80,46 +84,30 @@ class KpisView(AgentView):
         return Response(payload)
 
 
-class FunnelView(AgentView):
-    @extend_schema(
-        summary="The agent's conversion funnel",
-        parameters=[RANGE_PARAM, AGENT_PARAM],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
-        tags=["agent analytics"],
+def windowed_schema(summary: str):
+    return extend_schema_view(
+        get=extend_schema(
+            summary=summary,
+            parameters=[RANGE_PARAM, AGENT_PARAM],
+            responses={200: OpenApiTypes.OBJECT, **ERRORS},
+            tags=["agent analytics"],
+        )
     )
-    def get(self, request):
-        agent = self.subject(request)
-        try:
-            payload = analytics.funnel(
-                organization=agent.organization,
-                agent=agent,
-                range_value=request.query_params.get("range"),
-                as_of=timezone.now(),
-            )
-        except RangeError as exc:
-            raise bad_parameter("range", exc) from exc
-        return Response(payload)
 
 
-class LeadSourcesView(AgentView):
-    @extend_schema(
-        summary="The agent's lead sources: count, conversion rate, revenue",
-        parameters=[RANGE_PARAM, AGENT_PARAM],
-        responses={200: OpenApiTypes.OBJECT, **ERRORS},
-        tags=["agent analytics"],
-    )
-    def get(self, request):
-        agent = self.subject(request)
-        try:
-            payload = analytics.lead_sources(
-                organization=agent.organization,
-                agent=agent,
-                range_value=request.query_params.get("range"),
-                as_of=timezone.now(),
-            )
-        except RangeError as exc:
-            raise bad_parameter("range", exc) from exc
-        return Response(payload)
+@windowed_schema("The agent's KPIs with trends and team position")
+class KpisView(WindowedView):
+    answer = staticmethod(analytics.kpis)
+
+
+@windowed_schema("The agent's conversion funnel")
+class FunnelView(WindowedView):
+    answer = staticmethod(analytics.funnel)
+
+
+@windowed_schema("The agent's lead sources: count, conversion rate, revenue")
+class LeadSourcesView(WindowedView):
+    answer = staticmethod(analytics.lead_sources)
 
 
 class RevenueTrendsView(AgentView):
