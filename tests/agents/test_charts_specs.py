@@ -155,7 +155,7 @@ def test_team_position(ranking, total, text):
 
 
 def test_funnel_chart_spec():
-    spec = charts.funnel_chart(FUNNEL_7D)
+    spec = charts.funnel_chart(FUNNEL_7D, range_label="7 days")
 
     assert isinstance(spec, FunnelChart)
     assert [(p.label, p.value) for p in spec.stages] == [
@@ -171,6 +171,7 @@ def test_funnel_chart_spec():
         "40.0% of assigned leads",
         "20.0% of assigned leads",
     ]
+    assert spec.title == "Leads handled by stage, last 7 days"
     assert spec.value_format == ValueFormat("integer")
     assert "<svg" in render_svg(spec)
 
@@ -180,7 +181,7 @@ def test_funnel_without_leads_has_dashes_for_rates():
         "funnel": {"assigned": 0, "contacted": 0, "interested": 0, "converted": 0},
         "conversionRates": {"contactRate": None, "interestRate": None, "conversionRate": None},
     }
-    assert charts.funnel_chart(empty).stages[1].tooltip == "— of assigned leads"
+    assert charts.funnel_chart(empty, range_label="24 hours").stages[1].tooltip == "— of assigned leads"
 
 
 # --- revenue ------------------------------------------------------------------------------------
@@ -242,15 +243,16 @@ def test_revenue_insights():
 
 
 def test_source_rows_with_bars():
-    rows = charts.source_rows(SOURCES_7D, currency="KES")
+    rows = charts.source_rows(SOURCES_7D)
     assert [row.source for row in rows] == ["Referrals", "Web Forms", "Paid Ads", "Unknown"]
     referrals, _, paid, unknown = rows
     # bars relative to the largest row: 2 leads and KES 1,000.00
     assert (referrals.count_bar, referrals.revenue_bar) == (100.0, 100.0)
     assert paid.count_bar == 50.0
-    assert (unknown.count, unknown.conversion, unknown.revenue) == ("0", "—", "KES 250.50")
+    assert (unknown.count, unknown.conversion, unknown.revenue) == ("0", "—", "250.50")
+    assert referrals.revenue == "1,000.00"  # the currency is in the column header
     assert unknown.revenue_bar == 25.1  # 250.5 / 1000
-    assert charts.source_rows({"sources": []}, currency="KES") == ()
+    assert charts.source_rows({"sources": []}) == ()
 
 
 # --- timeline -----------------------------------------------------------------------------------

@@ -89,16 +89,28 @@ def test_agent_reads_toggles_sets_a_goal_and_loads_more(
         "href", re.compile("period=weekly")
     )
 
-    # when a monthly conversions target of 4 is saved
+    # when monthly targets of 4 conversions and KES 1,500 are saved
     goals = page.locator("#agent-goals")
     goals.get_by_label("Conversions").fill("4")
+    goals.get_by_label("Revenue", exact=True).fill("1500")
     goals.get_by_role("button", name="Save goals").click()
 
-    # then its progress bar shows 2 of 4 (L1 and L5 converted in November)
+    # then their progress bars show 2 of 4 (L1 and L5 converted in November) and
+    # KES 1,760.50 of 1,500 (117.4%, achieved)
     goal = page.locator('[data-goal="monthly-conversions"]')
     expect(goal).to_contain_text("50.0%")
     expect(goal.locator(".progress__bar")).to_have_attribute("style", "width: 50.0%")
+    expect(page.locator('[data-goal="monthly-revenue"]')).to_contain_text("117.4%")
+    expect(page.locator('[data-goal="monthly-revenue"]')).to_have_class(re.compile("goal--achieved"))
     expect(page.locator("#agent-goals .alert--success")).to_have_text("Goals saved.")
+    assert page.evaluate("window.__marker") == 1
+    page.screenshot(path=screenshots_dir / "agent-weekly-goals.png", full_page=True)
+
+    # when the period is switched to quarterly, the form shows that period's (empty) targets
+    page.locator("#agent-goals").get_by_label("Period").select_option("quarterly")
+    expect(page.get_by_role("spinbutton", name="Conversions")).to_have_value("")
+    page.locator("#agent-goals").get_by_label("Period").select_option("monthly")
+    expect(page.get_by_role("spinbutton", name="Conversions")).to_have_value("4")
 
     # and a negative target is refused on its field
     goals = page.locator("#agent-goals")
