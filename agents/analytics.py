@@ -293,7 +293,7 @@ def _goal_item(row: dict) -> dict:
         "id": f"goal-{row['id']}",
         "type": "goal_achieved",
         "title": "Goal achieved",
-        "description": f"{row['period'].capitalize()} {label} goal of {row['target']:g} reached",
+        "description": f"{row['period'].capitalize()} {label} goal of {row['target'].normalize():f} reached",
         "timestamp": row["achieved_at"].isoformat().replace("+00:00", "Z"),
         "metadata": {"goalType": row["goal_type"], "period": row["period"], "target": float(row["target"])},
         "_key": (row["achieved_at"], "g", row["id"]),
