@@ -12,6 +12,10 @@ from django.core.management.base import BaseCommand
 from crm.demo_setup import DEMO_LOGINS, DEMO_PASSWORD
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the web server (daphne), a Celery worker and beat until interrupted."
 
@@ -41,6 +45,9 @@ class Command(BaseCommand):
                 ]
             )
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # SIGTERM (a process manager, or a test stopping us) must stop the children too:
+        # turn it into the same path as Ctrl+C.
+        signal.signal(signal.SIGTERM, _interrupt)
         processes = [subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env) for cmd in commands]
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nCRM Insights is running at {url}"))
