@@ -114,3 +114,37 @@ def test_openapi_schema_and_docs_are_served_without_cdn(client):
     assert "cdn." not in html
     assert "unpkg" not in html
     assert "jsdelivr" not in html
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def test_forged_tampered_and_expired_tokens_are_401(agent_a):
+    import base64
+    import datetime as dt
+    import json
+
+    import time_machine
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = str(AccessToken.for_user(agent_a))
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["user_id"] = str(int(claims["user_id"]) + 1)
+    candidates = {
+        "alg none": f"{_b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{payload}.",
+        "tampered claims": f"{header}.{_b64(json.dumps(claims).encode())}.{signature}",
+        "bad signature": f"{header}.{payload}.{signature[:-4]}AAAA",
+    }
+    for name, forged in candidates.items():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+        assert client.get("/agent/analytics/kpis").status_code == 401, name
+    # an access token lives five minutes
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)):
+        assert client.get("/agent/analytics/kpis").status_code == 401
