@@ -252,15 +252,27 @@ def encode_cursor(moment: dt.datetime, kind: str, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def is_small_whole_number(text: str) -> bool:
+    """ASCII digits only ("²" is a digit to isdigit() but not to int()), few enough for a bigint."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+# A cursor is a moment of a timeline row: anything outside these years is forged, and
+# year 1 or 9999 with an offset cannot even be converted to UTC.
+CURSOR_YEARS = (1900, 2200)
+
+
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment_text, kind, pk = raw.split("|")
         moment = dt.datetime.fromisoformat(moment_text)
-        if moment.tzinfo is None or kind not in ("a", "g"):
+        if moment.tzinfo is None or kind not in ("a", "g") or not is_small_whole_number(pk.lstrip("-")):
+            raise ValueError
+        if not CURSOR_YEARS[0] <= moment.year <= CURSOR_YEARS[1]:
             raise ValueError
         return moment, kind, int(pk)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise CursorError("Invalid cursor; use the nextCursor value of the previous page.") from exc
 
 

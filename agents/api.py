@@ -158,7 +158,10 @@ class ActivitiesView(AgentView):
         if filter_name not in analytics.selectors.TIMELINE_TYPES:
             raise ValidationError({"filter": ["Use all, calls, emails or conversions."]})
         limit_text = params.get("limit", str(analytics.TIMELINE_DEFAULT_LIMIT))
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= analytics.TIMELINE_MAX_LIMIT:
+        if (
+            not analytics.is_small_whole_number(limit_text)
+            or not 1 <= int(limit_text) <= analytics.TIMELINE_MAX_LIMIT
+        ):
             raise ValidationError(
                 {"limit": [f"Use a whole number from 1 to {analytics.TIMELINE_MAX_LIMIT}."]}
             )

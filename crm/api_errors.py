@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+# Paths answered in the JSON error shape, whatever goes wrong.
+API_PREFIXES = ("/api/", "/agent/analytics", "/agent/goals")
 
 STATUS_CODES = {
     400: "bad_request",
@@ -21,6 +25,7 @@ STATUS_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "throttled",
+    500: "server_error",
     503: "service_unavailable",
 }
 
@@ -81,3 +86,23 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = detail.code if detail.code not in ("error", "invalid") else code
     response.data = error_body(code, message, details)
     return response
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's parser maps ValueError to a 400 but lets RecursionError (a body nested
+    thousands deep) through as a 500; such a body is malformed input like any other."""
+
+    def parse(self, stream, media_type=None, parser_context=None):  # noqa: ANN001, ANN201
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from exc
+
+
+def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """handler500: API clients get the JSON error shape, pages get Django's HTML page."""
+    if request.path.startswith(API_PREFIXES):
+        return error_response(
+            500, "Something went wrong on our side; it has been logged.", code="server_error"
+        )
+    return defaults.server_error(request, *args, **kwargs)

@@ -17,14 +17,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from crm.api_errors import PayloadTooLarge, error_body
+from crm.api_errors import JSONParser, PayloadTooLarge, error_body
 from crm.auth import ApiKeyAuthentication
 from crm.ingestion import ENTITIES, IngestResult, ingest_records
 from crm.ingestion import cells as cell_kinds

@@ -13,9 +13,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
-from crm.api_errors import error_response
-
-API_PREFIXES = ("/api/", "/agent/analytics", "/agent/goals")
+from crm.api_errors import API_PREFIXES, error_response
 
 
 class JsonErrorMiddleware:

@@ -52,7 +52,8 @@ def parse_range(value: str | None, *, as_of: dt.datetime, allow_days: bool = Tru
     if text in NAMED_RANGES:
         return Window(start=as_of - NAMED_RANGES[text], end=as_of, label=text)
     days = text[:-1] if text.endswith("d") else text
-    if allow_days and days.isdigit() and 1 <= int(days) <= MAX_DAYS:
+    # isascii(): "²" passes isdigit() but not int(); the length cap keeps int() cheap.
+    if allow_days and days.isascii() and days.isdigit() and len(days) <= 4 and 1 <= int(days) <= MAX_DAYS:
         return Window(start=as_of - dt.timedelta(days=int(days)), end=as_of, label=f"{int(days)}d")
     raise RangeError(f"Unknown range {value!r}; use {allowed_ranges_text()}.")
 

@@ -148,3 +148,32 @@ def test_forged_tampered_and_expired_tokens_are_401(agent_a):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)):
         assert client.get("/agent/analytics/kpis").status_code == 401
+
+
+def test_unexpected_error_on_an_api_path_is_the_json_500(agent_a, monkeypatch):
+    # given a fault deep inside an API view
+    from agents import analytics
+
+    def broken(**_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(analytics, "activities", broken)
+    client = APIClient()
+    client.force_authenticate(agent_a)
+    client.raise_request_exception = False
+    # when the agent asks for the timeline
+    response = client.get("/agent/analytics/activities")
+    # then the client gets the JSON error shape, not Django's HTML page
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "server_error"
+    assert "boom" not in response.content.decode()
+
+
+def test_deeply_nested_json_body_is_a_400(agent_a):
+    client = APIClient()
+    client.force_authenticate(agent_a)
+    body = b"[" * 20_000 + b"]" * 20_000
+    response = client.post("/agent/goals", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested" in response.json()["error"]["message"]

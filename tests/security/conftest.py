@@ -1,0 +1,321 @@
+"""Shared data of the security tests: two organizations, the personas of tests/conftest.py,
+the agent history of tests/agents/factories.py in organization A and marker values in
+organization B (RELIABILITY.md G3-G5, G7).
+
+The world is built once per package with committed rows (hundreds of generated cases would
+otherwise spend their time hashing passwords) and deleted afterwards. It is read-only: every
+test still runs in a rolled-back transaction (`pytest.mark.django_db`), so a POST in a test
+leaves nothing behind. The clock is frozen at the history's reference time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import transaction
+from django.test import Client, override_settings
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from agents.services import goals_set
+from crm.models import ImportRun, ImportStatus, Member, Organization, Role
+from crm.services import api_key_create
+from tests.agents.factories import AS_OF, build_history
+from tests.factories import (
+    ActivityFactory,
+    ChatMessageFactory,
+    ContactFactory,
+    LeadFactory,
+    MemberFactory,
+    OrganizationFactory,
+    SaleFactory,
+)
+
+DAY = dt.timedelta(days=1)
+MISSING_ID = 999999
+MISSING_EMAIL = "nobody@nowhere.test"
+MISSING_ENTITY = "no-such-entity"
+VALID_ENTITY = "leads"
+
+
+@dataclass(frozen=True)
+class Persona:
+    key: str
+    role: str | None  # None: anonymous; "integration": an organization API key
+    org: str | None  # "A", "B" or None
+
+    @property
+    def is_member(self) -> bool:
+        return self.role in ("agent", "manager", "admin")
+
+
+PERSONAS = (
+    Persona("anonymous", None, None),
+    Persona("agent_a", "agent", "A"),
+    Persona("manager_a", "manager", "A"),
+    Persona("admin_a", "admin", "A"),
+    Persona("admin_b", "admin", "B"),  # the outsider of tests/conftest.py
+    Persona("apikey_b", "integration", "B"),
+)
+PERSONA = {persona.key: persona for persona in PERSONAS}
+MEMBERS_OF_A = tuple(p for p in PERSONAS if p.org == "A")
+
+# Values that exist only in organization B: none may appear in anything A can see (G4).
+MARKER_LEAD = "ZZ-MARKER-LEAD-B"
+MARKER_CONTACT_EMAIL = "marker.contact@globex.test"
+MARKER_CONTACT_NAME = "ZZ-MARKER-CONTACT-B"
+MARKER_AGENT_NAME = "ZZ-MARKER-AGENT-B"
+MARKER_AGENT_EMAIL = "marker.agent@globex.test"
+MARKER_AMOUNT = Decimal("987654.32")
+MARKER_FILENAME = "marker-b.csv"
+MARKER_SOURCE = "ZZ-MARKER-SOURCE-B"
+MARKER_ACTIVITY = "ZZ-MARKER-ACTIVITY-B"
+MARKER_IMPORT_ERROR = "ZZ-MARKER-IMPORT-ERROR-B"
+MARKER_MESSAGE = "ZZ-MARKER-CHAT-B"
+ORG_B_NAME = "Globex Corp"
+OUTSIDER_NAME = "Olga Outsider"
+
+
+@dataclass
+class World:
+    org_a: Organization
+    org_b: Organization
+    admin_a: Member
+    manager_a: Member
+    agent_a: Member
+    bea: Member  # the second agent of A (build_history)
+    admin_b: Member
+    agent_b: Member  # the marker agent of B
+    api_key_b: str
+    run_a: ImportRun
+    run_b: ImportRun
+
+    def member(self, persona: Persona) -> Member | None:
+        return getattr(self, persona.key, None) if persona.is_member else None
+
+    def organization(self, org: str) -> Organization:
+        return self.org_a if org == "A" else self.org_b
+
+    def object_value(self, kind: str, variant: str) -> object:
+        """A path or query value naming an object of A, of B, or nothing ("missing")."""
+        if kind == "entity":
+            return MISSING_ENTITY if variant == "missing" else VALID_ENTITY
+        if variant == "missing":
+            return MISSING_EMAIL if kind == "agent_email" else MISSING_ID
+        if kind == "import_run":
+            return (self.run_a if variant == "A" else self.run_b).pk
+        agent = self.bea if variant == "A" else self.agent_b
+        return agent.email if kind == "agent_email" else agent.pk
+
+    def markers(self) -> list[str]:
+        """Every marker string of B, in the forms it could be rendered in."""
+        return [
+            MARKER_LEAD,
+            MARKER_CONTACT_EMAIL,
+            MARKER_CONTACT_NAME,
+            MARKER_AGENT_NAME,
+            MARKER_AGENT_EMAIL,
+            MARKER_FILENAME,
+            MARKER_SOURCE,
+            MARKER_ACTIVITY,
+            MARKER_IMPORT_ERROR,
+            MARKER_MESSAGE,
+            ORG_B_NAME,
+            OUTSIDER_NAME,
+            self.admin_b.email,
+            "globex",  # B's slug, the domain of every B e-mail
+            self.org_b.webhook_secret,
+            self.api_key_b,
+            "987654.32",
+            "987,654.32",
+            "987654.3",
+            "987,654",
+            "987654",
+            "987.7K",
+            "987.65K",
+            "988K",
+        ]
+
+
+def _build_world() -> World:
+    # The personas of tests/conftest.py, with the same names and e-mails.
+    org_a = OrganizationFactory(slug="acme", name="Acme Ltd", timezone="Africa/Nairobi", currency="KES")
+    org_b = OrganizationFactory(slug="globex", name=ORG_B_NAME, timezone="UTC", currency="USD")
+    admin_a = MemberFactory(
+        email="admin@acme.test", name="Ada Admin", organization=org_a, role=Role.ADMIN, is_staff=True
+    )
+    manager_a = MemberFactory(
+        email="manager@acme.test", name="Mia Manager", organization=org_a, role=Role.MANAGER
+    )
+    agent_a = MemberFactory(email="agent@acme.test", name="Alan Agent", organization=org_a, role=Role.AGENT)
+    admin_b = MemberFactory(
+        email="boss@globex.test", name=OUTSIDER_NAME, organization=org_b, role=Role.ADMIN, is_staff=True
+    )
+    bea, leads, _sales = build_history(org_a, agent_a)
+    ActivityFactory(
+        organization=org_a, agent=agent_a, lead=leads["L1"], title="Call with L1", occurred_at=AS_OF - 2 * DAY
+    )
+    run_a = ImportRun.objects.create(
+        organization=org_a,
+        entity="leads",
+        door="upload",
+        filename="acme-leads.csv",
+        started_by=manager_a,
+        started_at=AS_OF - DAY,
+        finished_at=AS_OF - DAY,
+        status=ImportStatus.PARTIAL,
+        rows_total=3,
+        rows_stored=2,
+        rows_rejected=1,
+        errors=[{"row": 2, "column": "score", "reason": "must be 0-100"}],
+    )
+
+    # Organization B: one agent with a lead, a sale, an activity and a chat message, and an
+    # import run, each carrying a marker.
+    agent_b = MemberFactory(
+        email=MARKER_AGENT_EMAIL, name=MARKER_AGENT_NAME, organization=org_b, role=Role.AGENT
+    )
+    contact_b = ContactFactory(
+        organization=org_b, name=MARKER_CONTACT_NAME, email=MARKER_CONTACT_EMAIL, created_at=AS_OF - 5 * DAY
+    )
+    lead_b = LeadFactory(
+        organization=org_b,
+        name=MARKER_LEAD,
+        contact=contact_b,
+        assigned_agent=agent_b,
+        source=MARKER_SOURCE,
+        status="converted",
+        created_at=AS_OF - 4 * DAY,
+        assigned_at=AS_OF - 4 * DAY,
+        contacted_at=AS_OF - 3 * DAY,
+        converted_at=AS_OF - 2 * DAY,
+        satisfaction_rating=5,
+    )
+    SaleFactory(
+        organization=org_b,
+        agent=agent_b,
+        lead=lead_b,
+        contact=contact_b,
+        amount=MARKER_AMOUNT,
+        currency="USD",
+        closed_at=AS_OF - 2 * DAY,
+    )
+    ActivityFactory(
+        organization=org_b, agent=agent_b, lead=lead_b, title=MARKER_ACTIVITY, occurred_at=AS_OF - DAY
+    )
+    ChatMessageFactory(
+        organization=org_b, agent=agent_b, contact=contact_b, body=MARKER_MESSAGE, sent_at=AS_OF - DAY
+    )
+    run_b = ImportRun.objects.create(
+        organization=org_b,
+        entity="leads",
+        door="upload",
+        filename=MARKER_FILENAME,
+        started_by=admin_b,
+        started_at=AS_OF - DAY,
+        finished_at=AS_OF - DAY,
+        status=ImportStatus.PARTIAL,
+        rows_total=2,
+        rows_stored=1,
+        rows_rejected=1,
+        errors=[{"row": 2, "column": "name", "reason": MARKER_IMPORT_ERROR}],
+        message=MARKER_IMPORT_ERROR,
+    )
+    _key, raw_key = api_key_create(organization=org_b, name="security tests", actor=admin_b)
+
+    # A monthly revenue goal for everyone, so PUT /agent/goals has something to update.
+    for member in (admin_a, manager_a, agent_a, bea, admin_b, agent_b):
+        goals_set(
+            agent=member, period="monthly", goals={"revenue": "1000"}, actor=member, as_of=AS_OF, create=True
+        )
+    return World(
+        org_a=org_a,
+        org_b=org_b,
+        admin_a=admin_a,
+        manager_a=manager_a,
+        agent_a=agent_a,
+        bea=bea,
+        admin_b=admin_b,
+        agent_b=agent_b,
+        api_key_b=raw_key,
+        run_a=run_a,
+        run_b=run_b,
+    )
+
+
+def _destroy_world() -> None:
+    organizations = Organization.objects.filter(slug__in=["acme", "globex"])
+    Member.objects.filter(organization__in=organizations).delete()
+    organizations.delete()
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _fast_password_hasher():
+    """Wrong-password requests hash a dummy password; MD5 keeps that (and the world) quick."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(scope="package")
+def world(django_db_setup, django_db_blocker, _fast_password_hasher):
+    with django_db_blocker.unblock():
+        _destroy_world()  # left over by an interrupted run (--reuse-db)
+        with time_machine.travel(AS_OF, tick=False), transaction.atomic():
+            built = _build_world()
+        cache.clear()
+    yield built
+    with django_db_blocker.unblock():
+        _destroy_world()
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    with time_machine.travel(AS_OF, tick=False):
+        yield
+
+
+def client_for(
+    world: World, persona: Persona, kind: str, *, via: str | None = None, csrf: bool = False
+) -> Client:
+    """A client acting as `persona`. `via` is how a member signs in: "session" (the default
+    for pages) or "jwt" (the default for the API). An API key is sent as its header, which
+    pages ignore like a browser's would. `csrf=True` enforces CSRF tokens like a browser."""
+    member = world.member(persona)
+    via = via or ("jwt" if kind == "api" else "session")
+    client = APIClient(enforce_csrf_checks=csrf) if kind == "api" else Client(enforce_csrf_checks=csrf)
+    if persona.role == "integration":
+        client.defaults["HTTP_AUTHORIZATION"] = f"Api-Key {world.api_key_b}"
+    elif member is not None and via == "jwt":
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {RefreshToken.for_user(member).access_token}"
+    elif member is not None:
+        client.force_login(member)
+    # A server error must show up as the 500 a browser would get, not as an exception.
+    client.raise_request_exception = False
+    client.handler = _HANDLERS.setdefault((type(client.handler), csrf), client.handler)
+    return client
+
+
+# One request handler per client class for the whole run: a new handler loads the middleware
+# again, and WhiteNoise then rescans every static file (70 ms a client). The handlers keep no
+# state between requests (force_authenticate is never used here).
+_HANDLERS: dict[tuple[type, bool], object] = {}
+
+
+def send(client: Client, method: str, url: str, *, kind: str, body: object = None, **extra):
+    """One request; `body` is JSON for the API and form fields for pages."""
+    call = getattr(client, method.lower())
+    if method == "GET":
+        return call(url, **extra)
+    if kind == "api":
+        data = json.dumps(body if body is not None else {})
+        return call(url, data=data, content_type="application/json", **extra)
+    if method == "POST":
+        return call(url, data=body or {}, **extra)
+    return call(url, **extra)

@@ -1,0 +1,158 @@
+"""The access policy of every route, as data (RELIABILITY.md G3, DESIGN.md section 8).
+
+`discover_routes()` walks Django's URL resolver, so the matrix covers whatever is wired in
+config/urls.py. Every route it finds must have a decision here: an entry of POLICY (who may
+use it, with which methods), PUBLIC (sign-in and token pages, checked separately) or SKIPPED
+(with the reason). A new route without a decision fails tests/security/test_access_matrix.py.
+
+Roles: "agent", "manager", "admin" (members, crm.models.Role) and "integration" (an
+organization API key, crm.auth.ApiKeyPrincipal).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.views import APIView
+
+MEMBERS = frozenset({"agent", "manager", "admin"})
+MANAGERS = frozenset({"manager", "admin"})
+INGESTERS = frozenset({"admin", "integration"})
+# No caller identity at all: the HMAC signature over the body is the authentication.
+SIGNED = frozenset({"signature"})
+
+METHODS = ("GET", "POST", "PUT", "DELETE")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may use a route. `methods` maps each accepted method to the status a permitted
+    caller gets with `bodies[method]` (a JSON value for API routes, form fields for pages).
+    `query_objects` are query parameters naming an object (`?agent=<e-mail>`): naming
+    anyone but yourself needs `query_object_roles`."""
+
+    roles: frozenset[str]
+    methods: dict[str, int]
+    bodies: dict[str, Any] = field(default_factory=dict)
+    query_objects: tuple[str, ...] = ()
+    query_object_roles: frozenset[str] = MANAGERS
+
+
+_page = Rule(MEMBERS, {"GET": 200})
+_manager_page = Rule(MANAGERS, {"GET": 200})
+_agent_api = Rule(MEMBERS, {"GET": 200}, query_objects=("agent",))
+_goal_form = {"period": "monthly", "conversions": "7"}
+
+POLICY: dict[str, Rule] = {
+    # --- CRM pages (crm/urls.py) ---------------------------------------------------------
+    "home": _page,
+    "crm-import": Rule(MANAGERS, {"GET": 200, "POST": 200}, bodies={"POST": {"entity": "leads"}}),
+    "crm-import-columns": _manager_page,
+    "crm-import-run": _manager_page,
+    "crm-import-run-status": _manager_page,
+    # --- agent pages (agents/urls.py): /agent/ is yourself, /agents/<id>/ is for managers -
+    "agent-page": _page,
+    "agent-revenue": _page,
+    "agent-timeline": _page,
+    "agent-goals": Rule(MEMBERS, {"GET": 200, "POST": 302}, bodies={"POST": _goal_form}),
+    "agent-team": _manager_page,
+    "agent-team-table": _manager_page,
+    "agent-detail-page": _manager_page,
+    "agent-detail-revenue": _manager_page,
+    "agent-detail-timeline": _manager_page,
+    "agent-detail-goals": Rule(MANAGERS, {"GET": 200, "POST": 302}, bodies={"POST": _goal_form}),
+    # --- agent JSON API (agents/api_urls.py) ---------------------------------------------
+    "agent-api-kpis": _agent_api,
+    "agent-api-funnel": _agent_api,
+    "agent-api-lead-sources": _agent_api,
+    "agent-api-revenue-trends": _agent_api,
+    "agent-api-activities": _agent_api,
+    "agent-api-goals": Rule(
+        MEMBERS,
+        {"GET": 200, "POST": 201, "PUT": 200},
+        bodies={
+            # the world seeds a monthly revenue goal for every member (conftest.py)
+            "POST": {"period": "monthly", "goals": {"conversions": "5"}},
+            "PUT": {"period": "monthly", "goals": {"revenue": "2500"}},
+        },
+        query_objects=("agent",),
+    ),
+    # --- ingestion (crm/api_urls.py) -----------------------------------------------------
+    "crm-api:ingest": Rule(INGESTERS, {"POST": 200}, bodies={"POST": []}),
+    # unsigned deliveries: 401 for everyone (tests/crm/test_webhook.py covers signed ones)
+    "crm-api:webhook-messages": Rule(SIGNED, {"POST": 401}, bodies={"POST": {"external_id": "m-1"}}),
+    # --- manager analytics (insights/api_urls.py) --------------------------------------------
+    "insights-api-overview": Rule(MANAGERS, {"POST": 200}, bodies={"POST": {"timeRange": "7d"}}),
+}
+
+# Sign-in, sign-out, password and token endpoints: open to anyone, with their own tests in
+# tests/crm/test_auth.py; here only "answers 200/302/4xx, never 5xx" (test_public_pages).
+PUBLIC = frozenset(
+    {"login", "logout", "password_change", "password_change_done", "token_obtain", "token_refresh"}
+)
+
+SKIPPED: dict[str, str] = {
+    "admin/": "the Django admin: Django's own permission checks (is_staff), not our policy",
+    "schema": "the OpenAPI document, public by design (G6 tests it with schemathesis)",
+    "api-docs": "Swagger UI for the schema",
+    "api-redoc": "ReDoc for the schema",
+}
+
+# Path parameters and what they name. "entity" is not an object of an organization.
+PATH_PARAMS: dict[str, str] = {"run_id": "import_run", "agent_id": "agent", "entity": "entity"}
+
+_PARAM_RE = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # "namespace:name", or the route itself when it has no name
+    route: str  # "api/v1/ingest/<str:entity>/"
+    view: Callable[..., Any]
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(match["name"] for match in _PARAM_RE.finditer(self.route))
+
+    @property
+    def kind(self) -> str:
+        """ "api" for DRF views (JSON, 401 for anonymous), "html" for pages (login redirect)."""
+        view_class = getattr(self.view, "cls", None)
+        return "api" if isinstance(view_class, type) and issubclass(view_class, APIView) else "html"
+
+    def url(self, **values: object) -> str:
+        return "/" + _PARAM_RE.sub(lambda match: str(values[match["name"]]), self.route)
+
+    @property
+    def decision(self) -> str:
+        if self.name in POLICY:
+            return "policy"
+        if self.name in PUBLIC:
+            return "public"
+        if self.name in SKIPPED or any(self.route.startswith(prefix) for prefix in SKIPPED):
+            return "skipped"
+        return "missing"
+
+
+def _walk(patterns: list, prefix: str, namespace: str) -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else entry.namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner or namespace)
+        elif isinstance(entry, URLPattern):
+            route = prefix + str(entry.pattern)
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or route)
+            yield Route(name=name, route=route, view=entry.callback)
+
+
+def discover_routes() -> list[Route]:
+    """Every route of config/urls.py, in resolver order."""
+    return list(_walk(get_resolver().url_patterns, "", ""))
+
+
+def policy_routes() -> list[Route]:
+    return [route for route in discover_routes() if route.decision == "policy"]
