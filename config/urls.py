@@ -5,6 +5,8 @@ from rest_framework_simplejwt.views import TokenRefreshView
 
 from crm.api_auth import TokenObtainView
 
+handler500 = "crm.api_errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", TokenObtainView.as_view(), name="token_obtain"),
@@ -13,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("crm.api_urls")),
+    path("api/analytics/", include("insights.api_urls")),
     path("", include("agents.api_urls")),
     path("", include("agents.urls")),
     path("", include("crm.urls")),

@@ -1,0 +1,154 @@
+"""Pure arithmetic of the manager overview (DESIGN section 6, docs/manager-metrics.md).
+
+- Percentages are 0-100 with one decimal (half away from zero); a rate or mean over nothing
+  is None, never 0. Money keeps two decimals. Rounding happens once, here, at the edge.
+- Trends (DESIGN section 4) come from crm.metrics.trend_percent on the unrounded values.
+
+Inputs are the additive totals of insights.selectors (dicts of measure -> number, where an
+absent measure is 0). No ORM, no request, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from crm.metrics import trend_percent
+
+Number = int | float | Decimal
+ONE_DECIMAL = Decimal("0.1")
+CENTS = Decimal("0.01")
+
+
+def _dec(value: Number) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def one_decimal(value: Number | None) -> float | None:
+    return None if value is None else float(_dec(value).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP))
+
+
+def money(value: Number | None) -> float | None:
+    return None if value is None else float(_dec(value).quantize(CENTS, rounding=ROUND_HALF_UP))
+
+
+def ratio(numerator: Number, denominator: Number) -> Decimal | None:
+    return None if not denominator else _dec(numerator) / _dec(denominator)
+
+
+def percent(part: Number, whole: Number) -> float | None:
+    value = ratio(part, whole)
+    return None if value is None else one_decimal(value * 100)
+
+
+def calls_block(t: Mapping[str, Number]) -> dict:
+    total, seconds = t.get("calls", 0), t.get("duration_seconds_sum", 0)
+    mean_seconds = ratio(seconds, t.get("duration_count", 0))
+    return {
+        "total": total,
+        "successful": t.get("successful", 0),
+        "successRate": percent(t.get("successful", 0), total),
+        # over the calls that have a duration; minutes
+        "averageDuration": None if mean_seconds is None else one_decimal(mean_seconds / 60),
+        "totalMinutes": int((_dec(seconds) / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP)),
+    }
+
+
+def leads_block(t: Mapping[str, Number], *, pipeline_value: Number) -> dict:
+    created = t.get("created", 0)
+    score = ratio(t.get("score_sum", 0), t.get("score_count", 0))
+    return {
+        "total": created,
+        "qualified": t.get("qualified", 0),
+        "conversionRate": percent(t.get("converted", 0), created),
+        "averageScore": one_decimal(score),
+        "pipelineValue": money(pipeline_value),
+    }
+
+
+def revenue_block(t: Mapping[str, Number], *, recurring_last_30d: Number, previous_total: Number) -> dict:
+    total = t.get("amount_sum", 0)
+    deal = ratio(total, t.get("count", 0))
+    return {
+        "total": money(total),
+        "deals": t.get("count", 0),
+        "averageDealSize": money(deal),
+        "monthlyRecurring": money(recurring_last_30d),
+        "growthRate": trend_percent(current=total, previous=previous_total),
+    }
+
+
+@dataclass(frozen=True)
+class CampaignInput:
+    external_id: str
+    name: str
+    counts: Mapping[str, int]
+    spend: Decimal
+    attributed_revenue: Decimal
+    leads: int
+
+
+def funnel_rates(counts: Mapping[str, int]) -> dict:
+    sent, delivered = counts.get("sent", 0), counts.get("delivered", 0)
+    return {
+        "sent": sent,
+        "delivered": delivered,
+        "read": counts.get("read", 0),
+        "replied": counts.get("replied", 0),
+        "deliveredRate": percent(delivered, sent),
+        "readRate": percent(counts.get("read", 0), delivered),
+        "replyRate": percent(counts.get("replied", 0), delivered),
+    }
+
+
+def roi_percent(*, revenue: Number, spend: Number) -> float | None:
+    """(attributed revenue - spend) / spend x 100; None without spend."""
+    value = ratio(_dec(revenue) - _dec(spend), spend)
+    return None if value is None else one_decimal(value * 100)
+
+
+def campaign_row(c: CampaignInput) -> dict:
+    return {
+        "id": c.external_id,
+        "name": c.name,
+        **funnel_rates(c.counts),
+        "spend": money(c.spend),
+        "attributedRevenue": money(c.attributed_revenue),
+        "roi": roi_percent(revenue=c.attributed_revenue, spend=c.spend),
+        "leads": c.leads,
+        "costPerLead": money(ratio(c.spend, c.leads)),
+    }
+
+
+def campaigns_block(campaigns: list[CampaignInput], *, distinct_leads: int) -> dict:
+    """Totals over the campaigns listed (those with messages sent or revenue attributed in
+    W); a lead touched by several of them counts once in the total cost per lead."""
+    counts = {m: sum(c.counts.get(m, 0) for c in campaigns) for m in ("sent", "delivered", "read", "replied")}
+    spend = sum((c.spend for c in campaigns), Decimal(0))
+    revenue = sum((c.attributed_revenue for c in campaigns), Decimal(0))
+    funnel = funnel_rates(counts)
+    ordered = sorted(campaigns, key=lambda c: (-c.counts.get("sent", 0), c.name, c.external_id))
+    return {
+        "active": sum(1 for c in campaigns if c.counts.get("sent", 0)),
+        **funnel,
+        "responseRate": funnel["replyRate"],
+        "totalSpend": money(spend),
+        "attributedRevenue": money(revenue),
+        "roi": roi_percent(revenue=revenue, spend=spend),
+        "costPerLead": money(ratio(spend, distinct_leads)),
+        "campaigns": [campaign_row(c) for c in ordered],
+    }
+
+
+# The number each metric's trend and comparison is about (unrounded, from the totals).
+HEADLINES = {
+    "calls": ("calls", "calls"),
+    "leads": ("leads", "created"),
+    "revenue": ("sales", "amount_sum"),
+    "campaigns": ("campaigns", "sent"),
+}
+
+
+def trend(current: Number, previous: Number) -> float | None:
+    return trend_percent(current=current, previous=previous)

@@ -1,0 +1,157 @@
+"""Daily rollups of the manager analytics (docs/manager-metrics.md) and their fill state.
+
+Narrow, additive count tables: one row per organization x local day x the dimensions the
+dashboard filters on. Summing rows over any set of days gives the window totals, so the
+readers never scan the raw tables for whole days (BENCHMARKS.md: rollup hierarchy).
+Empty dimension values are stored as "" (never NULL) so the unique keys hold; the agent is
+NULL when there is none, which two partial unique constraints cover.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+from crm.models import Campaign, Member, Organization
+from crm.tenancy import OrgManager
+
+DIMENSIONS = ("region", "product_line", "source")
+
+
+def _agent_field() -> models.ForeignKey:
+    # No database constraint and no cascade: a deleted member's rows keep counting in the
+    # organization's totals (as the raw rows do, with agent NULL) until the next rebuild.
+    return models.ForeignKey(
+        Member, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+    )
+
+
+def _dimension_keys(name: str) -> list[models.UniqueConstraint]:
+    """Unique (org, day, dims, agent); NULL agents are distinct in SQL, hence two partial keys."""
+    keys = ["organization", "day", *DIMENSIONS]
+    return [
+        models.UniqueConstraint(
+            fields=[*keys, "agent"], condition=Q(agent__isnull=False), name=f"{name}_key_agent"
+        ),
+        models.UniqueConstraint(fields=keys, condition=Q(agent__isnull=True), name=f"{name}_key_noagent"),
+    ]
+
+
+class DimensionRollup(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    region = models.CharField(max_length=100, blank=True, default="")
+    product_line = models.CharField(max_length=100, blank=True, default="")
+    source = models.CharField(max_length=100, blank=True, default="")
+    agent = _agent_field()
+
+    objects = OrgManager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day} {self.region}/{self.product_line}/{self.source}/{self.agent_id}"
+
+
+class LeadDailyRollup(DimensionRollup):
+    """Leads by local creation day. `qualified` and `converted` count those leads (a cohort):
+    a later status change rewrites the creation day, which is why ingestion marks it stale."""
+
+    created = models.PositiveIntegerField(default=0)
+    qualified = models.PositiveIntegerField(default=0)
+    converted = models.PositiveIntegerField(default=0)
+    score_sum = models.PositiveBigIntegerField(default=0)
+    score_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = _dimension_keys("leadroll")
+        indexes = [models.Index(fields=["organization", "day"], name="leadroll_org_day")]
+
+
+class CallDailyRollup(DimensionRollup):
+    """Call activities by local day; region, product line and source come from the call's
+    lead, the agent from the activity."""
+
+    calls = models.PositiveIntegerField(default=0)
+    successful = models.PositiveIntegerField(default=0)
+    duration_seconds_sum = models.PositiveBigIntegerField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    automated = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = _dimension_keys("callroll")
+        indexes = [models.Index(fields=["organization", "day"], name="callroll_org_day")]
+
+
+class SaleDailyRollup(DimensionRollup):
+    """Sales by local closing day and kind; region and source from the sale's lead, product
+    line and agent from the sale. Only sales in the organization's currency (or none)."""
+
+    kind = models.CharField(max_length=16)
+    amount_sum = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", *DIMENSIONS, "kind", "agent"],
+                condition=Q(agent__isnull=False),
+                name="saleroll_key_agent",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "day", *DIMENSIONS, "kind"],
+                condition=Q(agent__isnull=True),
+                name="saleroll_key_noagent",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="saleroll_org_day")]
+
+
+class CampaignDailyRollup(models.Model):
+    """Campaign messages by local sending day; the other counts are of those messages."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    variant = models.CharField(max_length=50, blank=True, default="")
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    read = models.PositiveIntegerField(default=0)
+    replied = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    objects = OrgManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "campaign", "variant"], name="campaignroll_key"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="campaignroll_org_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day} {self.campaign_id}/{self.variant}"
+
+
+class InsightsFillState(models.Model):
+    """Which days of an organization's insights rollups can be trusted.
+
+    Same contract as agents.AgentMetricsFillState: rows are valid up to `filled_through`
+    except from `dirty_from` on (set by ingestion in its own transaction); readers compute
+    untrusted days live; `version` lets a rebuild clear `dirty_from` only when nothing new
+    arrived while it ran.
+    """
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
+    filled_through = models.DateField(null=True, blank=True)
+    dirty_from = models.DateField(null=True, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=now)
+
+    objects = OrgManager()
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: through {self.filled_through}, dirty from {self.dirty_from}"

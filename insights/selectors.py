@@ -1,0 +1,457 @@
+"""Reads of the manager analytics, scoped by organization (docs/manager-metrics.md).
+
+Each rollup is declared once (RollupSpec: its table, the raw rows it summarises, the
+local-day column, the key columns, the additive measures). The rebuild (insights.services)
+and the live part of every window here are both derived from the spec, so a rollup row and
+the live computation cannot disagree.
+
+Window totals = trusted rollup days + live aggregates over the raw tables for the rest (the
+partial first day, today, days marked stale): two queries per table whatever the size, and
+several windows (current, previous, the last 30 days of each) share those two queries
+through conditional aggregation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Aggregate, Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from crm.models import (
+    Activity,
+    ActivityType,
+    Campaign,
+    CampaignMessage,
+    Lead,
+    Member,
+    Organization,
+    Sale,
+    Touchpoint,
+)
+from crm.timeranges import Window, first_full_day, local_midnight
+from insights.models import (
+    CallDailyRollup,
+    CampaignDailyRollup,
+    InsightsFillState,
+    LeadDailyRollup,
+    SaleDailyRollup,
+)
+
+# A call is successful when its free-text outcome is exactly this (DESIGN section 6).
+SUCCESS_OUTCOME = "success"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One additive column: `function(expression, filter=own filter & window filter)`."""
+
+    function: type[Aggregate]
+    expression: str
+    where: Q | None = None
+
+    def build(self, extra: Q | None = None) -> Aggregate:
+        conditions = [q for q in (self.where, extra) if q is not None]
+        if not conditions:
+            return self.function(self.expression)
+        combined = conditions[0]
+        for q in conditions[1:]:
+            combined &= q
+        return self.function(self.expression, filter=combined)
+
+
+@dataclass(frozen=True)
+class RollupSpec:
+    name: str
+    model: type
+    raw: Callable[[Organization], QuerySet]
+    time_field: str
+    # rollup column -> raw lookup; text keys are stored "" when the raw value is empty/NULL
+    keys: dict[str, str]
+    measures: dict[str, Measure]
+    text_keys: tuple[str, ...] = field(default=())
+
+    def raw_lookup(self, column: str) -> str:
+        return self.keys[column]
+
+
+def _leads(organization: Organization) -> QuerySet:
+    return Lead.objects.for_org(organization)
+
+
+def _calls(organization: Organization) -> QuerySet:
+    return Activity.objects.for_org(organization).filter(type=ActivityType.CALL)
+
+
+def _sales(organization: Organization) -> QuerySet:
+    # Amounts are never converted: sales in another currency stay out of the revenue.
+    return Sale.objects.for_org(organization).filter(currency__in=(organization.currency, ""))
+
+
+def _messages(organization: Organization) -> QuerySet:
+    return CampaignMessage.objects.for_org(organization).filter(sent_at__isnull=False)
+
+
+DIMENSION_TEXT = ("region", "product_line", "source")
+
+LEADS = RollupSpec(
+    name="leads",
+    model=LeadDailyRollup,
+    raw=_leads,
+    time_field="created_at",
+    keys={
+        "region": "region",
+        "product_line": "product_line",
+        "source": "source",
+        "agent_id": "assigned_agent_id",
+    },
+    text_keys=DIMENSION_TEXT,
+    measures={
+        "created": Measure(Count, "id"),
+        "qualified": Measure(Count, "id", Q(interested_at__isnull=False)),
+        "converted": Measure(Count, "id", Q(converted_at__isnull=False)),
+        "score_sum": Measure(Sum, "score"),
+        "score_count": Measure(Count, "score"),
+    },
+)
+
+CALLS = RollupSpec(
+    name="calls",
+    model=CallDailyRollup,
+    raw=_calls,
+    time_field="occurred_at",
+    keys={
+        "region": "lead__region",
+        "product_line": "lead__product_line",
+        "source": "lead__source",
+        "agent_id": "agent_id",
+    },
+    text_keys=DIMENSION_TEXT,
+    measures={
+        "calls": Measure(Count, "id"),
+        "successful": Measure(Count, "id", Q(outcome=SUCCESS_OUTCOME)),
+        "duration_seconds_sum": Measure(Sum, "duration_seconds"),
+        "duration_count": Measure(Count, "duration_seconds"),
+        "automated": Measure(Count, "id", Q(automated=True)),
+    },
+)
+
+SALES = RollupSpec(
+    name="sales",
+    model=SaleDailyRollup,
+    raw=_sales,
+    time_field="closed_at",
+    keys={
+        "region": "lead__region",
+        "product_line": "product_line",
+        "source": "lead__source",
+        "agent_id": "agent_id",
+        "kind": "kind",
+    },
+    text_keys=DIMENSION_TEXT,
+    measures={"amount_sum": Measure(Sum, "amount"), "count": Measure(Count, "id")},
+)
+
+CAMPAIGNS = RollupSpec(
+    name="campaigns",
+    model=CampaignDailyRollup,
+    raw=_messages,
+    time_field="sent_at",
+    keys={"campaign_id": "campaign_id", "variant": "variant"},
+    text_keys=("variant",),
+    measures={
+        "sent": Measure(Count, "id"),
+        "delivered": Measure(Count, "delivered_at"),
+        "read": Measure(Count, "read_at"),
+        "replied": Measure(Count, "replied_at"),
+        "failed": Measure(Count, "failed_at"),
+    },
+)
+
+SPECS: tuple[RollupSpec, ...] = (LEADS, CALLS, SALES, CAMPAIGNS)
+# Filter name -> rollup column; the campaign rollup has no such dimension (see the docs).
+FILTER_COLUMNS = {"region": "region", "product_line": "product_line", "source": "source", "agent": "agent_id"}
+
+
+# --- filters and fill state ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The dashboard filters; "" / None mean "all". Campaign figures ignore them."""
+
+    region: str = ""
+    product_line: str = ""
+    source: str = ""
+    agent_id: int | None = None
+
+    def _values(self) -> dict[str, object]:
+        values: dict[str, object] = {c: getattr(self, c) for c in DIMENSION_TEXT if getattr(self, c)}
+        if self.agent_id is not None:
+            values["agent_id"] = self.agent_id
+        return values
+
+    def rollup_q(self, spec: RollupSpec) -> Q:
+        return Q(**{c: v for c, v in self._values().items() if c in spec.keys})
+
+    def raw_q(self, spec: RollupSpec) -> Q:
+        return Q(**{spec.keys[c]: v for c, v in self._values().items() if c in spec.keys})
+
+
+def fill_state(organization: Organization) -> InsightsFillState | None:
+    return InsightsFillState.objects.for_org(organization).first()
+
+
+def trusted_through(state: InsightsFillState | None) -> dt.date | None:
+    """The last day whose rollup rows are valid, or None."""
+    if state is None or state.filled_through is None:
+        return None
+    if state.dirty_from is not None:
+        return min(state.filled_through, state.dirty_from - dt.timedelta(days=1))
+    return state.filled_through
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Which local days of a window the rollups answer, and which ranges are computed live."""
+
+    rollup_days: tuple[dt.date, dt.date] | None
+    live_ranges: tuple[tuple[dt.datetime, dt.datetime], ...]
+
+
+def window_plan(window: Window, *, tz: dt.tzinfo, trusted_last_day: dt.date | None) -> WindowPlan:
+    first = first_full_day(window.start, tz)
+    # The last local day that ends at or before the window's end.
+    last = window.end.astimezone(tz).date() - dt.timedelta(days=1)
+    if trusted_last_day is not None:
+        last = min(last, trusted_last_day)
+    if trusted_last_day is None or last < first:
+        return WindowPlan(rollup_days=None, live_ranges=((window.start, window.end),))
+    rollup_start = local_midnight(first, tz)
+    rollup_end = local_midnight(last + dt.timedelta(days=1), tz)
+    ranges = []
+    if window.start < rollup_start:
+        ranges.append((window.start, rollup_start))
+    if rollup_end < window.end:
+        ranges.append((rollup_end, window.end))
+    return WindowPlan(rollup_days=(first, last), live_ranges=tuple(ranges))
+
+
+# --- window totals ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """One window of a window_totals call. `where` restricts it further and must name
+    columns spelled the same in the rollup and the raw table (e.g. Q(kind="recurring"))."""
+
+    window: Window
+    where: Q | None = None
+
+
+Totals = dict[str, int | Decimal]
+Grouped = dict[object, Totals]
+
+
+def _in_window(spec: RollupSpec, start: dt.datetime, end: dt.datetime) -> Q:
+    return Q(**{f"{spec.time_field}__gte": start, f"{spec.time_field}__lt": end})
+
+
+def _and(q: Q, where: Q | None) -> Q:
+    return q if where is None else q & where
+
+
+def _collect(qs: QuerySet, aggregates: dict, aliases: dict, group: str | None, out: dict) -> None:
+    rows = qs.values(group).annotate(**aggregates).order_by() if group else [qs.aggregate(**aggregates)]
+    for row in rows:
+        key = row[group] if group else None
+        for alias, (name, measure) in aliases.items():
+            if row[alias]:
+                target = out[name].setdefault(key, {})
+                target[measure] = target.get(measure, 0) + row[alias]
+
+
+def window_totals(
+    *,
+    organization: Organization,
+    spec: RollupSpec,
+    parts: dict[str, Part],
+    filters: Filters,
+    trusted_last_day: dt.date | None,
+    group_by: str | None = None,
+) -> dict[str, Grouped]:
+    """{part: {group (None without group_by): {measure: total}}} in at most two queries.
+
+    A measure with nothing to count is absent (read it with .get(measure, 0)).
+    """
+    plans = {name: window_plan(p.window, tz=organization.tz, trusted_last_day=trusted_last_day)
+             for name, p in parts.items()}  # fmt: skip
+    out: dict[str, Grouped] = {name: {} for name in parts}
+    rollup_aggs, rollup_aliases, day_filter = {}, {}, Q()
+    live_aggs, live_aliases, time_filter = {}, {}, Q()
+    for index, (name, plan) in enumerate(plans.items()):
+        where = parts[name].where
+        if plan.rollup_days is not None:
+            days = Q(day__gte=plan.rollup_days[0], day__lte=plan.rollup_days[1])
+            day_filter |= days
+            for measure in spec.measures:
+                alias = f"r{index}_{measure}"
+                rollup_aggs[alias] = Sum(measure, filter=_and(days, where))
+                rollup_aliases[alias] = (name, measure)
+        if plan.live_ranges:
+            span = Q()
+            for start, end in plan.live_ranges:
+                span |= _in_window(spec, start, end)
+            time_filter |= span
+            for measure, definition in spec.measures.items():
+                alias = f"l{index}_{measure}"
+                live_aggs[alias] = definition.build(_and(span, where))
+                live_aliases[alias] = (name, measure)
+    if rollup_aggs:
+        qs = spec.model.objects.for_org(organization).filter(day_filter).filter(filters.rollup_q(spec))
+        _collect(qs, rollup_aggs, rollup_aliases, group_by, out)
+    if live_aggs:
+        qs = spec.raw(organization).filter(time_filter).filter(filters.raw_q(spec))
+        raw_group = spec.keys[group_by] if group_by else None
+        _collect(qs, live_aggs, live_aliases, raw_group, out)
+        if raw_group and raw_group != group_by:
+            for grouped in out.values():
+                for key in list(grouped):
+                    grouped.setdefault(key, {})
+    return out
+
+
+def raw_totals(
+    *,
+    organization: Organization,
+    spec: RollupSpec,
+    window: Window,
+    filters: Filters,
+    where: Q | None = None,
+    group_by: str | None = None,
+) -> Grouped:
+    """The same totals straight from the raw tables: the reference the rollups must equal."""
+    qs = spec.raw(organization).filter(_in_window(spec, window.start, window.end)).filter(filters.raw_q(spec))
+    if where is not None:
+        qs = qs.filter(where)
+    aggregates = {f"x_{m}": d.build() for m, d in spec.measures.items()}
+    aliases = {f"x_{m}": ("raw", m) for m in spec.measures}
+    out: dict[str, Grouped] = {"raw": {}}
+    _collect(qs, aggregates, aliases, spec.keys[group_by] if group_by else None, out)
+    return out["raw"]
+
+
+def earliest_data_day(organization: Organization) -> dt.date | None:
+    """The first local day with any row of any rollup (a first fill starts there)."""
+    moments = [spec.raw(organization).aggregate(first=Min(spec.time_field))["first"] for spec in SPECS]
+    moments = [m for m in moments if m is not None]
+    return min(moments).astimezone(organization.tz).date() if moments else None
+
+
+# --- live, point-in-time figures ----------------------------------------------------------
+
+
+def _open_at(moment: dt.datetime) -> Q:
+    """Created before `moment`, neither converted nor lost by then."""
+    return (
+        Q(created_at__lt=moment)
+        & (Q(converted_at__isnull=True) | Q(converted_at__gte=moment))
+        & (Q(lost_at__isnull=True) | Q(lost_at__gte=moment))
+    )
+
+
+def pipeline_values(
+    *, organization: Organization, filters: Filters, moments: dict[str, dt.datetime]
+) -> dict[str, Decimal]:
+    """Sum of estimated_value of the leads open at each moment, in one query."""
+    row = (
+        LEADS.raw(organization)
+        .filter(filters.raw_q(LEADS), created_at__lt=max(moments.values()))
+        .aggregate(**{f"at_{n}": Sum("estimated_value", filter=_open_at(m)) for n, m in moments.items()})
+    )
+    return {name: row[f"at_{name}"] or Decimal(0) for name in moments}
+
+
+def attributed_revenue(
+    *, organization: Organization, windows: dict[str, Window]
+) -> dict[str, dict[int, Decimal]]:
+    """Last-touch revenue per campaign, one query: each sale closed in a window goes to the
+    campaign of the last touchpoint of its lead or contact (the sale's, else the lead's)
+    before `closed_at`; a last touchpoint without a campaign attributes nothing."""
+    last_touch = (
+        Touchpoint.objects.filter(organization_id=organization.pk, occurred_at__lt=OuterRef("closed_at"))
+        .filter(Q(lead_id=OuterRef("lead_id")) | Q(contact_id=OuterRef("touch_contact")))
+        .order_by("-occurred_at", "-id")
+        .values("campaign_id")[:1]
+    )
+    span = Q()
+    for window in windows.values():
+        span |= _in_window(SALES, window.start, window.end)
+    rows = (
+        SALES.raw(organization)
+        .filter(span)
+        .annotate(touch_contact=Coalesce("contact_id", "lead__contact_id"), campaign=Subquery(last_touch))
+        .filter(campaign__isnull=False)
+        .values("campaign")
+        .annotate(
+            **{f"w_{n}": Sum("amount", filter=_in_window(SALES, w.start, w.end)) for n, w in windows.items()}
+        )
+        .order_by()
+    )
+    out: dict[str, dict[int, Decimal]] = {name: {} for name in windows}
+    for row in rows:
+        for name in windows:
+            if row[f"w_{name}"]:
+                out[name][row["campaign"]] = row[f"w_{name}"]
+    return out
+
+
+def campaigns_by_id(*, organization: Organization, ids: set[int]) -> dict[int, dict]:
+    rows = (
+        Campaign.objects.for_org(organization).filter(id__in=ids).values("id", "external_id", "name", "spend")
+    )
+    return {row["id"]: row for row in rows}
+
+
+def campaign_lead_counts(
+    *, organization: Organization, sets: dict[str, set[int]]
+) -> tuple[dict[int, int], dict[str, int]]:
+    """Leads whose touchpoints include each campaign, and the distinct leads of each set of
+    campaigns (a lead touched by two campaigns counts once in a total): two queries."""
+    every = set().union(*sets.values())
+    touched = Touchpoint.objects.filter(organization_id=organization.pk, campaign_id__in=every,
+                                        lead_id__isnull=False)  # fmt: skip
+    per_campaign = {
+        row["campaign_id"]: row["leads"]
+        for row in touched.values("campaign_id").annotate(leads=Count("lead_id", distinct=True)).order_by()
+    }
+    totals = touched.aggregate(
+        **{
+            f"s_{n}": Count("lead_id", distinct=True, filter=Q(campaign_id__in=ids))
+            for n, ids in sets.items()
+        }
+    )
+    return per_campaign, {name: totals[f"s_{name}"] for name in sets}
+
+
+# --- filter values ------------------------------------------------------------------------
+
+
+def dimension_value_used(*, organization: Organization, dimension: str, value: str) -> bool:
+    """Whether the organization has ever used this region / product line / source."""
+    if Lead.objects.for_org(organization).filter(**{dimension: value}).exists():
+        return True
+    return (
+        dimension == "product_line" and Sale.objects.for_org(organization).filter(product_line=value).exists()
+    )
+
+
+def member_by_email(*, organization: Organization, email: str) -> Member | None:
+    return Member.objects.for_org(organization).filter(email=email.strip().lower()).only("id").first()
+
+
+def member_by_id(*, organization: Organization, member_id: int) -> Member | None:
+    return Member.objects.for_org(organization).filter(pk=member_id).only("id").first()
