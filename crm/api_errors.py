@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -86,17 +86,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = detail.code if detail.code not in ("error", "invalid") else code
     response.data = error_body(code, message, details)
     return response
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's parser maps ValueError to a 400 but lets RecursionError (a body nested
-    thousands deep) through as a 500; such a body is malformed input like any other."""
-
-    def parse(self, stream, media_type=None, parser_context=None):  # noqa: ANN001, ANN201
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError as exc:
-            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from exc
 
 
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

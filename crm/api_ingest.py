@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from crm.api_errors import JSONParser, PayloadTooLarge, error_body
+from crm.api_errors import PayloadTooLarge, error_body
 from crm.auth import ApiKeyAuthentication
 from crm.ingestion import ENTITIES, IngestResult, ingest_records
 from crm.ingestion import cells as cell_kinds
@@ -36,6 +36,7 @@ from crm.ingestion.webhooks import (
     WebhookRejected,
     message_webhook_receive,
 )
+from crm.parsers import JSONParser
 from crm.permissions import CanIngest
 
 JSON_MEDIA_TYPES = ("application/json",)

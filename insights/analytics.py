@@ -119,7 +119,7 @@ def _parse_metrics(value: object) -> tuple[str, ...]:
     return tuple(m for m in METRICS if m in value)
 
 
-def _parse_filters(value: object, *, organization: Organization) -> Filters:
+def parse_filters(value: object, *, organization: Organization) -> Filters:
     if value is None:
         return Filters()
     if not isinstance(value, dict):
@@ -163,7 +163,7 @@ def parse_overview_request(
     unknown = sorted(set(body) - {"timeRange", "metrics", "filters"})
     if unknown:
         raise OverviewInputError(unknown[0], "Unknown field; use timeRange, metrics and filters.")
-    filters = _parse_filters(body.get("filters"), organization=organization)
+    filters = parse_filters(body.get("filters"), organization=organization)
     window, range_key = parse_time_range(body.get("timeRange"), tz=organization.tz, as_of=as_of)
     return OverviewRequest(window=window, range_key=range_key, metrics=_parse_metrics(body.get("metrics")),
                            filters=filters)  # fmt: skip
