@@ -87,6 +87,10 @@ POLICY: dict[str, Rule] = {
     "crm-api:webhook-messages": Rule(SIGNED, {"POST": 401}, bodies={"POST": {"external_id": "m-1"}}),
     # --- manager analytics (insights/api_urls.py) --------------------------------------------
     "insights-api-overview": Rule(MANAGERS, {"POST": 200}, bodies={"POST": {"timeRange": "7d"}}),
+    **{
+        f"insights-api-tab-{tab}": _manager_page
+        for tab in ("overview", "calls", "leads", "revenue", "campaigns")
+    },
 }
 
 # Sign-in, sign-out, password and token endpoints: open to anyone, with their own tests in
