@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
@@ -17,8 +16,9 @@ from django.db.models.functions import TruncDate
 
 from agents.metrics import AgentTotals
 from agents.models import AgentDailyMetrics, AgentGoal, AgentMetricsFillState
+from crm.fillstate import WindowPlan, trusted_through, window_plan  # noqa: F401 - re-exported
 from crm.models import Activity, Lead, Member, Organization, Role, Sale
-from crm.timeranges import Window, first_full_day, local_midnight
+from crm.timeranges import Window
 
 ROLLUP_SUMS = (
     "leads_assigned",
@@ -92,41 +92,6 @@ def micros(duration: dt.timedelta | None) -> int:
 
 def fill_state(organization: Organization) -> AgentMetricsFillState | None:
     return AgentMetricsFillState.objects.for_org(organization).first()
-
-
-def trusted_through(state: AgentMetricsFillState | None) -> dt.date | None:
-    """The last day whose daily rows are valid, or None."""
-    if state is None or state.filled_through is None:
-        return None
-    if state.dirty_from is not None:
-        return min(state.filled_through, state.dirty_from - dt.timedelta(days=1))
-    return state.filled_through
-
-
-@dataclass(frozen=True)
-class WindowPlan:
-    """Which part of a window the daily rows answer, and which ranges are computed live."""
-
-    rollup_days: tuple[dt.date, dt.date] | None
-    live_ranges: tuple[tuple[dt.datetime, dt.datetime], ...]
-
-
-def window_plan(window: Window, *, tz: dt.tzinfo, trusted_last_day: dt.date | None) -> WindowPlan:
-    first = first_full_day(window.start, tz)
-    # The last local day that ends at or before the window's end.
-    last = window.end.astimezone(tz).date() - dt.timedelta(days=1)
-    if trusted_last_day is not None:
-        last = min(last, trusted_last_day)
-    if trusted_last_day is None or last < first:
-        return WindowPlan(rollup_days=None, live_ranges=((window.start, window.end),))
-    ranges = []
-    rollup_start = local_midnight(first, tz)
-    rollup_end = local_midnight(last + dt.timedelta(days=1), tz)
-    if window.start < rollup_start:
-        ranges.append((window.start, rollup_start))
-    if rollup_end < window.end:
-        ranges.append((rollup_end, window.end))
-    return WindowPlan(rollup_days=(first, last), live_ranges=tuple(ranges))
 
 
 def agent_window_totals(
