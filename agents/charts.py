@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.metrics import ordinal
+from crm.display import Trend, trend  # noqa: F401 - re-exported for the agent pages
 from reports.charts import FunnelChart, LineChart, Point, Series, ValueFormat, format_value
 from reports.charts.formats import MISSING
 
@@ -35,27 +36,6 @@ def hours(value: float | None) -> str:
 
 
 # --- trends and KPI cards ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Trend:
-    """A change shown as an arrow; `sense` says whether it is good news, whatever its sign."""
-
-    arrow: str  # "▲", "▼" or ""
-    text: str
-    sense: str  # "good", "bad", "flat" or "none"
-
-
-def trend(value: float | int | None, *, lower_is_better: bool = False) -> Trend:
-    """A KPI's % change: up is green, except where lower is better (response time), where a
-    negative change is the improvement and shows green."""
-    if value is None:
-        return Trend("", MISSING, "none")
-    if value == 0:
-        return Trend("", "0.0%", "flat")
-    improved = (value < 0) if lower_is_better else (value > 0)
-    arrow = "▲" if value > 0 else "▼"
-    return Trend(arrow, f"{value:+.1f}%", "good" if improved else "bad")
 
 
 def rank_trend(places_up: int | None) -> Trend:

@@ -8,7 +8,6 @@ import time
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -18,6 +17,7 @@ from agents.models import AgentDailyMetrics, AgentGoal, AgentMetricsFillState, G
 from agents.selectors import micros
 from crm.audit import audit_record
 from crm.events import Ingested
+from crm.fillstate import mark_stale
 from crm.models import Member, Organization
 from crm.timeranges import Window, add_months, day_window, local_midnight, month_start, quarter_start
 
@@ -129,15 +129,7 @@ def agent_metrics_mark_stale(event: Ingested) -> bool:
     """Ingestion listener: days from the first stored lead/sale on are no longer trusted."""
     if event.entity not in STALE_ENTITIES or event.first_at is None:
         return False
-    org = Organization.objects.only("timezone").get(pk=event.organization_id)
-    day = event.first_at.astimezone(org.tz).date()
-    AgentMetricsFillState.objects.filter(organization_id=event.organization_id).update(
-        dirty_from=Case(
-            When(Q(dirty_from__isnull=True) | Q(dirty_from__gt=day), then=Value(day)),
-            default=F("dirty_from"),
-        ),
-        version=F("version") + 1,
-    )
+    mark_stale(AgentMetricsFillState, organization_id=event.organization_id, first_at=event.first_at)
     transaction.on_commit(lambda: _schedule_refresh(event.organization_id))
     return True
 

@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/analytics/", include("insights.api_urls")),
     path("", include("agents.api_urls")),
     path("", include("agents.urls")),
+    path("", include("insights.urls")),
     path("", include("crm.urls")),
 ]

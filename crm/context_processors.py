@@ -36,6 +36,7 @@ class NavItem:
 NAV_ENTRIES: list[NavEntry] = [
     NavEntry("home", "Overview", EVERYONE),
     NavEntry("agent-page", "My analytics", EVERYONE),
+    NavEntry("insights-dashboard", "Dashboard", MANAGERS, also_active_for=("insights-records",)),
     NavEntry("agent-team", "Team", MANAGERS, also_active_for=("agent-detail-page",)),
     NavEntry("crm-import", "Import", MANAGERS, also_active_for=("crm-import-run",)),
 ]

@@ -11,6 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from django.db.models import Case, F, Model, Q, Value, When
+
+from crm.models import Organization
 from crm.timeranges import Window, first_full_day, local_midnight
 
 
@@ -52,3 +55,18 @@ def window_plan(window: Window, *, tz: dt.tzinfo, trusted_last_day: dt.date | No
     if rollup_end < window.end:
         ranges.append((rollup_end, window.end))
     return WindowPlan(rollup_days=(first, last), live_ranges=tuple(ranges))
+
+
+def mark_stale(model: type[Model], *, organization_id: int, first_at: dt.datetime) -> None:
+    """Ingestion stored business rows from `first_at` on: that local day and the later ones
+    are no longer trusted. Moves `dirty_from` only backwards and bumps `version`, so a
+    rebuild running meanwhile does not clear the mark (see the rebuild services)."""
+    org = Organization.objects.only("timezone").get(pk=organization_id)
+    day = first_at.astimezone(org.tz).date()
+    model.objects.filter(organization_id=organization_id).update(
+        dirty_from=Case(
+            When(Q(dirty_from__isnull=True) | Q(dirty_from__gt=day), then=Value(day)),
+            default=F("dirty_from"),
+        ),
+        version=F("version") + 1,
+    )

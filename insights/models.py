@@ -155,3 +155,54 @@ class InsightsFillState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}: through {self.filled_through}, dirty from {self.dirty_from}"
+
+
+class GoalMetric(models.TextChoices):
+    REVENUE = "revenue", "Revenue"
+    CONVERSIONS = "conversions", "Conversions"
+    CALLS = "calls", "Calls"
+
+
+class OrganizationGoal(models.Model):
+    """A manager's monthly target for the whole organization (docs/metrics.md, "Goals")."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the local month.")
+    metric = models.CharField(max_length=16, choices=GoalMetric.choices)
+    target = models.DecimalField(max_digits=14, decimal_places=2)
+    set_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(default=now)
+
+    objects = OrgManager()
+
+    class Meta:
+        ordering = ["month", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month", "metric"], name="orggoal_org_month_metric"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.month:%Y-%m} {self.metric} {self.target}"
+
+
+class SavedView(models.Model):
+    """A named dashboard view (tab, range, filters) shared with the organization's managers."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    tab = models.CharField(max_length=16)
+    # The view's query string as the page uses it (range, start, end, filters, tab params).
+    query = models.CharField(max_length=1000, blank=True)
+    created_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    objects = OrgManager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="savedview_org_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,21 +1,26 @@
-"""Writes of the manager analytics: the daily rollups, their fill state and stale marks."""
+"""Writes of the manager analytics: the daily rollups, their fill state and stale marks;
+organization goals and saved dashboard views (audited)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from crm.audit import audit_record
+from crm.cache import org_data_changed
 from crm.events import Ingested
-from crm.models import Organization
+from crm.fillstate import mark_stale
+from crm.models import Member, Organization
 from crm.timeranges import day_window
 from insights import selectors
-from insights.models import InsightsFillState
+from insights.models import InsightsFillState, OrganizationGoal, SavedView
 from insights.selectors import SPECS, RollupSpec
 
 logger = logging.getLogger(__name__)
@@ -121,15 +126,7 @@ def insights_rollups_mark_stale(event: Ingested) -> bool:
     longer trusted (a lead converted today rewrites its creation day's cohort counts)."""
     if event.entity not in STALE_ENTITIES or event.first_at is None:
         return False
-    org = Organization.objects.only("timezone").get(pk=event.organization_id)
-    day = event.first_at.astimezone(org.tz).date()
-    InsightsFillState.objects.filter(organization_id=event.organization_id).update(
-        dirty_from=Case(
-            When(Q(dirty_from__isnull=True) | Q(dirty_from__gt=day), then=Value(day)),
-            default=F("dirty_from"),
-        ),
-        version=F("version") + 1,
-    )
+    mark_stale(InsightsFillState, organization_id=event.organization_id, first_at=event.first_at)
     transaction.on_commit(lambda: _schedule_refresh(event.organization_id))
     return True
 
@@ -138,3 +135,47 @@ def _schedule_refresh(organization_id: int) -> None:
     from insights import tasks
 
     tasks.schedule_rollups_refresh(organization_id)
+
+
+# --- organization goals and saved views ---------------------------------------------------
+
+
+def organization_goal_set(
+    *, organization: Organization, actor: Member, month: dt.date, metric: str, target: Decimal
+) -> OrganizationGoal:
+    """Create or change a month's target (audited); target 0 removes nothing, it is a target."""
+    with transaction.atomic():
+        goal = (
+            OrganizationGoal.objects.for_org(organization)
+            .select_for_update()
+            .filter(month=month, metric=metric)
+            .first()
+        )
+        before = None if goal is None else {"target": str(goal.target)}
+        if goal is None:
+            goal = OrganizationGoal(organization=organization, month=month, metric=metric)
+        goal.target, goal.set_by, goal.updated_at = target, actor, timezone.now()
+        goal.save()
+        audit_record(organization=organization, actor=actor, action="organization_goal.set",
+                     object_type="OrganizationGoal", object_id=goal.pk, before=before,
+                     after={"month": month.isoformat(), "metric": metric, "target": str(target)})  # fmt: skip
+        # The overview tab's cached payload holds the goals.
+        transaction.on_commit(lambda: org_data_changed(organization.pk))
+    return goal
+
+
+def saved_view_create(
+    *, organization: Organization, actor: Member, name: str, tab: str, query: str
+) -> SavedView:
+    view = SavedView.objects.create(
+        organization=organization, name=name, tab=tab, query=query, created_by=actor
+    )
+    audit_record(organization=organization, actor=actor, action="saved_view.create", object_type="SavedView",
+                 object_id=view.pk, after={"name": name, "tab": tab, "query": query})  # fmt: skip
+    return view
+
+
+def saved_view_delete(*, view: SavedView, actor: Member) -> None:
+    audit_record(organization=view.organization, actor=actor, action="saved_view.delete", object_type="SavedView",
+                 object_id=view.pk, before={"name": view.name, "tab": view.tab, "query": view.query})  # fmt: skip
+    view.delete()

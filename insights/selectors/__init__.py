@@ -341,18 +341,24 @@ def pipeline_values(
     return {name: row[f"at_{name}"] or Decimal(0) for name in moments}
 
 
+def last_touch_campaign(organization: Organization) -> QuerySet:
+    """Subquery: the campaign of the last touchpoint before a sale's `closed_at` of its lead
+    or of `touch_contact` (annotate it first: the sale's contact, else the lead's)."""
+    return (
+        Touchpoint.objects.filter(organization_id=organization.pk, occurred_at__lt=OuterRef("closed_at"))
+        .filter(Q(lead_id=OuterRef("lead_id")) | Q(contact_id=OuterRef("touch_contact")))
+        .order_by("-occurred_at", "-id")
+        .values("campaign_id")[:1]
+    )
+
+
 def attributed_revenue(
     *, organization: Organization, windows: dict[str, Window]
 ) -> dict[str, dict[int, Decimal]]:
     """Last-touch revenue per campaign, one query: each sale closed in a window goes to the
     campaign of the last touchpoint of its lead or contact (the sale's, else the lead's)
     before `closed_at`; a last touchpoint without a campaign attributes nothing."""
-    last_touch = (
-        Touchpoint.objects.filter(organization_id=organization.pk, occurred_at__lt=OuterRef("closed_at"))
-        .filter(Q(lead_id=OuterRef("lead_id")) | Q(contact_id=OuterRef("touch_contact")))
-        .order_by("-occurred_at", "-id")
-        .values("campaign_id")[:1]
-    )
+    last_touch = last_touch_campaign(organization)
     span = Q()
     for window in windows.values():
         span |= _in_window(SALES, window.start, window.end)

@@ -51,12 +51,13 @@ RANGE_CHOICES = (*NAMED_RANGES, "custom")
 FILTER_PARAMS = ("region", "productLine", "source", "agent")
 COMMON_PARAMS = ("range", "start", "end", *FILTER_PARAMS)
 # Drill-down record kinds (insights.views records page) and the extra parameters each takes
-# on top of the common ones; docs/manager-metrics.md lists their meaning.
+# on top of the common ones; insights/selectors/records.py and docs/metrics.md give their meaning.
 RECORD_KINDS: dict[str, tuple[str, ...]] = {
-    "leads": ("stage", "scoreMin", "scoreMax", "cohortWeek", "campaign", "from", "to"),
+    "leads": ("stage", "scoreMin", "scoreMax", "noScore", "cohortWeek", "convertedWithinDays", "campaign",
+              "from", "to"),
     "calls": ("outcome", "country", "hour", "weekday", "automated", "from", "to"),
-    "sales": ("kind", "dealMin", "dealMax", "from", "to"),
-}
+    "sales": ("kind", "dealMin", "dealMax", "campaign", "from", "to"),
+}  # fmt: skip
 
 
 class TabInputError(analytics.OverviewInputError):

@@ -10,7 +10,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from reports.charts import Chart, chart_from_dict, render_svg, render_table
+from reports.charts import Chart, ValueFormat, chart_from_dict, format_value, render_svg, render_table
 
 register = template.Library()
 
@@ -56,3 +56,9 @@ def chart(
         svg,
         _table(spec, visible=show_table),
     )
+
+
+@register.filter
+def formatted(value: float | None, fmt: ValueFormat | str) -> str:
+    """`{{ value|formatted:fmt }}`: a number as the charts show it (fmt a ValueFormat or a kind)."""
+    return format_value(value, fmt if isinstance(fmt, ValueFormat) else ValueFormat(fmt))

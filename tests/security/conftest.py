@@ -26,6 +26,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from agents.services import goals_set
 from crm.models import ImportRun, ImportStatus, Member, Organization, Role
 from crm.services import api_key_create
+from insights.models import SavedView
 from tests.agents.factories import AS_OF, build_history
 from tests.factories import (
     ActivityFactory,
@@ -42,6 +43,14 @@ MISSING_ID = 999999
 MISSING_EMAIL = "nobody@nowhere.test"
 MISSING_ENTITY = "no-such-entity"
 VALID_ENTITY = "leads"
+# Path values naming a kind of thing, not an object: (valid, does not exist).
+NAMES = {
+    "entity": (VALID_ENTITY, MISSING_ENTITY),
+    "tab_name": ("overview", "no-such-tab"),
+    "record_kind": ("leads", "contacts"),
+    "export_tab": ("overview", "no-such-tab"),
+    "export_table": ("comparison", "no-such-table"),
+}
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,8 @@ class World:
     api_key_b: str
     run_a: ImportRun
     run_b: ImportRun
+    view_a: SavedView
+    view_b: SavedView
 
     def member(self, persona: Persona) -> Member | None:
         return getattr(self, persona.key, None) if persona.is_member else None
@@ -104,12 +115,15 @@ class World:
 
     def object_value(self, kind: str, variant: str) -> object:
         """A path or query value naming an object of A, of B, or nothing ("missing")."""
-        if kind == "entity":
-            return MISSING_ENTITY if variant == "missing" else VALID_ENTITY
+        if kind in NAMES:
+            valid, missing = NAMES[kind]
+            return missing if variant == "missing" else valid
         if variant == "missing":
             return MISSING_EMAIL if kind == "agent_email" else MISSING_ID
         if kind == "import_run":
             return (self.run_a if variant == "A" else self.run_b).pk
+        if kind == "saved_view":
+            return (self.view_a if variant == "A" else self.view_b).pk
         agent = self.bea if variant == "A" else self.agent_b
         return agent.email if kind == "agent_email" else agent.pk
 
@@ -246,6 +260,10 @@ def _build_world() -> World:
         api_key_b=raw_key,
         run_a=run_a,
         run_b=run_b,
+        view_a=SavedView.objects.create(organization=org_a, name="A view", tab="calls", query="range=7d"),
+        view_b=SavedView.objects.create(
+            organization=org_b, name=MARKER_SOURCE, tab="calls", query="range=7d"
+        ),
     )
 
 

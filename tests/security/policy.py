@@ -91,6 +91,16 @@ POLICY: dict[str, Rule] = {
         f"insights-api-tab-{tab}": _manager_page
         for tab in ("overview", "calls", "leads", "revenue", "campaigns")
     },
+    # --- manager dashboard pages (insights/urls.py) ------------------------------------------
+    "insights-dashboard": _manager_page,
+    "insights-tab": _manager_page,
+    "insights-records": _manager_page,
+    "insights-export": _manager_page,
+    "insights-goals": Rule(
+        MANAGERS, {"POST": 302}, bodies={"POST": {"metric": "calls", "month": "this", "target": "5"}}
+    ),
+    "insights-save-view": Rule(MANAGERS, {"POST": 302}, bodies={"POST": {"name": "Mine", "tab": "calls"}}),
+    "insights-delete-view": Rule(MANAGERS, {"POST": 302}),
 }
 
 # Sign-in, sign-out, password and token endpoints: open to anyone, with their own tests in
@@ -106,8 +116,20 @@ SKIPPED: dict[str, str] = {
     "api-redoc": "ReDoc for the schema",
 }
 
-# Path parameters and what they name. "entity" is not an object of an organization.
-PATH_PARAMS: dict[str, str] = {"run_id": "import_run", "agent_id": "agent", "entity": "entity"}
+# Path parameters and what they name.
+PATH_PARAMS: dict[str, str] = {
+    "run_id": "import_run",
+    "agent_id": "agent",
+    "view_id": "saved_view",
+    "entity": "entity",
+    "name": "tab_name",
+    "kind": "record_kind",
+    "tab": "export_tab",
+    "table": "export_table",
+}
+# Path parameters naming no object of an organization (a kind of thing): one valid value and
+# one that does not exist (tests/security/conftest.py NAMES).
+NON_OBJECTS = frozenset({"entity", "tab_name", "record_kind", "export_tab", "export_table"})
 
 _PARAM_RE = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
 

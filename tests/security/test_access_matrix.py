@@ -38,6 +38,7 @@ from crm.auth import ApiKeyAuthentication
 from tests.security.conftest import MEMBERS_OF_A, PERSONAS, Persona, World, client_for, send
 from tests.security.policy import (
     METHODS,
+    NON_OBJECTS,
     PATH_PARAMS,
     POLICY,
     PUBLIC,
@@ -88,11 +89,11 @@ class Cell:
 
 def variants_of(route: Route, rule: Rule) -> tuple[str, ...]:
     kinds = {PATH_PARAMS.get(param, "?") for param in route.params}
-    if kinds - {"entity"}:
+    if kinds - NON_OBJECTS:
         return OBJECT_VARIANTS
     if rule.query_objects:
         return ("self", *OBJECT_VARIANTS)
-    if kinds == {"entity"}:
+    if kinds and kinds <= NON_OBJECTS:
         return ("-", "missing")
     return ("-",)
 
@@ -274,13 +275,20 @@ def test_matrix_covers_every_persona_role_and_object_class():
 # --- pages for anonymous HTMX polls -------------------------------------------------------------
 
 HTML_GET_ROUTES = [
-    route for route in discover_routes() if route.decision == "policy" and route.kind == "html"
+    route
+    for route in discover_routes()
+    if route.decision == "policy" and route.kind == "html" and "GET" in POLICY[route.name].methods
 ]
 
 
 @pytest.mark.parametrize("route", HTML_GET_ROUTES, ids=lambda route: route.name)
 def test_anonymous_htmx_request_is_sent_to_login_without_data(world, route):
-    values = {param: world.object_value(PATH_PARAMS[param], "A") for param in route.params}
+    values = {
+        param: world.object_value(
+            PATH_PARAMS[param], "A" if PATH_PARAMS[param] not in NON_OBJECTS else "valid"
+        )
+        for param in route.params
+    }
     url = route.url(**values)
     response = client_for(world, PERSONAS[0], "html").get(
         url, headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver{url}"}
@@ -355,7 +363,9 @@ def test_session_writes_need_a_csrf_token(world, route, method):
     rule = POLICY[route.name]
     persona = next((p for p in MEMBERS_OF_A if p.role in rule.roles), PERSONAS[0])
     values = {
-        param: world.object_value(PATH_PARAMS[param], "A" if PATH_PARAMS[param] != "entity" else "valid")
+        param: world.object_value(
+            PATH_PARAMS[param], "A" if PATH_PARAMS[param] not in NON_OBJECTS else "valid"
+        )
         for param in route.params
     }
     url = route.url(**values)

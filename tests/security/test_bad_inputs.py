@@ -363,7 +363,22 @@ PAGE_VALUES: dict[str, list[str]] = {
     "sort": ["<script>alert(1)</script>", "--rank", "x" * 10_000],
     "page": ["0", "-1", "99999999999999999999", "1e400", "nan", "²"],
     "entity": ["<script>", "x" * 10_000, "../../etc/passwd"],
+    "start": ["0000-01-01", "2026-02-30", "9999-12-31", "x" * 10_000],
+    "end": ["0000-01-01", "2026-13-01", "<script>"],
+    "region": ["<script>alert(1)</script>", "x" * 10_000],
+    "agent": ["not-an-email", "x" * 10_000],
+    "tab": ["<script>", "../../etc/passwd"],
+    "hour": ["24", "-1", "²", "99999999999999999999"],
+    "weekday": ["0", "8", "nan"],
+    "scoreMin": ["-1", "101", "1e400"],
+    "dealMin": ["1e400", "-5", "nan", "9" * 40],
+    "cohortWeek": ["2026-03-10", "0000-01-01", "x"],
+    "convertedWithinDays": ["0", "99999999999"],
+    "from": ["2026-02-30", "1-1-1"],
+    "campaign": ["x" * 10_000, "<script>"],
+    "compare": ["a,a", ",,,,,,,,", "x" * 10_000],
 }
+DASHBOARD_PARAMS = ("range", "start", "end", "region", "agent", "tab", "period", "compare")
 PAGE_PARAMS = {
     "home": (),
     "crm-import": ("entity",),
@@ -372,6 +387,21 @@ PAGE_PARAMS = {
     "crm-import-run-status": ("page",),
     "agent-team": ("range", "sort"),
     "agent-team-table": ("range", "sort"),
+    "insights-dashboard": DASHBOARD_PARAMS,
+    "insights-tab": DASHBOARD_PARAMS,
+    "insights-export": DASHBOARD_PARAMS,
+    "insights-records": (
+        *DASHBOARD_PARAMS,
+        "page",
+        "hour",
+        "weekday",
+        "scoreMin",
+        "dealMin",
+        "cohortWeek",
+        "convertedWithinDays",
+        "from",
+        "campaign",
+    ),
     **{
         f"agent-{prefix}{section}": ("range", "period", "filter", "cursor")
         for prefix in ("", "detail-")

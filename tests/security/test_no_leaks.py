@@ -32,7 +32,7 @@ from tests.security.conftest import (
     World,
     client_for,
 )
-from tests.security.policy import PATH_PARAMS, POLICY, Route, policy_routes
+from tests.security.policy import NON_OBJECTS, PATH_PARAMS, POLICY, Route, policy_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def route_id(route: Route) -> str:
 def object_variants(route: Route, persona: Persona) -> tuple[str, ...]:
     """The persona's own objects and the other organization's (answering 404)."""
     other = "B" if persona.org == "A" else "A"
-    if any(PATH_PARAMS[param] != "entity" for param in route.params):
+    if any(PATH_PARAMS[param] not in NON_OBJECTS for param in route.params):
         return (persona.org, other)
     if POLICY[route.name].query_objects:
         return ("-", persona.org, other)  # yourself, someone of yours, someone of theirs
@@ -78,10 +78,13 @@ def fetch_all(world: World, persona: Persona, route: Route, *, variants: tuple[s
                 header_sets.append({"HX-Request": "true", "HX-Current-URL": f"http://testserver{url}"})
             for headers in header_sets:
                 response = client.get(url, headers=headers)
-                assert response.status_code < 500, (url, response.content[:1000])
+                body = (
+                    b"".join(response.streaming_content) if response.streaming else response.content
+                ).decode()  # CSV downloads stream
+                assert response.status_code < 500, (url, body[:1000])
                 head = " ".join(f"{k}: {v}" for k, v in response.headers.items())
                 label = f"GET {url}{' (htmx)' if headers else ''} -> {response.status_code}"
-                yield url, label, response, f"{head}\n{response.content.decode()}"
+                yield url, label, response, f"{head}\n{body}"
 
 
 def b_object_urls(world: World) -> list[str]:

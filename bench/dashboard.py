@@ -1,0 +1,330 @@
+"""Manager dashboard benchmark (B1, B4, B5 of BENCHMARKS.md; issue "Manager analytics").
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_large \\
+        .venv/bin/python bench/dashboard.py --org bench --repeat 5
+
+Needs an organization with generated data (`generate_demo_data <org> --scale large`). It
+first rebuilds the insights rollups over the whole history (B4, timed against CREATE TABLE
+AS ... GROUP BY over the same raw rows, and one day's incremental rebuild, B5), then, for
+each range, in one run alternating A W B T A W B T ...:
+
+  A  POST /api/analytics/overview {timeRange: R, all four metrics} through the whole Django
+     stack (JWT), cold cache (cleared before each call);
+  W  the same request with a warm cache;
+  B  hand-written SQL over the raw tables (psycopg, same connection) computing the same
+     numbers for the window and the previous one: call, lead and sale totals, pipeline value
+     at both ends, campaign message counts per campaign, last-touch attributed revenue and
+     leads per campaign;
+  T  GET /api/analytics/tabs/<tab> for every tab, cold (their sum), for the record.
+
+It checks that A and B agree on the headline numbers, then prints medians, ratios and query
+counts, and a Markdown block for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+
+from crm.models import Activity, Lead, Member, Organization, Role  # noqa: E402
+from crm.services import member_add  # noqa: E402
+from crm.timeranges import parse_range  # noqa: E402
+from insights import services  # noqa: E402
+from insights.selectors import SPECS  # noqa: E402
+from insights.tabs import DATA_TABS  # noqa: E402
+
+CALLS_SQL = """
+SELECT COUNT(*) FILTER (WHERE occurred_at >= %(cs)s),
+       COUNT(*) FILTER (WHERE occurred_at >= %(cs)s AND outcome = 'success'),
+       COALESCE(SUM(duration_seconds) FILTER (WHERE occurred_at >= %(cs)s), 0),
+       COUNT(duration_seconds) FILTER (WHERE occurred_at >= %(cs)s),
+       COUNT(*) FILTER (WHERE occurred_at < %(cs)s),
+       COUNT(*) FILTER (WHERE occurred_at < %(cs)s AND outcome = 'success'),
+       COALESCE(SUM(duration_seconds) FILTER (WHERE occurred_at < %(cs)s), 0),
+       COUNT(duration_seconds) FILTER (WHERE occurred_at < %(cs)s)
+FROM crm_activity
+WHERE organization_id = %(org)s AND type = 'call' AND occurred_at >= %(ps)s AND occurred_at < %(ce)s
+"""
+LEADS_SQL = """
+SELECT COUNT(*) FILTER (WHERE created_at >= %(cs)s),
+       COUNT(interested_at) FILTER (WHERE created_at >= %(cs)s),
+       COUNT(converted_at) FILTER (WHERE created_at >= %(cs)s),
+       SUM(score) FILTER (WHERE created_at >= %(cs)s), COUNT(score) FILTER (WHERE created_at >= %(cs)s),
+       COUNT(*) FILTER (WHERE created_at < %(cs)s),
+       COUNT(interested_at) FILTER (WHERE created_at < %(cs)s),
+       COUNT(converted_at) FILTER (WHERE created_at < %(cs)s),
+       SUM(score) FILTER (WHERE created_at < %(cs)s), COUNT(score) FILTER (WHERE created_at < %(cs)s)
+FROM crm_lead
+WHERE organization_id = %(org)s AND created_at >= %(ps)s AND created_at < %(ce)s
+"""
+PIPELINE_SQL = """
+SELECT SUM(estimated_value) FILTER (WHERE (converted_at IS NULL OR converted_at >= %(ce)s)
+                                      AND (lost_at IS NULL OR lost_at >= %(ce)s)),
+       SUM(estimated_value) FILTER (WHERE created_at < %(cs)s
+                                      AND (converted_at IS NULL OR converted_at >= %(cs)s)
+                                      AND (lost_at IS NULL OR lost_at >= %(cs)s))
+FROM crm_lead
+WHERE organization_id = %(org)s AND created_at < %(ce)s
+"""
+SALES_SQL = """
+SELECT COALESCE(SUM(amount) FILTER (WHERE closed_at >= %(cs)s), 0), COUNT(*) FILTER (WHERE closed_at >= %(cs)s),
+       COALESCE(SUM(amount) FILTER (WHERE closed_at < %(cs)s), 0), COUNT(*) FILTER (WHERE closed_at < %(cs)s),
+       COALESCE(SUM(amount) FILTER (WHERE kind = 'recurring' AND closed_at >= %(mrr_c)s), 0),
+       COALESCE(SUM(amount) FILTER (WHERE kind = 'recurring' AND closed_at >= %(mrr_p)s AND closed_at < %(cs)s), 0)
+FROM crm_sale
+WHERE organization_id = %(org)s AND currency IN (%(currency)s, '') AND closed_at >= %(ps)s AND closed_at < %(ce)s
+"""
+MESSAGES_SQL = """
+SELECT campaign_id,
+       COUNT(*) FILTER (WHERE sent_at >= %(cs)s), COUNT(delivered_at) FILTER (WHERE sent_at >= %(cs)s),
+       COUNT(read_at) FILTER (WHERE sent_at >= %(cs)s), COUNT(replied_at) FILTER (WHERE sent_at >= %(cs)s),
+       COUNT(*) FILTER (WHERE sent_at < %(cs)s), COUNT(delivered_at) FILTER (WHERE sent_at < %(cs)s),
+       COUNT(read_at) FILTER (WHERE sent_at < %(cs)s), COUNT(replied_at) FILTER (WHERE sent_at < %(cs)s)
+FROM crm_campaignmessage
+WHERE organization_id = %(org)s AND sent_at >= %(ps)s AND sent_at < %(ce)s
+GROUP BY campaign_id
+"""
+ATTRIBUTION_SQL = """
+SELECT campaign, SUM(amount) FILTER (WHERE closed_at >= %(cs)s), SUM(amount) FILTER (WHERE closed_at < %(cs)s)
+FROM (
+    SELECT s.amount, s.closed_at,
+           (SELECT t.campaign_id FROM crm_touchpoint t
+             WHERE t.organization_id = %(org)s AND t.occurred_at < s.closed_at
+               AND (t.lead_id = s.lead_id OR t.contact_id = COALESCE(s.contact_id, l.contact_id))
+             ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS campaign
+    FROM crm_sale s LEFT JOIN crm_lead l ON l.id = s.lead_id
+    WHERE s.organization_id = %(org)s AND s.currency IN (%(currency)s, '')
+      AND s.closed_at >= %(ps)s AND s.closed_at < %(ce)s
+) attributed
+WHERE campaign IS NOT NULL
+GROUP BY campaign
+"""
+CAMPAIGN_LEADS_SQL = """
+SELECT campaign_id, COUNT(DISTINCT lead_id) FROM crm_touchpoint
+WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL
+GROUP BY campaign_id
+"""
+RAW_QUERIES = (
+    CALLS_SQL,
+    LEADS_SQL,
+    PIPELINE_SQL,
+    SALES_SQL,
+    MESSAGES_SQL,
+    ATTRIBUTION_SQL,
+    CAMPAIGN_LEADS_SQL,
+)
+
+# B4's reference: the four rollups as plain GROUP BYs over all the organization's rows.
+CTAS = (
+    """CREATE TEMP TABLE ref_leads AS
+       SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(region, '') r, COALESCE(product_line, '') p,
+              COALESCE(source, '') s, assigned_agent_id a, COUNT(*) AS m1, COUNT(interested_at) AS m2, COUNT(converted_at) AS m3,
+              SUM(score) AS m4, COUNT(score) AS m5
+       FROM crm_lead WHERE organization_id = %(org)s GROUP BY 1, 2, 3, 4, 5""",
+    """CREATE TEMP TABLE ref_calls AS
+       SELECT (c.occurred_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(l.region, '') r,
+              COALESCE(l.product_line, '') p, COALESCE(l.source, '') s, c.agent_id a, COUNT(*) AS m6,
+              COUNT(*) FILTER (WHERE c.outcome = 'success') AS m7, SUM(c.duration_seconds) AS m8, COUNT(c.duration_seconds) AS m9,
+              COUNT(*) FILTER (WHERE c.automated) AS m10
+       FROM crm_activity c LEFT JOIN crm_lead l ON l.id = c.lead_id
+       WHERE c.organization_id = %(org)s AND c.type = 'call' GROUP BY 1, 2, 3, 4, 5""",
+    """CREATE TEMP TABLE ref_sales AS
+       SELECT (s.closed_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(l.region, '') r,
+              COALESCE(s.product_line, '') p, COALESCE(l.source, '') src, s.agent_id a, s.kind, SUM(s.amount) AS m11,
+              COUNT(*) AS m12
+       FROM crm_sale s LEFT JOIN crm_lead l ON l.id = s.lead_id
+       WHERE s.organization_id = %(org)s AND s.currency IN (%(currency)s, '') GROUP BY 1, 2, 3, 4, 5, 6""",
+    """CREATE TEMP TABLE ref_messages AS
+       SELECT (sent_at AT TIME ZONE %(tz)s)::date AS day, campaign_id, COALESCE(variant, '') v, COUNT(*) AS m13,
+              COUNT(delivered_at) AS m14, COUNT(read_at) AS m15, COUNT(replied_at) AS m16, COUNT(failed_at) AS m17
+       FROM crm_campaignmessage WHERE organization_id = %(org)s AND sent_at IS NOT NULL GROUP BY 1, 2, 3""",
+)
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def raw_sql(params: dict) -> dict:
+    out = {}
+    with connection.cursor() as cursor:
+        for index, sql in enumerate(RAW_QUERIES):
+            cursor.execute(sql, params)
+            out[index] = cursor.fetchall()
+    return out
+
+
+def check_same_numbers(api: dict, raw: dict) -> list[str]:
+    """Headline numbers of the API answer against the raw SQL's."""
+    calls, leads, sales, messages = raw[0][0], raw[1][0], raw[3][0], raw[4]
+    data = api["data"]
+    pairs = {
+        "calls.total": (data["calls"]["total"], calls[0]),
+        "calls.successful": (data["calls"]["successful"], calls[1]),
+        "leads.total": (data["leads"]["total"], leads[0]),
+        "leads.qualified": (data["leads"]["qualified"], leads[1]),
+        "revenue.total": (
+            Decimal(str(data["revenue"]["total"])),
+            Decimal(sales[0]).quantize(Decimal("0.01")),
+        ),
+        "revenue.deals": (data["revenue"]["deals"], sales[1]),
+        "campaigns.sent": (data["campaigns"]["sent"], sum(row[1] for row in messages)),
+        "campaigns.replied": (data["campaigns"]["replied"], sum(row[4] for row in messages)),
+    }
+    return [f"{name}: api {a} != raw {b}" for name, (a, b) in pairs.items() if a != b]
+
+
+def rebuild_benchmarks(org: Organization, repeat: int) -> dict:
+    first = min(
+        spec.raw(org).order_by(spec.time_field).values_list(spec.time_field, flat=True).first()
+        or timezone.now()
+        for spec in SPECS
+    )
+    first_day = first.astimezone(org.tz).date()
+    last_day = timezone.now().astimezone(org.tz).date() - dt.timedelta(days=1)
+    full, ctas, day = [], [], []
+    params = {"org": org.pk, "tz": org.timezone, "currency": org.currency}
+
+    def reference() -> None:
+        with connection.cursor() as cursor:
+            for sql in CTAS:
+                cursor.execute(sql, params)
+            cursor.execute("DROP TABLE ref_leads, ref_calls, ref_sales, ref_messages")
+
+    for _ in range(repeat):
+        full.append(timed(lambda: services.insights_rollups_rebuild(organization=org, first_day=first_day,
+                                                                    last_day=last_day)))  # fmt: skip
+        ctas.append(timed(reference))
+        day.append(timed(lambda: services.insights_rollups_rebuild(organization=org, first_day=last_day,
+                                                                   last_day=last_day)))  # fmt: skip
+    services.insights_rollups_refresh(organization=org, as_of=timezone.now())
+    med = statistics.median
+    return {"days": (last_day - first_day).days + 1, "full": med(full), "ctas": med(ctas), "day": med(day)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--org", default="bench")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--ranges", default="24h,7d,30d,90d,1y")
+    parser.add_argument("--rebuild-repeat", type=int, default=2)
+    parser.add_argument("--skip-rebuild", action="store_true", help="rollups are already built")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Run against PostgreSQL (DATABASE_URL).")
+    org = Organization.objects.get(slug=args.org)
+    leads = Lead.objects.filter(organization=org).count()
+    activities = Activity.objects.filter(organization=org).count()
+    rebuild = None if args.skip_rebuild else rebuild_benchmarks(org, args.rebuild_repeat)
+    if args.skip_rebuild:
+        services.insights_rollups_refresh(organization=org, as_of=timezone.now())
+    manager = Member.objects.filter(organization=org, role__in=(Role.MANAGER, Role.ADMIN)).first()
+    if manager is None:
+        # generated organizations have agents only: a manager to call the API as
+        manager = member_add(organization=org, email=f"bench-manager@{org.slug}.test", role=Role.MANAGER,
+                             password=None, name="Bench Manager", team="")  # fmt: skip
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {AccessToken.for_user(manager)}"}
+    lines = []
+    for label in args.ranges.split(","):
+        now = timezone.now()
+        window = parse_range(label, as_of=now)
+        previous = window.previous()
+        thirty = dt.timedelta(days=30)
+        params = {
+            "org": org.pk, "cs": window.start, "ce": window.end, "ps": previous.start, "currency": org.currency,
+            "mrr_c": max(window.start, window.end - thirty), "mrr_p": max(previous.start, previous.end - thirty),
+        }  # fmt: skip
+        body = {"timeRange": label, "metrics": ["calls", "leads", "revenue", "campaigns"]}
+        answers = {}
+
+        def request(label: str = label, body: dict = body, answers: dict = answers) -> None:
+            response = client.post("/api/analytics/overview", body, content_type="application/json", **auth)
+            assert response.status_code == 200, response.content
+            answers["last"] = response.json()
+
+        def tabs(label: str = label) -> None:
+            for tab in DATA_TABS:
+                cache.clear()
+                response = client.get(f"/api/analytics/tabs/{tab}?range={label}", **auth)
+                assert response.status_code == 200, (tab, response.content[:300])
+
+        request()
+        with CaptureQueriesContext(connection) as ctx:
+            cache.clear()
+            request()
+        queries = len(ctx.captured_queries)
+        problems = check_same_numbers(answers["last"], raw_sql(params))
+        if problems:
+            print(f"{label}: the API and the raw SQL disagree (a window edge moved?): {problems}", flush=True)
+        cold, warm, raw, tab_times = [], [], [], []
+        for _ in range(args.repeat):
+            cache.clear()
+            cold.append(timed(request))
+            warm.append(timed(request))
+            raw.append(timed(lambda params=params: raw_sql(params)))
+            tab_times.append(timed(tabs))
+        med = statistics.median
+        lines.append(
+            f"| {label} | {med(cold):.1f} | {med(warm):.2f} | {med(raw):.1f} | {med(raw) / med(cold):.1f}x "
+            f"| {med(tab_times):.0f} | {queries} | {'yes' if not problems else 'NO'} |"
+        )
+        print(lines[-1], flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+        cursor.execute("SHOW shared_buffers")
+        buffers = cursor.fetchone()[0]
+    print()
+    print(
+        f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; nproc {os.cpu_count()}; "
+        f"Python {platform.python_version()}; PostgreSQL {version} (shared_buffers {buffers})"
+    )
+    print(
+        f"- data: organization `{org.slug}`: {leads:,} leads, {activities:,} activities; "
+        f"cache {settings.CACHES['default']['BACKEND']}; medians of {args.repeat} alternating runs, ms"
+    )
+    if rebuild:
+        print(
+            f"- B4 full rollup rebuild ({rebuild['days']} days): {rebuild['full'] / 1000:.1f} s against "
+            f"{rebuild['ctas'] / 1000:.1f} s for CREATE TABLE AS ... GROUP BY ({rebuild['full'] / rebuild['ctas']:.2f}x); "
+            f"B5 one day: {rebuild['day']:.0f} ms ({rebuild['day'] / rebuild['full']:.4f} of the full rebuild)"
+        )
+    print()
+    print(
+        "| range | A cold overview | W warm | B raw SQL | B/A (speed-up) | T five tabs cold | queries (cold) | same numbers |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

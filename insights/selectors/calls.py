@@ -1,0 +1,91 @@
+"""Reads of the Calls tab (docs/metrics-calls.md): calls are activities of type `call`.
+
+The KPIs of both windows come from window_totals over the calls rollup (trusted days) plus
+the raw rest. The rollup has no hour, outcome or country, so the rest is live over W: one
+query grouped by local day x local hour (the daily or hourly line and the weekday x hour
+heatmap are both sums of its groups, so that scan serves both) and one grouped by outcome x
+the lead's contact country. Four or five queries in all, whatever the data size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.db.models.functions import ExtractHour, TruncDate
+
+from crm.models import Organization
+from crm.timeranges import Window
+from insights import selectors
+from insights.selectors import CALLS, Filters, Part, Totals
+
+# The two measures every live breakdown counts: one definition each, in the rollup spec.
+COUNTED = ("calls", "successful")
+
+
+@dataclass(frozen=True)
+class CallTotals:
+    """Additive totals (insights.selectors measures) of W and of the previous window."""
+
+    current: Totals
+    previous: Totals
+
+
+def call_totals(
+    *, organization: Organization, window: Window, previous: Window, filters: Filters
+) -> CallTotals:
+    """Rollup days + live rest of both windows: the fill state, then at most two queries."""
+    trusted = selectors.trusted_through(selectors.fill_state(organization))
+    grouped = selectors.window_totals(
+        organization=organization,
+        spec=CALLS,
+        parts={"current": Part(window), "previous": Part(previous)},
+        filters=filters,
+        trusted_last_day=trusted,
+    )
+    return CallTotals(current=grouped["current"].get(None, {}), previous=grouped["previous"].get(None, {}))
+
+
+def _calls_in(organization: Organization, window: Window, filters: Filters) -> QuerySet:
+    return (
+        CALLS.raw(organization)
+        .filter(occurred_at__gte=window.start, occurred_at__lt=window.end)
+        .filter(filters.raw_q(CALLS))
+    )
+
+
+def _counts() -> dict:
+    return {name: CALLS.measures[name].build() for name in COUNTED}
+
+
+def calls_by_local_hour(
+    *, organization: Organization, window: Window, filters: Filters
+) -> dict[tuple[dt.date, int], dict[str, int]]:
+    """{(local day, local hour 0-23): {calls, successful}} over W, one query (at most 24 x
+    the days of W groups)."""
+    tz = organization.tz
+    rows = (
+        _calls_in(organization, window, filters)
+        .annotate(
+            local_day=TruncDate("occurred_at", tzinfo=tz), local_hour=ExtractHour("occurred_at", tzinfo=tz)
+        )
+        .values("local_day", "local_hour")
+        .annotate(**_counts())
+        .order_by()
+    )
+    return {(row["local_day"], row["local_hour"]): {n: row[n] for n in COUNTED} for row in rows}
+
+
+def calls_by_outcome_and_country(
+    *, organization: Organization, window: Window, filters: Filters
+) -> list[tuple[str, str | None, dict[str, int]]]:
+    """[(outcome text, the lead's contact country or None/"" when unknown, {calls, successful})]
+    over W, one query; a call without a lead or contact joins as a NULL country."""
+    rows = (
+        _calls_in(organization, window, filters)
+        .values("outcome", "lead__contact__country")
+        .annotate(**_counts())
+        .order_by()
+    )
+    return [(row["outcome"], row["lead__contact__country"], {n: row[n] for n in COUNTED}) for row in rows]

@@ -1,0 +1,122 @@
+"""Reads of the Campaigns tab (docs/metrics-campaigns.md), organization-wide: campaign
+messages have no region, product line, source or agent, so the dashboard filters never apply.
+
+Counts per campaign and per variant come from the campaign rollup (trusted days) plus the
+raw messages for the rest of the window, as every window total does; the send-time grid is
+live (the rollup has no hour).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+
+from crm.models import Campaign, Organization
+from crm.timeranges import Window
+from insights.selectors import CAMPAIGNS, Filters, Grouped, Part, window_plan, window_totals
+
+# Counts keyed by (ISO weekday 1..7, local hour 0..23).
+SendTimeCounts = dict[tuple[int, int], dict[str, int]]
+
+
+def campaign_counts(
+    *, organization: Organization, windows: dict[str, Window], trusted_last_day: dt.date | None
+) -> dict[str, Grouped]:
+    """{window name: {campaign id: {measure: count}}}: messages sent in each window (<= 2 queries)."""
+    return window_totals(
+        organization=organization,
+        spec=CAMPAIGNS,
+        parts={name: Part(window) for name, window in windows.items()},
+        filters=Filters(),
+        trusted_last_day=trusted_last_day,
+        group_by="campaign_id",
+    )
+
+
+def campaigns_by_external_id(*, organization: Organization, external_ids: Iterable[str]) -> dict[str, dict]:
+    """Name, spend and touched-lead count of the named campaigns, in one query.
+
+    `leads` counts as campaign_lead_counts does: distinct leads with a touchpoint of the
+    campaign, at any time.
+    """
+    rows = (
+        Campaign.objects.for_org(organization)
+        .filter(external_id__in=list(external_ids))
+        .values("id", "external_id", "name", "spend")
+        .annotate(
+            leads=Count(
+                "touchpoint__lead_id",
+                distinct=True,
+                filter=Q(touchpoint__organization_id=organization.pk, touchpoint__lead_id__isnull=False),
+            )
+        )
+        .order_by()
+    )
+    return {row["external_id"]: {**row, "spend": row["spend"] or Decimal(0)} for row in rows}
+
+
+def existing_external_ids(*, organization: Organization, external_ids: Iterable[str]) -> set[str]:
+    return set(
+        Campaign.objects.for_org(organization)
+        .filter(external_id__in=list(external_ids))
+        .values_list("external_id", flat=True)
+    )
+
+
+def variant_counts(
+    *, organization: Organization, window: Window, trusted_last_day: dt.date | None
+) -> dict[tuple[str, str], dict[str, dict[str, int]]]:
+    """{(campaign external id, name): {variant: {measure: count}}} of the messages sent in W
+    that have a variant, in at most two queries (trusted rollup days + the live rest).
+
+    window_totals groups by one column; A/B needs campaign x variant, so this reads the same
+    spec (its measures, the same window plan) grouped by both.
+    """
+    plan = window_plan(window, tz=organization.tz, trusted_last_day=trusted_last_day)
+    keys = ("campaign__external_id", "campaign__name", "variant")
+    out: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
+
+    def collect(rows: Iterable[dict]) -> None:
+        for row in rows:
+            target = out.setdefault((row["campaign__external_id"], row["campaign__name"]), {}).setdefault(
+                row["variant"], {}
+            )
+            for measure in CAMPAIGNS.measures:
+                target[measure] = target.get(measure, 0) + (row[measure] or 0)
+
+    if plan.rollup_days is not None:
+        first, last = plan.rollup_days
+        rollup = CAMPAIGNS.model.objects.for_org(organization).filter(day__gte=first, day__lte=last)
+        collect(
+            rollup.exclude(variant="")
+            .values(*keys)
+            .annotate(**{m: Sum(m) for m in CAMPAIGNS.measures})
+            .order_by()
+        )
+    if plan.live_ranges:
+        span = Q()
+        for start, end in plan.live_ranges:
+            span |= Q(sent_at__gte=start, sent_at__lt=end)
+        live = CAMPAIGNS.raw(organization).filter(span).exclude(variant="")
+        collect(
+            live.values(*keys).annotate(**{m: d.build() for m, d in CAMPAIGNS.measures.items()}).order_by()
+        )
+    return out
+
+
+def send_time_counts(*, organization: Organization, window: Window) -> SendTimeCounts:
+    """Messages sent in W by local ISO weekday and hour of `sent_at`: one grouped query."""
+    tz = organization.tz
+    rows = (
+        CAMPAIGNS.raw(organization)
+        .filter(sent_at__gte=window.start, sent_at__lt=window.end)
+        .annotate(weekday=ExtractIsoWeekDay("sent_at", tzinfo=tz), hour=ExtractHour("sent_at", tzinfo=tz))
+        .values("weekday", "hour")
+        .annotate(**{m: d.build() for m, d in CAMPAIGNS.measures.items()})
+        .order_by()
+    )
+    return {(row["weekday"], row["hour"]): {m: row[m] for m in CAMPAIGNS.measures} for row in rows}
