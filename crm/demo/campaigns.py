@@ -58,14 +58,18 @@ class CampaignTouch:
 
 
 def plan_campaigns(*, seed: int, spec: profiles.ScaleSpec, timeline: Timeline) -> list[CampaignPlan]:
-    """Campaigns spread evenly over the history; every ADS_CAMPAIGN_EVERY-th is paid ads."""
+    """Campaigns spread evenly over the history; every ADS_CAMPAIGN_EVERY-th is paid ads.
+
+    The last campaign is a message campaign that started in the last three weeks, so the
+    default 30-day dashboard has a running campaign with messages, reads and replies."""
     rng = random.Random(f"crm-demo:{seed}:campaigns")
     first, last = timeline.window_first, timeline.last
     span = last - first
     count = spec.campaigns
     is_ads = [
-        number % profiles.ADS_CAMPAIGN_EVERY == profiles.ADS_CAMPAIGN_EVERY - 1 for number in range(count)
+        number % profiles.ADS_CAMPAIGN_EVERY == profiles.ADS_CAMPAIGN_EVERY - 2 for number in range(count)
     ]
+    is_ads[-1] = False
     messaging = max(1, count - sum(is_ads))
     # A contact exists at a campaign for about 0.75 of the campaigns on average; the factor
     # makes the expected messages per contact come out at CAMPAIGN_MESSAGES_PER_CONTACT.
@@ -74,7 +78,9 @@ def plan_campaigns(*, seed: int, spec: profiles.ScaleSpec, timeline: Timeline) -
     plans = []
     for number in range(count):
         start_day = first + int((number + rng.uniform(0.1, 0.9)) * span / count)
-        start_day = min(start_day, last)
+        if number == count - 1:
+            start_day = last - rng.randint(*profiles.LAST_CAMPAIGN_DAYS_AGO)
+        start_day = min(max(start_day, first), last)
         # Paid ads run for two to four months (most Paid Ads leads can be attributed to one);
         # message campaigns for one to three weeks.
         duration = rng.randint(60, 120) if is_ads[number] else rng.randint(7, 21)

@@ -293,6 +293,8 @@ CAMPAIGN_THEMES = (
 )
 # Every fifth campaign is a paid-ads one: spend and touchpoints, no messages.
 ADS_CAMPAIGN_EVERY = 5
+# How many days before the last generated day the newest campaign starts (inclusive range).
+LAST_CAMPAIGN_DAYS_AGO = (6, 20)
 ADS_BUDGET_USD = (800.0, 5000.0)
 # Campaign messages per contact over the whole history (BENCHMARKS.md: 500k at size S).
 CAMPAIGN_MESSAGES_PER_CONTACT = 5.0
