@@ -219,6 +219,25 @@ def test_bar_heights_are_proportional_on_a_zero_based_axis():
     assert [t.text for t in marks(root, "chart-value")] == ["10", "20", "40"]
 
 
+def test_a_horizontal_bar_chart_grows_with_its_categories():
+    # given 25 regions: 25 rows x 22 px + 80 px of axes = 630 px, more than the asked 320
+    many = BarChart(
+        "Revenue by region", (Series("Revenue", tuple(Point(f"Region {n}", n + 1) for n in range(25))),),
+        horizontal=True,
+    )  # fmt: skip
+    few = BarChart(
+        "Three", (Series("Revenue", tuple(Point(f"R{n}", n + 1) for n in range(3))),), horizontal=True
+    )
+
+    tall, short = parse(render_svg(many, height=320)), parse(render_svg(few, height=320))
+
+    assert tall.get("viewBox") == "0 0 640 630"
+    assert short.get("viewBox") == "0 0 640 320"  # the asked height is a minimum
+    bars = marks(tall, "chart-bar")
+    tops = sorted(float(b.get("y")) for b in bars)
+    assert min(b - a for a, b in zip(tops, tops[1:], strict=False)) >= 18  # labels 12 px high never touch
+
+
 def test_stacked_bars_start_where_the_series_below_ends():
     spec = BarChart("Stack", (series("a", [("x", 10)]), series("b", [("x", 30)])), stacked=True)
     lower, upper = marks(parse(render_svg(spec)), "chart-bar")

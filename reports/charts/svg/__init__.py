@@ -24,6 +24,17 @@ _RENDERERS: dict[type, Callable[..., str]] = {
 }
 
 MIN_WIDTH, MIN_HEIGHT = 160, 120
+# A horizontal bar chart grows with its categories so that labels never overlap: this much
+# height per category (bars of the same category side by side share it) plus the axes.
+HORIZONTAL_ROW_HEIGHT, HORIZONTAL_FRAME = 22, 80
+
+
+def _height_for(spec: Chart, height: int) -> int:
+    if isinstance(spec, BarChart) and spec.horizontal:
+        categories = {point.label for series in spec.series for point in series.points}
+        rows = len(categories) * max(1, 1 if spec.stacked else len(spec.series))
+        return max(height, rows * HORIZONTAL_ROW_HEIGHT + HORIZONTAL_FRAME)
+    return height
 
 
 def render_svg(spec: Chart, *, width: int = 640, height: int = 320) -> str:
@@ -31,4 +42,5 @@ def render_svg(spec: Chart, *, width: int = 640, height: int = 320) -> str:
     renderer: Any = _RENDERERS.get(type(spec))
     if renderer is None:
         raise TypeError(f"not a chart spec: {type(spec).__name__}")
-    return renderer(spec, width=max(int(width), MIN_WIDTH), height=max(int(height), MIN_HEIGHT))
+    height = _height_for(spec, max(int(height), MIN_HEIGHT))
+    return renderer(spec, width=max(int(width), MIN_WIDTH), height=height)

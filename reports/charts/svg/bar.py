@@ -179,7 +179,10 @@ def render_bar(spec: BarChart, *, width: int, height: int) -> str:
             texts.append(_value_label(value_labels[number], bar, spec.horizontal, geometry, thickness))
     parts.append(el("g", "".join(marks), class_="chart-bars"))
     if texts:
-        parts.append(el("g", "".join(texts), class_="chart-values", aria_hidden="true"))
+        # Labels over a linked bar or cell must not swallow its clicks.
+        parts.append(
+            el("g", "".join(texts), class_="chart-values", aria_hidden="true", pointer_events="none")
+        )
 
     has_links = any(b.point.href for b in bars)
     desc = _describe(spec, categories, bars)

@@ -119,7 +119,7 @@ def _centre(total: float, fmt: ValueFormat, cx: float, cy: float, inner: float) 
         class_="chart-total",
     )
     caption = svg_text("Total", x=cx, y=cy + 18, text_anchor="middle", fill=MUTED_COLOR, class_="chart-tick")
-    return el("g", value + caption, aria_hidden="true")
+    return el("g", value + caption, aria_hidden="true", pointer_events="none")
 
 
 def _legend(spec: DonutChart, shown: Shown, total: float, *, x: float, width: int, height: int) -> str:

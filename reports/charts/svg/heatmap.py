@@ -138,7 +138,10 @@ def render_heatmap(spec: HeatmapChart, *, width: int, height: int) -> str:
                 )
     parts.append(el("g", "".join(marks), class_="chart-cells"))
     if texts:
-        parts.append(el("g", "".join(texts), class_="chart-values", aria_hidden="true"))
+        # Labels over a linked bar or cell must not swallow its clicks.
+        parts.append(
+            el("g", "".join(texts), class_="chart-values", aria_hidden="true", pointer_events="none")
+        )
 
     has_links = spec.hrefs is not None and any(
         h and v is not None
