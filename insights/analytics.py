@@ -209,10 +209,15 @@ def _last_30_days(window: Window) -> Window:
 
 def compute_overview(*, organization: Organization, request: OverviewRequest) -> dict:
     """Both windows at once: per table two queries (rollup days + live rest)."""
+    return compute_overview_exact(organization=organization, request=request)[0]
+
+
+def compute_overview_exact(*, organization: Organization, request: OverviewRequest) -> tuple[dict, dict]:
+    """The overview answer, and its `comparisons` unrounded (Decimals) for exact changes."""
     window, previous, flt = request.window, request.window.previous(), request.filters
     trusted = selectors.trusted_through(selectors.fill_state(organization))
     parts = {"current": Part(window), "previous": Part(previous)}
-    blocks: dict[str, tuple[dict, dict]] = {}
+    builders: dict[str, object] = {}
     headline: dict[str, tuple] = {}
 
     def totals(spec, extra_parts=None, group_by=None) -> dict:
@@ -222,16 +227,19 @@ def compute_overview(*, organization: Organization, request: OverviewRequest) ->
     if "calls" in request.metrics:
         t = totals(CALLS)
         cur, prev = t["current"].get(None, {}), t["previous"].get(None, {})
-        blocks["calls"] = (metrics.calls_block(cur), metrics.calls_block(prev))
+        builders["calls"] = lambda exact, c=cur, p=prev: (
+            metrics.calls_block(c, exact=exact),
+            metrics.calls_block(p, exact=exact),
+        )
         headline["calls"] = (cur.get("calls", 0), prev.get("calls", 0))
     if "leads" in request.metrics:
         t = totals(LEADS)
         cur, prev = t["current"].get(None, {}), t["previous"].get(None, {})
         pipeline = selectors.pipeline_values(organization=organization, filters=flt,
                                              moments={"current": window.end, "previous": previous.end})  # fmt: skip
-        blocks["leads"] = (
-            metrics.leads_block(cur, pipeline_value=pipeline["current"]),
-            metrics.leads_block(prev, pipeline_value=pipeline["previous"]),
+        builders["leads"] = lambda exact, c=cur, p=prev: (
+            metrics.leads_block(c, pipeline_value=pipeline["current"], exact=exact),
+            metrics.leads_block(p, pipeline_value=pipeline["previous"], exact=exact),
         )
         headline["leads"] = (cur.get("created", 0), prev.get("created", 0))
     if "revenue" in request.metrics:
@@ -239,27 +247,25 @@ def compute_overview(*, organization: Organization, request: OverviewRequest) ->
         t = totals(SALES, {"current_mrr": Part(_last_30_days(window), recurring),
                            "previous_mrr": Part(_last_30_days(previous), recurring)})  # fmt: skip
         cur, prev = t["current"].get(None, {}), t["previous"].get(None, {})
-        before = t["previous"].get(None, {}).get("amount_sum", 0)
-        blocks["revenue"] = (
-            metrics.revenue_block(cur, recurring_last_30d=t["current_mrr"].get(None, {}).get("amount_sum", 0),
-                                  previous_total=before),
-            metrics.revenue_block(prev, recurring_last_30d=t["previous_mrr"].get(None, {}).get("amount_sum", 0),
-                                  previous_total=0),
-        )  # fmt: skip
+        before = prev.get("amount_sum", 0)
+        mrr = {name: t[f"{name}_mrr"].get(None, {}).get("amount_sum", 0) for name in ("current", "previous")}
+        builders["revenue"] = lambda exact, c=cur, p=prev, b=before: (
+            metrics.revenue_block(c, recurring_last_30d=mrr["current"], previous_total=b, exact=exact),
+            metrics.revenue_block(p, recurring_last_30d=mrr["previous"], previous_total=0, exact=exact),
+        )
         headline["revenue"] = (cur.get("amount_sum", 0), before)
     if "campaigns" in request.metrics:
-        blocks["campaigns"], headline["campaigns"] = _campaigns(organization, totals(CAMPAIGNS, group_by="campaign_id"),
-                                                                window=window, previous=previous)  # fmt: skip
-    data, trends, comparisons = {}, {}, {}
+        builders["campaigns"], headline["campaigns"] = campaign_blocks(
+            organization, totals(CAMPAIGNS, group_by="campaign_id"), window=window, previous=previous
+        )
+    data, trends, comparisons, exact_comparisons = {}, {}, {}, {}
     for name in request.metrics:
-        current_block, previous_block = blocks[name]
+        current_block, previous_block = builders[name](False)
         trends[name] = metrics.trend(*headline[name])
         data[name] = {**current_block, "trend": trends[name]}
-        comparisons[name] = {
-            "current": {k: v for k, v in current_block.items() if k != "campaigns"},
-            "previous": {k: v for k, v in previous_block.items() if k not in ("campaigns", "growthRate")},
-        }
-    return {
+        comparisons[name] = _comparison(current_block, previous_block)
+        exact_comparisons[name] = _comparison(*builders[name](True))
+    answer = {
         "range": {
             "label": window.label,
             "start": _utc(window.start),
@@ -272,11 +278,20 @@ def compute_overview(*, organization: Organization, request: OverviewRequest) ->
         "trends": trends,
         "comparisons": comparisons,
     }
+    return answer, exact_comparisons
 
 
-def _campaigns(organization: Organization, counted: dict, *, window: Window, previous: Window):
-    """Campaign blocks of both windows: rollup + live counts, then three live queries
-    (last-touch revenue, campaign names and spend, touched leads)."""
+def _comparison(current_block: dict, previous_block: dict) -> dict:
+    return {
+        "current": {k: v for k, v in current_block.items() if k != "campaigns"},
+        "previous": {k: v for k, v in previous_block.items() if k not in ("campaigns", "growthRate")},
+    }
+
+
+def campaign_blocks(organization: Organization, counted: dict, *, window: Window, previous: Window):
+    """A builder of the campaign blocks of both windows (exact or rounded) and the messages
+    sent in each: rollup + live counts, then three live queries (last-touch revenue, campaign
+    names and spend, touched leads)."""
     revenue = selectors.attributed_revenue(
         organization=organization, windows={"current": window, "previous": previous}
     )
@@ -290,8 +305,8 @@ def _campaigns(organization: Organization, counted: dict, *, window: Window, pre
         selectors.campaign_lead_counts(organization=organization, sets=listed) if every else ({}, {})
     )
 
-    def block(name: str) -> dict:
-        inputs = [
+    def _inputs(name: str) -> list[metrics.CampaignInput]:
+        return [
             metrics.CampaignInput(
                 external_id=info[cid]["external_id"],
                 name=info[cid]["name"],
@@ -303,7 +318,9 @@ def _campaigns(organization: Organization, counted: dict, *, window: Window, pre
             for cid in listed[name]
             if cid in info
         ]
-        return metrics.campaigns_block(inputs, distinct_leads=distinct.get(name, 0))
+
+    def block(name: str, exact: bool) -> dict:
+        return metrics.campaigns_block(_inputs(name), distinct_leads=distinct.get(name, 0), exact=exact)
 
     sent = [sum(c.get("sent", 0) for c in counted[name].values()) for name in ("current", "previous")]
-    return (block("current"), block("previous")), tuple(sent)
+    return (lambda exact: (block("current", exact), block("previous", exact))), tuple(sent)

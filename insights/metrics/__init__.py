@@ -42,39 +42,59 @@ def percent(part: Number, whole: Number) -> float | None:
     return None if value is None else one_decimal(value * 100)
 
 
-def calls_block(t: Mapping[str, Number]) -> dict:
+# `exact=True` on the blocks below: the same figures unrounded (Decimals), so that changes
+# between two periods are computed on unrounded values (DESIGN section 4), then rounded once.
+
+
+def _one(value: Number | None, exact: bool) -> float | Decimal | None:
+    return (None if value is None else _dec(value)) if exact else one_decimal(value)
+
+
+def _money(value: Number | None, exact: bool) -> float | Decimal | None:
+    return (None if value is None else _dec(value)) if exact else money(value)
+
+
+def _pct(part: Number, whole: Number, exact: bool) -> float | Decimal | None:
+    value = ratio(part, whole)
+    return _one(None if value is None else value * 100, exact)
+
+
+def calls_block(t: Mapping[str, Number], *, exact: bool = False) -> dict:
     total, seconds = t.get("calls", 0), t.get("duration_seconds_sum", 0)
     mean_seconds = ratio(seconds, t.get("duration_count", 0))
+    minutes = _dec(seconds) / 60
     return {
         "total": total,
         "successful": t.get("successful", 0),
-        "successRate": percent(t.get("successful", 0), total),
+        "successRate": _pct(t.get("successful", 0), total, exact),
         # over the calls that have a duration; minutes
-        "averageDuration": None if mean_seconds is None else one_decimal(mean_seconds / 60),
-        "totalMinutes": int((_dec(seconds) / 60).quantize(Decimal(1), rounding=ROUND_HALF_UP)),
+        "averageDuration": None if mean_seconds is None else _one(mean_seconds / 60, exact),
+        "totalMinutes": minutes if exact else int(minutes.quantize(Decimal(1), rounding=ROUND_HALF_UP)),
     }
 
 
-def leads_block(t: Mapping[str, Number], *, pipeline_value: Number) -> dict:
+def leads_block(t: Mapping[str, Number], *, pipeline_value: Number, exact: bool = False) -> dict:
     created = t.get("created", 0)
     score = ratio(t.get("score_sum", 0), t.get("score_count", 0))
     return {
         "total": created,
         "qualified": t.get("qualified", 0),
-        "conversionRate": percent(t.get("converted", 0), created),
-        "averageScore": one_decimal(score),
-        "pipelineValue": money(pipeline_value),
+        "conversionRate": _pct(t.get("converted", 0), created, exact),
+        "averageScore": _one(score, exact),
+        "pipelineValue": _money(pipeline_value, exact),
     }
 
 
-def revenue_block(t: Mapping[str, Number], *, recurring_last_30d: Number, previous_total: Number) -> dict:
+def revenue_block(
+    t: Mapping[str, Number], *, recurring_last_30d: Number, previous_total: Number, exact: bool = False
+) -> dict:
     total = t.get("amount_sum", 0)
     deal = ratio(total, t.get("count", 0))
     return {
-        "total": money(total),
+        "total": _money(total, exact),
         "deals": t.get("count", 0),
-        "averageDealSize": money(deal),
-        "monthlyRecurring": money(recurring_last_30d),
+        "averageDealSize": _money(deal, exact),
+        "monthlyRecurring": _money(recurring_last_30d, exact),
         "growthRate": trend_percent(current=total, previous=previous_total),
     }
 
@@ -89,23 +109,23 @@ class CampaignInput:
     leads: int
 
 
-def funnel_rates(counts: Mapping[str, int]) -> dict:
+def funnel_rates(counts: Mapping[str, int], *, exact: bool = False) -> dict:
     sent, delivered = counts.get("sent", 0), counts.get("delivered", 0)
     return {
         "sent": sent,
         "delivered": delivered,
         "read": counts.get("read", 0),
         "replied": counts.get("replied", 0),
-        "deliveredRate": percent(delivered, sent),
-        "readRate": percent(counts.get("read", 0), delivered),
-        "replyRate": percent(counts.get("replied", 0), delivered),
+        "deliveredRate": _pct(delivered, sent, exact),
+        "readRate": _pct(counts.get("read", 0), delivered, exact),
+        "replyRate": _pct(counts.get("replied", 0), delivered, exact),
     }
 
 
-def roi_percent(*, revenue: Number, spend: Number) -> float | None:
+def roi_percent(*, revenue: Number, spend: Number, exact: bool = False) -> float | Decimal | None:
     """(attributed revenue - spend) / spend x 100; None without spend."""
     value = ratio(_dec(revenue) - _dec(spend), spend)
-    return None if value is None else one_decimal(value * 100)
+    return _one(None if value is None else value * 100, exact)
 
 
 def campaign_row(c: CampaignInput) -> dict:
@@ -121,23 +141,23 @@ def campaign_row(c: CampaignInput) -> dict:
     }
 
 
-def campaigns_block(campaigns: list[CampaignInput], *, distinct_leads: int) -> dict:
+def campaigns_block(campaigns: list[CampaignInput], *, distinct_leads: int, exact: bool = False) -> dict:
     """Totals over the campaigns listed (those with messages sent or revenue attributed in
     W); a lead touched by several of them counts once in the total cost per lead."""
     counts = {m: sum(c.counts.get(m, 0) for c in campaigns) for m in ("sent", "delivered", "read", "replied")}
     spend = sum((c.spend for c in campaigns), Decimal(0))
     revenue = sum((c.attributed_revenue for c in campaigns), Decimal(0))
-    funnel = funnel_rates(counts)
+    funnel = funnel_rates(counts, exact=exact)
     ordered = sorted(campaigns, key=lambda c: (-c.counts.get("sent", 0), c.name, c.external_id))
     return {
         "active": sum(1 for c in campaigns if c.counts.get("sent", 0)),
         **funnel,
         "responseRate": funnel["replyRate"],
-        "totalSpend": money(spend),
-        "attributedRevenue": money(revenue),
-        "roi": roi_percent(revenue=revenue, spend=spend),
-        "costPerLead": money(ratio(spend, distinct_leads)),
-        "campaigns": [campaign_row(c) for c in ordered],
+        "totalSpend": _money(spend, exact),
+        "attributedRevenue": _money(revenue, exact),
+        "roi": roi_percent(revenue=revenue, spend=spend, exact=exact),
+        "costPerLead": _money(ratio(spend, distinct_leads), exact),
+        "campaigns": [] if exact else [campaign_row(c) for c in ordered],
     }
 
 

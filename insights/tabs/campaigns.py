@@ -210,9 +210,10 @@ def compute(query: DashboardQuery) -> dict:
     counted = reads.campaign_counts(organization=organization, windows={"current": window, "previous": previous},
                                     trusted_last_day=trusted)  # fmt: skip
     # The overview's own computation, so the totals are exactly the overview's campaigns block.
-    (block, _previous_block), (sent_now, sent_before) = analytics._campaigns(
+    build, (sent_now, sent_before) = analytics.campaign_blocks(
         organization, counted, window=window, previous=previous
     )
+    block, _previous_block = build(False)
     totals = {k: v for k, v in block.items() if k != "campaigns"}
     rows = block["campaigns"]
     return {

@@ -144,16 +144,18 @@ def _goals(query: DashboardQuery) -> dict:
     return {"month": first.strftime("%Y-%m"), "elapsedPercent": elapsed, "items": items}
 
 
-def _comparison_rows(comparisons: dict) -> list[dict]:
+def _comparison_rows(comparisons: dict, exact: dict) -> list[dict]:
+    """Rows of rounded values; each change computed on the unrounded ones (DESIGN section 4)."""
     rows = []
     for metric, field, label, kind in COMPARISON_ROWS:
         current = comparisons[metric]["current"].get(field)
         previous = comparisons[metric]["previous"].get(field)
+        now, before = exact[metric]["current"].get(field), exact[metric]["previous"].get(field)
         if kind == "percent":
             # A change of a rate is in points, not a percent of a percent.
-            change = None if current is None or previous is None else metrics.one_decimal(current - previous)
+            change = None if now is None or before is None else metrics.one_decimal(now - before)
         else:
-            change = metrics.trend(current or 0, previous or 0) if current is not None else None
+            change = metrics.trend(now or 0, before or 0) if now is not None else None
         rows.append({"metric": metric, "field": field, "label": label, "format": kind,
                      "current": current, "previous": previous, "change": change})  # fmt: skip
     return rows
@@ -163,10 +165,10 @@ def compute(query: DashboardQuery) -> dict:
     request = analytics.OverviewRequest(
         window=query.window, range_key=query.range_key, metrics=analytics.METRICS, filters=query.filters
     )
-    answer = analytics.compute_overview(organization=query.organization, request=request)
+    answer, exact = analytics.compute_overview_exact(organization=query.organization, request=request)
     return {
         **answer,
-        "comparisonRows": _comparison_rows(answer["comparisons"]),
+        "comparisonRows": _comparison_rows(answer["comparisons"], exact),
         "today": _today(query),
         "goals": _goals(query),
     }

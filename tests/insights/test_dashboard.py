@@ -142,6 +142,25 @@ def test_overview_csv_tables(org_a, history, frozen):
     assert tables["comparison"].rows[0] == ("Calls", 3, 1, 200.0)
 
 
+def test_comparison_changes_use_unrounded_values():
+    # given an average score of 45.65 (shown 45.7) against 46.34 (shown 46.3), and a conversion
+    # rate of 26.25% (shown 26.3) against 24.0%
+    exact = {"leads": {"current": {"averageScore": Decimal("45.65"), "conversionRate": Decimal("26.25")},
+                       "previous": {"averageScore": Decimal("46.34"), "conversionRate": Decimal("24.0")}}}  # fmt: skip
+    shown = {"leads": {"current": {"averageScore": 45.7, "conversionRate": 26.3},
+                       "previous": {"averageScore": 46.3, "conversionRate": 24.0}}}  # fmt: skip
+    for metric in ("calls", "revenue", "campaigns"):
+        shown[metric] = exact[metric] = {"current": {}, "previous": {}}
+
+    # when the comparison rows are built
+    rows = {r["field"]: r for r in overview._comparison_rows(shown, exact) if r["metric"] == "leads"}
+
+    # then the values shown are the rounded ones, the changes come from the exact ones
+    assert rows["averageScore"]["current"] == 45.7
+    assert rows["averageScore"]["change"] == -1.5  # (45.65 - 46.34) / 46.34 = -1.489%; rounded: -1.3%
+    assert rows["conversionRate"]["change"] == 2.3  # 26.25 - 24.0 = 2.25 pts, half up
+
+
 # --- the page, the tabs and HTMX ------------------------------------------------------------------
 
 
