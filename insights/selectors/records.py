@@ -15,12 +15,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 
 from crm.models import Campaign, SaleKind, Touchpoint
 from crm.timeranges import Window, local_midnight
 from insights import selectors
+from insights.selectors import leads as lead_reads
 from insights.tabs import (
     RECORD_KINDS,
     DashboardQuery,
@@ -97,6 +98,18 @@ def _text(params: Mapping[str, str], name: str, limit: int = 100) -> str | None:
     return text
 
 
+def _stages(params: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated stages a lead reached (each milestone set), e.g. contacted,interested."""
+    text = _text(params, name, 60)
+    if text is None:
+        return ()
+    stages = tuple(text.split(","))
+    allowed = tuple(s for s in STAGES if STAGES[s])
+    if not set(stages) <= set(allowed) or len(set(stages)) != len(stages):
+        raise TabInputError(name, f"Use distinct stages from {', '.join(allowed)}, separated by commas.")
+    return stages
+
+
 def _campaign(params: Mapping[str, str], query: DashboardQuery) -> Campaign | None:
     external_id = _text(params, "campaign", 200)
     if external_id is None:
@@ -147,6 +160,8 @@ def _leads(query: DashboardQuery, params: Mapping[str, str]) -> QuerySet:
     stage = _choice(params, "stage", tuple(STAGES))
     if stage and STAGES[stage]:
         qs = qs.filter(**{f"{STAGES[stage]}__isnull": False})
+    for reached in _stages(params, "reached"):
+        qs = qs.filter(lead_reads.reached(reached))
     low, high = _int(params, "scoreMin", 0, 100), _int(params, "scoreMax", 0, 100)
     if low is not None:
         qs = qs.filter(score__gte=low)
@@ -156,9 +171,7 @@ def _leads(query: DashboardQuery, params: Mapping[str, str]) -> QuerySet:
         qs = qs.filter(score__isnull=True)
     within = _int(params, "convertedWithinDays", 1, MAX_HORIZON_DAYS)
     if within is not None:
-        qs = qs.filter(
-            converted_at__isnull=False, converted_at__lt=F("created_at") + dt.timedelta(days=within)
-        )
+        qs = qs.filter(lead_reads.converted_within(within))
     return qs.select_related("assigned_agent", "contact")
 
 
@@ -193,8 +206,13 @@ def _calls(query: DashboardQuery, params: Mapping[str, str]) -> QuerySet:
 
 def _sales(query: DashboardQuery, params: Mapping[str, str]) -> QuerySet:
     window = _window(params, query)
-    qs = selectors.SALES.raw(query.organization).filter(query.filters.raw_q(selectors.SALES))
-    qs = qs.filter(_in(window, "closed_at"))
+    if _choice(params, "leadCreated", ("1",)):
+        # The Leads tab's source revenue: the sales of the leads created in the window, closed
+        # at any time, the filters applying to the lead.
+        qs = lead_reads.cohort_sales(organization=query.organization, window=window, filters=query.filters)
+    else:
+        qs = selectors.SALES.raw(query.organization).filter(query.filters.raw_q(selectors.SALES))
+        qs = qs.filter(_in(window, "closed_at"))
     kind = _choice(params, "kind", tuple(SaleKind.values))
     if kind is not None:
         qs = qs.filter(kind=kind)

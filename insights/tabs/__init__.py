@@ -53,10 +53,10 @@ COMMON_PARAMS = ("range", "start", "end", *FILTER_PARAMS)
 # Drill-down record kinds (insights.views records page) and the extra parameters each takes
 # on top of the common ones; insights/selectors/records.py and docs/metrics.md give their meaning.
 RECORD_KINDS: dict[str, tuple[str, ...]] = {
-    "leads": ("stage", "scoreMin", "scoreMax", "noScore", "cohortWeek", "convertedWithinDays", "campaign",
-              "from", "to"),
+    "leads": ("stage", "reached", "scoreMin", "scoreMax", "noScore", "cohortWeek", "convertedWithinDays",
+              "campaign", "from", "to"),
     "calls": ("outcome", "country", "hour", "weekday", "automated", "from", "to"),
-    "sales": ("kind", "dealMin", "dealMax", "campaign", "from", "to"),
+    "sales": ("kind", "dealMin", "dealMax", "campaign", "leadCreated", "from", "to"),
 }  # fmt: skip
 
 
