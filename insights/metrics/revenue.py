@@ -1,8 +1,9 @@
-"""Pure arithmetic of the Revenue tab (docs/metrics.md, "Revenue tab").
+"""Pure arithmetic of the Revenue tab (docs/metrics-revenue.md).
 
 - Buckets are local days, ISO weeks (Monday first) or calendar months, named by their first
   day; a bucket is complete when all of it lies inside the window.
-- Win rate = won / decided leads (%, one decimal, None when none decided).
+- Win rate = won / decided leads (%, one decimal, None when none decided); its change against
+  the previous window is in percentage points, as every rate's change on the dashboard.
 - The sales cycle is a median of durations in days (one decimal, None without a lead).
 - Deal sizes fall in buckets of one "nice" width (1, 2 or 5 x 10^k, at least 1) chosen so
   that ten buckets from 0 reach past the largest amount.
@@ -19,6 +20,7 @@ from decimal import Decimal
 
 from crm.timeranges import add_months, month_start, week_start
 from insights.metrics import Number, money, percent, ratio
+from insights.metrics.calls import points_change
 
 PERIODS = ("day", "week", "month")
 # Windows up to this many days are drawn per day by default, longer ones per week.
@@ -88,6 +90,12 @@ def bucket_labels(starts: Sequence[dt.date], period: str) -> list[str]:
 
 def win_rate(*, won: int, decided: int) -> float | None:
     return percent(won, decided)
+
+
+def win_rate_change(*, won: int, decided: int, won_before: int, decided_before: int) -> float | None:
+    """The change of the win rate in percentage points (not a percent of a percent), on the
+    unrounded rates; None when either window decided nothing."""
+    return points_change(won, decided, won_before, decided_before)
 
 
 def median_days(middle: Sequence[dt.timedelta]) -> Decimal | None:

@@ -1,9 +1,10 @@
 """The Revenue tab: revenue KPIs with trends, the revenue line per day / week / month with a
 straight-line forecast, deal sizes, and revenue by product line, region and kind
-(docs/metrics.md, "Revenue tab")."""
+(docs/metrics-revenue.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.urls import reverse
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from crm.display import Trend
 from crm.display import trend as display_trend
 from crm.models import SaleKind
 from crm.timeranges import Window, local_midnight
@@ -124,7 +126,8 @@ OPENAPI_RESPONSE = inline_serializer(
         "previous": inline_serializer("RevenuePreviousKpis", _kpi_fields),
         "trends": serializers.DictField(
             child=serializers.FloatField(allow_null=True),
-            help_text="% change against the previous window of each KPI (null without a base)",
+            help_text="% change against the previous window of each KPI (winRate: the change in "
+            "percentage points); null without a base",
         ),
         "series": serializers.ListField(
             child=inline_serializer(
@@ -289,10 +292,14 @@ def _kpis(query: DashboardQuery, trusted: dt.date | None) -> tuple[dict, dict, d
             "oneTime": t[f"{name}_one_time"].get("amount_sum", 0),
             "deals": count,
             "averageDealSize": metrics.ratio(amount, count),
-            "winRate": metrics.ratio(won, decided),
             "salesCycleDays": cycle,
         }
     trends = {key: metrics.trend(raw["current"][key], raw["previous"][key]) for key in raw["current"]}
+    # A rate's change is in points, as everywhere on the dashboard, never a percent of a percent.
+    trends["winRate"] = calc.win_rate_change(
+        won=wins["current"]["won"], decided=wins["current"]["decided"],
+        won_before=wins["previous"]["won"], decided_before=wins["previous"]["decided"],
+    )  # fmt: skip
     return blocks["current"], blocks["previous"], trends
 
 
@@ -310,15 +317,16 @@ def _series(query: DashboardQuery, period: str, trusted: dt.date | None) -> tupl
         end = calc.bucket_last_day(start, period)
         # A bucket cut by the window's edge (a named range starts and ends mid-day) holds
         # only part of its time: it is neither fitted nor linked (a from/to link lists whole days).
-        complete = (
-            local_midnight(start, tz) >= window.start and local_midnight(end + ONE_DAY, tz) <= window.end
-        )
+        bucket_end = local_midnight(end + ONE_DAY, tz)
+        complete = local_midnight(start, tz) >= window.start and bucket_end <= window.end
         totals = by_bucket.get(start, {})
         amount = totals.get("amount_sum", Decimal(0))
         series.append({"bucket": start.isoformat(), "label": label, "from": start.isoformat(),
                        "to": end.isoformat(), "complete": complete, "revenue": metrics.money(amount),
                        "deals": totals.get("count", 0)})  # fmt: skip
-        if complete:
+        # A custom range may end after now: its buckets still to come (today included) hold
+        # only the sales so far, and fitting them would bend the trend down.
+        if complete and bucket_end <= query.as_of:
             fit_x.append(index)
             fit_y.append(amount)
     forecast = {"available": False, "reason": None, "method": "linear least squares",
@@ -445,6 +453,10 @@ def _row_name(breakdown: Breakdown, row: Mapping[str, Any]) -> str:
     return row["label"] if breakdown.key == "kinds" else row[breakdown.row_key]
 
 
+def _deals(count: int) -> str:
+    return f"{count} deal" if count == 1 else f"{count} deals"
+
+
 def charts(payload: dict, query: DashboardQuery) -> dict:
     currency = payload["range"]["currency"]
     money = ValueFormat.money(currency)
@@ -452,7 +464,7 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
     noun = PERIOD_NOUNS[period]
     actual = tuple(
         Point(p["label"], p["revenue"], href=bucket_href(query, p),
-              tooltip=f"{p['deals']} deals" + ("" if p["complete"] else f", part of the {noun} only"))
+              tooltip=_deals(p["deals"]) + ("" if p["complete"] else f", part of the {noun} only"))
         for p in payload["series"]
     )  # fmt: skip
     lines, band = [Series("Revenue", actual)], None
@@ -490,7 +502,7 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
     for b in BREAKDOWNS:
         points = tuple(
             Point(_row_name(b, row), row["revenue"], href=breakdown_href(query, b, row[b.row_key]),
-                  tooltip=f"{row['deals']} deals")
+                  tooltip=_deals(row["deals"]))
             for row in payload[b.key]
         )  # fmt: skip
         if b.key == "kinds":
@@ -517,6 +529,23 @@ def _when(query: DashboardQuery) -> str:
     return f"in the last {RANGE_WORDS.get(query.range_name, query.range_name)}"
 
 
+def _points_trend(value: float | None) -> Trend:
+    """The win rate's change, in percentage points (coloured as a % change would be)."""
+    shown = display_trend(value)
+    if value is None:
+        return shown
+    return dataclasses.replace(shown, text="0.0 pts" if value == 0 else f"{value:+.1f} pts")
+
+
+def _card_trend(key: str, payload: dict, *, lower_is_better: bool) -> Trend | None:
+    if key == "growthRate":
+        # The growth rate is itself a change: its card shows the previous total, not a trend.
+        return None
+    if key == "winRate":
+        return _points_trend(payload["trends"][key])
+    return display_trend(payload["trends"][key], lower_is_better=lower_is_better)
+
+
 def page_context(payload: dict, query: DashboardQuery) -> dict:
     money = ValueFormat.money(payload["range"]["currency"])
     formats = {"money": money, "integer": ValueFormat("integer"), "percent": ValueFormat("percent"),
@@ -525,12 +554,7 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
     hrefs = {"total": sales, "deals": sales, "averageDealSize": sales, "monthlyRecurring": mrr_href(query)}
     cards = []
     for key, label, kind, lower_is_better in KPI_ROWS:
-        # The growth rate is itself a change: its card shows the previous total, not a trend.
-        change = (
-            None
-            if key == "growthRate"
-            else display_trend(payload["trends"][key], lower_is_better=lower_is_better)
-        )
+        change = _card_trend(key, payload, lower_is_better=lower_is_better)
         note = (
             f"previous period {format_value(payload['previous']['total'], money)}"
             if key == "growthRate"
@@ -568,9 +592,10 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
 def csv_tables(payload: dict) -> dict[str, CsvTable]:
     kpis, previous, trends = payload["kpis"], payload["previous"], payload["trends"]
     kpi_rows = tuple(
-        (label, kpis[key], previous.get(key), None if key == "growthRate" else trends[key])
+        (f"{label} % (change in points)" if key == "winRate" else label, kpis[key], previous.get(key),
+         None if key == "growthRate" else trends[key])
         for key, label, _kind, _lower in KPI_ROWS
-    )
+    )  # fmt: skip
     actual = tuple((p["bucket"], p["revenue"], p["deals"], None, None, None) for p in payload["series"])
     ahead = tuple(
         (p["bucket"], None, None, p["forecast"], p["lower"], p["upper"])
