@@ -1,4 +1,4 @@
-"""A straight-line forecast with a prediction interval (docs/metrics-revenue.md, "Forecast").
+"""A straight-line forecast with a prediction interval (docs/metrics.md, "Revenue tab", "Forecast").
 
 Ordinary least squares on (x, y) pairs, x being a bucket index, then for each future x the
 fitted value and the t-based prediction interval of a new observation:

@@ -1,4 +1,4 @@
-"""Daily rollups of the manager analytics (docs/manager-metrics.md) and their fill state.
+"""Daily rollups of the manager analytics (docs/metrics.md, "Manager overview") and their fill state.
 
 Narrow, additive count tables: one row per organization x local day x the dimensions the
 dashboard filters on. Summing rows over any set of days gives the window totals, so the
@@ -164,7 +164,7 @@ class GoalMetric(models.TextChoices):
 
 
 class OrganizationGoal(models.Model):
-    """A manager's monthly target for the whole organization (docs/metrics.md, "Goals")."""
+    """A manager's monthly target for the whole organization (docs/metrics.md, "Overview tab")."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     month = models.DateField(help_text="The first day of the local month.")

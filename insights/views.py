@@ -246,6 +246,13 @@ def _describe(kind: str, params: dict[str, str], query: DashboardQuery) -> list[
     return words
 
 
+def _back_tab(kind: str, params: dict[str, str]) -> str:
+    # The Leads tab's source revenue links to sales "of leads created in W".
+    if kind == "sales" and "leadCreated" in params:
+        return "leads"
+    return {"leads": "leads", "calls": "calls", "sales": "revenue"}[kind]
+
+
 @require_GET
 @org_page(roles=MANAGER_ROLES)
 def records(request: HttpRequest, organization: Organization, kind: str) -> HttpResponse:
@@ -284,7 +291,7 @@ def records(request: HttpRequest, organization: Organization, kind: str) -> Http
         "page": page,
         "base_query": base,
         "csv_url": f"{request.path}?{base}&export=csv",
-        "back_url": _page_url(query, {"leads": "leads", "calls": "calls", "sales": "revenue"}[kind]),
+        "back_url": _page_url(query, _back_tab(kind, params)),
         "csv_limit": RECORDS_CSV_LIMIT,
     }
     return render(request, "insights/records.html", context)

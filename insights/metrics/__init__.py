@@ -1,4 +1,4 @@
-"""Pure arithmetic of the manager overview (DESIGN section 6, docs/manager-metrics.md).
+"""Pure arithmetic of the manager overview (DESIGN section 6, docs/metrics.md, "Manager overview").
 
 - Percentages are 0-100 with one decimal (half away from zero); a rate or mean over nothing
   is None, never 0. Money keeps two decimals. Rounding happens once, here, at the edge.

@@ -1,4 +1,4 @@
-"""Pure arithmetic of the Calls tab (docs/metrics-calls.md).
+"""Pure arithmetic of the Calls tab (docs/metrics.md, "Calls tab").
 
 Inputs are the additive totals of insights.selectors and the grouped counts of
 insights.selectors.calls; rates and means follow insights.metrics (percent 0-100, one

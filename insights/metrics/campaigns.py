@@ -1,4 +1,4 @@
-"""Pure arithmetic of the Campaigns tab (docs/metrics-campaigns.md): A/B variant tests and
+"""Pure arithmetic of the Campaigns tab (docs/metrics.md, "Campaigns tab"): A/B variant tests and
 the best time to send. The campaign figures themselves are insights.metrics.campaign_row /
 campaigns_block (one definition per metric); rates here use funnel_rates, so a read or reply
 rate is always over delivered messages.

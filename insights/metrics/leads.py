@@ -1,4 +1,4 @@
-"""Pure arithmetic of the Leads tab (docs/metrics-leads.md).
+"""Pure arithmetic of the Leads tab (docs/metrics.md, "Leads tab").
 
 The KPI cards are the overview's leads block (insights.metrics.leads_block); this module adds
 their changes against the previous window and the tab's own figures, all over the leads

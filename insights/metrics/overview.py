@@ -1,4 +1,4 @@
-"""Pure arithmetic of the Overview tab: goal progress and pace (docs/metrics.md, "Goals")."""
+"""Pure arithmetic of the Overview tab: goal progress and pace (docs/metrics.md, "Overview tab")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pure arithmetic of the Revenue tab (docs/metrics-revenue.md).
+"""Pure arithmetic of the Revenue tab (docs/metrics.md, "Revenue tab").
 
 - Buckets are local days, ISO weeks (Monday first) or calendar months, named by their first
   day; a bucket is complete when all of it lies inside the window.

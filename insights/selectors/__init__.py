@@ -1,4 +1,4 @@
-"""Reads of the manager analytics, scoped by organization (docs/manager-metrics.md).
+"""Reads of the manager analytics, scoped by organization (docs/metrics.md, "Manager overview").
 
 Each rollup is declared once (RollupSpec: its table, the raw rows it summarises, the
 local-day column, the key columns, the additive measures). The rebuild (insights.services)

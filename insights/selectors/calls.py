@@ -1,4 +1,4 @@
-"""Reads of the Calls tab (docs/metrics-calls.md): calls are activities of type `call`.
+"""Reads of the Calls tab (docs/metrics.md, "Calls tab"): calls are activities of type `call`.
 
 The KPIs of both windows come from window_totals over the calls rollup (trusted days) plus
 the raw rest. The rollup has no hour, outcome or country, so the rest is live over W: one

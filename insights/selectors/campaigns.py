@@ -1,4 +1,4 @@
-"""Reads of the Campaigns tab (docs/metrics-campaigns.md), organization-wide: campaign
+"""Reads of the Campaigns tab (docs/metrics.md, "Campaigns tab"), organization-wide: campaign
 messages have no region, product line, source or agent, so the dashboard filters never apply.
 
 Counts per campaign and per variant come from the campaign rollup (trusted days) plus the

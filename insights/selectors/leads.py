@@ -1,4 +1,4 @@
-"""Reads of the Leads tab (docs/metrics-leads.md), scoped by organization.
+"""Reads of the Leads tab (docs/metrics.md, "Leads tab"), scoped by organization.
 
 The KPI cards are the overview's leads block (window_totals over the leads rollup plus the
 live rest, and pipeline_values): their reads live in insights.selectors. What the rollup

@@ -1,4 +1,4 @@
-"""Reads of the Revenue tab (docs/metrics-revenue.md), scoped by organization.
+"""Reads of the Revenue tab (docs/metrics.md, "Revenue tab"), scoped by organization.
 
 Sums come from the sales rollup where it has them (window totals, per kind, product line,
 region, and per day for the revenue line) plus the live rest; what needs single sales

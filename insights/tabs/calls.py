@@ -1,6 +1,6 @@
 """The Calls tab: call KPIs against the previous window, calls per day (per hour for a 24h
 window), outcomes, the automated (AI-assisted) share, success by country and the weekday x
-hour heatmaps (docs/metrics-calls.md). Every count links to the calls behind it."""
+hour heatmaps (docs/metrics.md, "Calls tab"). Every count links to the calls behind it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The Campaigns tab: campaign totals (the overview's campaigns block), every campaign's
 funnel, spend and attributed revenue, a side-by-side comparison, A/B variant tests and the
-best time to send (docs/metrics-campaigns.md).
+best time to send (docs/metrics.md, "Campaigns tab").
 
 Campaign figures are organization-wide: a message has no region, product line, source or
 agent, so the dashboard filters do not apply (the tab says so) and its links drop them.

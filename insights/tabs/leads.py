@@ -1,6 +1,6 @@
 """The Leads tab: the overview's leads KPIs against the previous window, then, over the leads
 created in W, the stage funnel, the score distribution, source performance, pipeline
-velocity and weekly conversion cohorts (docs/metrics-leads.md). Every count links to the
+velocity and weekly conversion cohorts (docs/metrics.md, "Leads tab"). Every count links to the
 leads (or sales) behind it."""
 
 from __future__ import annotations

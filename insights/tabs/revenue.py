@@ -1,6 +1,6 @@
 """The Revenue tab: revenue KPIs with trends, the revenue line per day / week / month with a
 straight-line forecast, deal sizes, and revenue by product line, region and kind
-(docs/metrics-revenue.md)."""
+(docs/metrics.md, "Revenue tab")."""
 
 from __future__ import annotations
 
