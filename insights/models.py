@@ -206,3 +206,13 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Business insights, opportunities and performance series live in insights/bi/models.py.
+from insights.bi.models import (  # noqa: E402, F401
+    BusinessInsight,
+    InsightSettings,
+    Opportunity,
+    OpportunityStatusChange,
+    PerformanceMetric,
+)
