@@ -1,0 +1,6 @@
+"""The PerformanceMetric series (issue 5; docs/insights-performance.md).
+
+definitions.py: the seven metrics from period totals (pure); selectors.py: the period totals
+of a range for the organization and every agent, and `metric_series` (the API's read);
+services.py: `performance_metrics_refresh`, the nightly idempotent rebuild.
+"""
