@@ -195,6 +195,17 @@ ADD_ON_PRICES = (120.0, 240.0, 600.0)
 ANNUAL_MONTHS_BILLED = 10
 MONTHLY_CHURN = 0.03
 ENGAGED_MONTHLY_CHURN = 0.008
+# Deals follow engagement (the opportunity model learns from it): this share of upsell,
+# cross-sell and expansion sales is preceded by a meeting with the account owner this many
+# days before.
+PRE_SALE_MEETING_SHARE = 0.7
+PRE_SALE_MEETING_DAYS = (7.0, 28.0)
+# Win-back: this share of churned customers writes in again this many days after the missed
+# payment, and this share of those subscribes again this many days after writing.
+WIN_BACK_ASK_SHARE = 0.3
+WIN_BACK_ASK_DAYS = (20.0, 150.0)
+WIN_BACK_RETURN_SHARE = 0.6
+WIN_BACK_RETURN_DAYS = (7.0, 40.0)
 # Approximate units of each currency per US dollar, so amounts look natural in the org's.
 CURRENCY_FACTOR: dict[str, float] = {
     "USD": 1.0, "EUR": 0.92, "GBP": 0.79, "KES": 129.0, "NGN": 1500.0, "INR": 83.0, "ZAR": 18.0,
