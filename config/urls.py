@@ -16,8 +16,10 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("crm.api_urls")),
     path("api/analytics/", include("insights.api_urls")),
+    path("api/bi/", include("insights.bi.api_urls")),
     path("", include("agents.api_urls")),
     path("", include("agents.urls")),
     path("", include("insights.urls")),
+    path("", include("insights.bi.urls")),
     path("", include("crm.urls")),
 ]

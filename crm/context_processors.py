@@ -37,6 +37,8 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("home", "Overview", EVERYONE),
     NavEntry("agent-page", "My analytics", EVERYONE),
     NavEntry("insights-dashboard", "Dashboard", MANAGERS, also_active_for=("insights-records",)),
+    # Everyone: agents see their own leads' insights and opportunities (docs/insights.md).
+    NavEntry("bi-insights", "Insights", EVERYONE),
     NavEntry("agent-team", "Team", MANAGERS, also_active_for=("agent-detail-page",)),
     NavEntry("crm-import", "Import", MANAGERS, also_active_for=("crm-import-run",)),
 ]

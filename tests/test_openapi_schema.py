@@ -19,5 +19,12 @@ def test_schema_validates_without_warnings(tmp_path):
         "/agent/analytics/revenue-trends",
         "/agent/analytics/activities",
         "/agent/goals",
+        "/api/bi/dashboard",
+        "/api/bi/insights",
+        "/api/bi/insights/missed-opportunities",
+        "/api/bi/insights/upsell-potential",
+        "/api/bi/metrics",
+        "/api/bi/insights/{insight_id}/resolve",
+        "/api/bi/opportunities/{opportunity_id}/update-status",
     ):
         assert f"  {path}:" in text, path

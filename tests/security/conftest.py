@@ -26,6 +26,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from agents.services import goals_set
 from crm.models import ImportRun, ImportStatus, Member, Organization, Role
 from crm.services import api_key_create
+from insights.bi.models import BusinessInsight, Opportunity
 from insights.models import SavedView
 from tests.agents.factories import AS_OF, build_history
 from tests.factories import (
@@ -87,6 +88,8 @@ MARKER_SOURCE = "ZZ-MARKER-SOURCE-B"
 MARKER_ACTIVITY = "ZZ-MARKER-ACTIVITY-B"
 MARKER_IMPORT_ERROR = "ZZ-MARKER-IMPORT-ERROR-B"
 MARKER_MESSAGE = "ZZ-MARKER-CHAT-B"
+MARKER_INSIGHT = "ZZ-MARKER-INSIGHT-B"
+MARKER_OPPORTUNITY = "ZZ-MARKER-OPPORTUNITY-B"
 ORG_B_NAME = "Globex Corp"
 OUTSIDER_NAME = "Olga Outsider"
 
@@ -106,6 +109,10 @@ class World:
     run_b: ImportRun
     view_a: SavedView
     view_b: SavedView
+    insight_a: BusinessInsight  # on agent_a's lead L1: every member of A may see and resolve it
+    insight_b: BusinessInsight
+    opportunity_a: Opportunity  # agent_a's, identified: every member of A may move it
+    opportunity_b: Opportunity
 
     def member(self, persona: Persona) -> Member | None:
         return getattr(self, persona.key, None) if persona.is_member else None
@@ -124,6 +131,8 @@ class World:
             return (self.run_a if variant == "A" else self.run_b).pk
         if kind == "saved_view":
             return (self.view_a if variant == "A" else self.view_b).pk
+        if kind in ("insight", "opportunity"):
+            return getattr(self, f"{kind}_{'a' if variant == 'A' else 'b'}").pk
         agent = self.bea if variant == "A" else self.agent_b
         return agent.email if kind == "agent_email" else agent.pk
 
@@ -140,6 +149,8 @@ class World:
             MARKER_ACTIVITY,
             MARKER_IMPORT_ERROR,
             MARKER_MESSAGE,
+            MARKER_INSIGHT,
+            MARKER_OPPORTUNITY,
             ORG_B_NAME,
             OUTSIDER_NAME,
             self.admin_b.email,
@@ -243,6 +254,37 @@ def _build_world() -> World:
     )
     _key, raw_key = api_key_create(organization=org_b, name="security tests", actor=admin_b)
 
+    # Business insights and opportunities (insights/bi): agent_a's, Bea's (agent_a must not
+    # see them, G5) and B's, with markers.
+    insight_a = BusinessInsight.objects.create(
+        organization=org_a, type="missed_opportunity", priority="high", subject_key="lead:L1",
+        lead=leads["L1"], agent=agent_a, title="L1 has gone quiet", explanation="No activity for 9 days.",
+        action_items=["Call L1"], evidence={"score": 80, "daysIdle": 9}, condition_since=AS_OF - 2 * DAY,
+        created_at=AS_OF - DAY,
+    )  # fmt: skip
+    BusinessInsight.objects.create(
+        organization=org_a, type="upsell_potential", priority="medium", subject_key="lead:L8", lead=leads["L8"],
+        agent=bea, title="L8 is ready for more", explanation="Engaged.", condition_since=AS_OF - 2 * DAY,
+        created_at=AS_OF - DAY,
+    )  # fmt: skip
+    opportunity_a = Opportunity.objects.create(
+        organization=org_a, type="upsell", subject_key="lead:L2", lead=leads["L2"], owner=agent_a,
+        title="Upsell for L2", confidence=60, estimated_value=Decimal("800.00"), currency="KES",
+    )  # fmt: skip
+    Opportunity.objects.create(
+        organization=org_a, type="renewal", status="in_progress", subject_key="lead:L8", lead=leads["L8"],
+        owner=bea, title="Renewal for L8", confidence=40, estimated_value=Decimal("1200.00"), currency="KES",
+    )  # fmt: skip
+    insight_b = BusinessInsight.objects.create(
+        organization=org_b, type="missed_opportunity", priority="high", subject_key="lead:B", lead=lead_b,
+        agent=agent_b, title=MARKER_INSIGHT, explanation=MARKER_INSIGHT, action_items=[MARKER_INSIGHT],
+        evidence={"lastSale": float(MARKER_AMOUNT)}, condition_since=AS_OF - 2 * DAY, created_at=AS_OF - DAY,
+    )  # fmt: skip
+    opportunity_b = Opportunity.objects.create(
+        organization=org_b, type="upsell", subject_key="lead:B", lead=lead_b, owner=agent_b,
+        title=MARKER_OPPORTUNITY, confidence=50, estimated_value=MARKER_AMOUNT, currency="USD",
+    )  # fmt: skip
+
     # A monthly revenue goal for everyone, so PUT /agent/goals has something to update.
     for member in (admin_a, manager_a, agent_a, bea, admin_b, agent_b):
         goals_set(
@@ -264,6 +306,10 @@ def _build_world() -> World:
         view_b=SavedView.objects.create(
             organization=org_b, name=MARKER_SOURCE, tab="calls", query="range=7d"
         ),
+        insight_a=insight_a,
+        insight_b=insight_b,
+        opportunity_a=opportunity_a,
+        opportunity_b=opportunity_b,
     )
 
 

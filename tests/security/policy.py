@@ -101,6 +101,19 @@ POLICY: dict[str, Rule] = {
     ),
     "insights-save-view": Rule(MANAGERS, {"POST": 302}, bodies={"POST": {"name": "Mine", "tab": "calls"}}),
     "insights-delete-view": Rule(MANAGERS, {"POST": 302}),
+    # --- business intelligence (insights/bi): agents see their own leads' part ---------------
+    **{
+        f"bi-api-{name}": _agent_api
+        for name in ("dashboard", "insights", "missed-opportunities", "upsell-potential", "metrics")
+    },
+    "bi-api-insight-resolve": Rule(MEMBERS, {"POST": 200}, bodies={"POST": {"note": "Called them"}}),
+    "bi-api-opportunity-status": Rule(MEMBERS, {"POST": 200}, bodies={"POST": {"status": "in_progress"}}),
+    "bi-insights": _agent_api,
+    "bi-insights-list": _agent_api,
+    # without HTMX a write goes back to the page (302); HTMX gets the re-rendered partial
+    "bi-insight-resolve": Rule(MEMBERS, {"POST": 302}, bodies={"POST": {"note": "Called them"}}),
+    "bi-opportunity-status": Rule(MEMBERS, {"POST": 302}, bodies={"POST": {"status": "in_progress"}}),
+    "bi-refresh": Rule(MANAGERS, {"POST": 302}),
 }
 
 # Sign-in, sign-out, password and token endpoints: open to anyone, with their own tests in
@@ -126,6 +139,8 @@ PATH_PARAMS: dict[str, str] = {
     "kind": "record_kind",
     "tab": "export_tab",
     "table": "export_table",
+    "insight_id": "insight",
+    "opportunity_id": "opportunity",
 }
 # Path parameters naming no object of an organization (a kind of thing): one valid value and
 # one that does not exist (tests/security/conftest.py NAMES).

@@ -269,7 +269,8 @@ def test_matrix_covers_every_persona_role_and_object_class():
         for method in rule.methods:
             assert any(c.route.name == name and c.method == method for c in cells), (name, method)
     object_routes = {c.route.name for c in cells if c.variant == "B"}
-    assert {"crm-import-run", "agent-detail-page", "agent-api-kpis"} <= object_routes
+    assert {"crm-import-run", "agent-detail-page", "agent-api-kpis", "bi-api-insight-resolve",
+            "bi-api-opportunity-status", "bi-insight-resolve", "bi-opportunity-status"} <= object_routes  # fmt: skip
 
 
 # --- pages for anonymous HTMX polls -------------------------------------------------------------

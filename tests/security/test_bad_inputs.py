@@ -20,7 +20,8 @@ from drf_spectacular.generators import SchemaGenerator
 
 from agents.models import AgentGoal
 from crm.ingestion.webhooks import ORGANIZATION_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from crm.models import Activity, ChatMessage, Contact, Lead, Sale, WebhookReceipt
+from crm.models import Activity, AuditLog, ChatMessage, Contact, Lead, Sale, WebhookReceipt
+from insights.bi.models import BusinessInsight, Opportunity, OpportunityStatusChange
 from tests.agents.factories import AS_OF
 from tests.security.conftest import PERSONA, VALID_ENTITY, World, client_for
 from tests.security.policy import PATH_PARAMS, POLICY, policy_routes
@@ -52,7 +53,11 @@ JSON_BODY_ROUTES = {
     "/api/auth/token/refresh/": "anonymous",
     "/api/v1/webhooks/messages/": "anonymous",
     "/api/analytics/overview": "manager_a",
+    "/api/bi/insights/{insight_id}/resolve": "manager_a",
+    "/api/bi/opportunities/{opportunity_id}/update-status": "manager_a",
 }
+# Path parameters of the writing operations: the object of A the caller may change.
+PATH_OBJECTS = {"{insight_id}": "insight", "{opportunity_id}": "opportunity"}
 # A new writing operation is probed once it is listed above (test_json_write_routes_are_known).
 PROBED_WRITES = [(method, url) for method, url in JSON_WRITES if url in JSON_BODY_ROUTES]
 
@@ -63,6 +68,7 @@ def _cursor(text: str) -> str:
 
 JUNK_CURSOR = "A" * 10 * 1024
 MANAGER_ANALYTICS = "/api/analytics/"
+BI_API = "/api/bi/"
 # Values a client may send for each parameter; each must be a 400 naming the parameter.
 ABSURD: dict[str, list[str]] = {
     "range": [
@@ -141,7 +147,9 @@ def test_absurd_query_value_is_a_json_400_naming_the_field(world, url, param, va
         client = client_for(world, PERSONA[persona], "api")
         response = client.get(f"{url}?{urlencode({param: value})}")
         error = error_of(response)
-        if param in ABSURD:
+        if param in ABSURD or (url.startswith(BI_API) and param != "agent"):
+            # /api/bi/: every parameter but ?agent= is a value to validate (a lead id is a
+            # filter: another organization's lead simply matches nothing)
             assert response.status_code == 400, (persona, response.content[:500])
             assert param in error["details"], error
         else:  # an object parameter: refused or not found, never a 200 about someone else
@@ -205,6 +213,8 @@ def signed_headers(world: World, body: bytes) -> dict[str, str]:
 def write(world: World, method: str, url: str, body: bytes, content_type: str = "application/json"):
     persona = PERSONA[JSON_BODY_ROUTES[url]]
     client = client_for(world, persona, "api")
+    for placeholder, kind in PATH_OBJECTS.items():
+        url = url.replace(placeholder, str(world.object_value(kind, "A")))
     headers = signed_headers(world, body) if "webhooks" in url else {}
     call = client.post if method == "POST" else client.put
     return call(url, data=body, content_type=content_type, headers=headers)
@@ -217,6 +227,10 @@ def fingerprint() -> dict[str, object]:
         for model in (Contact, Lead, Activity, Sale, ChatMessage, WebhookReceipt)
     }
     counts["goals"] = AgentGoal.objects.aggregate(n=Count("pk"), total=Sum("target"))
+    counts["insights"] = BusinessInsight.objects.aggregate(n=Count("pk"), resolved=Count("resolved_at"))
+    counts["opportunities"] = sorted(Opportunity.objects.values_list("pk", "status"))
+    counts["status_changes"] = OpportunityStatusChange.objects.count()
+    counts["audit"] = AuditLog.objects.count()
     return counts
 
 
@@ -234,6 +248,8 @@ def test_json_write_routes_are_known():
         "crm-api:ingest",
         "crm-api:webhook-messages",
         "insights-api-overview",
+        "bi-api-insight-resolve",
+        "bi-api-opportunity-status",
     }
 
 
@@ -287,6 +303,11 @@ def test_body_over_the_upload_limit_is_a_json_413(world, method, url):
 # --- NUL and impossible values inside JSON bodies --------------------------------------------------
 
 NUL_BODIES = {
+    "/api/bi/insights/{insight_id}/resolve": [{"note": "called\u0000"}, {"note": "\u0000" * 10}],
+    "/api/bi/opportunities/{opportunity_id}/update-status": [
+        {"status": "in_progress\u0000"},
+        {"status": "in_progress", "note": "a\u0000b"},
+    ],
     "/api/analytics/overview": [
         {"timeRange": "7d\u0000"},
         {"filters": {"region": "\u0000"}},
@@ -377,7 +398,12 @@ PAGE_VALUES: dict[str, list[str]] = {
     "from": ["2026-02-30", "1-1-1"],
     "campaign": ["x" * 10_000, "<script>"],
     "compare": ["a,a", ",,,,,,,,", "x" * 10_000],
+    "type": ["<script>alert(1)</script>", "x" * 10_000],
+    "priority": ["urgent", "x" * 10_000],
+    "resolved": ["maybe", "1e400"],
+    "lead": ["-1", "abc", "9" * 40, "1e400"],
 }
+BI_PAGE_PARAMS = ("type", "priority", "resolved", "lead", "agent", "page")
 DASHBOARD_PARAMS = ("range", "start", "end", "region", "agent", "tab", "period", "compare")
 PAGE_PARAMS = {
     "home": (),
@@ -388,6 +414,8 @@ PAGE_PARAMS = {
     "agent-team": ("range", "sort"),
     "agent-team-table": ("range", "sort"),
     "insights-dashboard": DASHBOARD_PARAMS,
+    "bi-insights": BI_PAGE_PARAMS,
+    "bi-insights-list": BI_PAGE_PARAMS,
     "insights-tab": DASHBOARD_PARAMS,
     "insights-export": DASHBOARD_PARAMS,
     "insights-records": (

@@ -23,7 +23,9 @@ from tests.security.conftest import (
     MARKER_AGENT_NAME,
     MARKER_FILENAME,
     MARKER_IMPORT_ERROR,
+    MARKER_INSIGHT,
     MARKER_LEAD,
+    MARKER_OPPORTUNITY,
     MARKER_SOURCE,
     MEMBERS_OF_A,
     ORG_B_NAME,
@@ -115,6 +117,8 @@ VISIBLE_TO_B = (
     MARKER_ACTIVITY,
     MARKER_LEAD,
     MARKER_SOURCE,
+    MARKER_INSIGHT,  # the /insights page and /api/bi/ (tests/security/conftest.py)
+    MARKER_OPPORTUNITY,
     ORG_B_NAME,
 )
 
