@@ -178,6 +178,10 @@ def _money(amount: Decimal | float, currency: str) -> str:
     return f"{currency} {Decimal(amount).quantize(CENT):,.2f}"
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _day(moment: dt.datetime, tz: dt.tzinfo) -> str:
     local = moment.astimezone(tz)
     return f"{local.day} {local:%b %Y}"
@@ -345,8 +349,9 @@ def upsell_potential(rows: Iterable[Customer], *, thresholds: Thresholds, ctx: C
             title=f"{row.name} is highly engaged: offer an upgrade",
             explanation=(
                 f"{row.name} ranks {rank} of your {len(customers)} customers by engagement over the last "
-                f"{thresholds.upsell_engagement_days} days, in the top {share}% (score {score}: {row.activities} activities, "
-                f"{row.replies} campaign replies, {row.purchases} purchases) and has bought no upsell or "
+                f"{thresholds.upsell_engagement_days} days, in the top {share}% (score {score}: {_count(row.activities, 'activity', 'activities')}, "
+                f"{_count(row.replies, 'campaign reply', 'campaign replies')}, "
+                f"{_count(row.purchases, 'purchase', 'purchases')}) and has bought no upsell or "
                 f"cross-sell {last_upsell}. They spent {_money(row.revenue_year, ctx.currency)} in the last "
                 "12 months."
             ),

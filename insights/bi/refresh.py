@@ -45,6 +45,16 @@ def _counts(report: object) -> dict[str, Any]:
     return {}
 
 
+def totals(counts: dict[str, Any]) -> dict[str, int | float | str]:
+    """A report's counts with per-type dicts summed ({"created": {"upsell": 2, ...}} -> 2)."""
+    return {
+        k: sum(v.values()) if isinstance(v, dict) else v
+        for k, v in counts.items()
+        if k not in ("organization_id", "as_of")
+        and (not isinstance(v, dict) or all(isinstance(x, int) for x in v.values()))
+    }
+
+
 def bi_refresh(*, organization: Organization, as_of: dt.datetime) -> dict[str, dict[str, Any]]:
     """Run the three generators; returns each one's report counts."""
     # Imported here: the generators import the dashboards' modules, which import this app.

@@ -7,6 +7,8 @@ from django.utils import timezone
 from crm.demo_setup import DEMO_LOGINS, DEMO_PASSWORD, DEMO_SLUG, demo_organization_ensure
 from crm.models import Lead
 from crm.snapshots import contact_snapshots_rebuild, last_complete_local_day
+from insights.bi.models import BusinessInsight
+from insights.bi.refresh import bi_refresh, totals
 
 HISTORY_DAYS = 400
 
@@ -26,6 +28,14 @@ class Command(BaseCommand):
             last = last_complete_local_day(organization=org, as_of=timezone.now())
             contact_snapshots_rebuild(
                 organization=org, first_day=last - dt.timedelta(days=HISTORY_DAYS), last_day=last
+            )
+        if not BusinessInsight.objects.for_org(org).exists():
+            # The nightly job would fill the Insights page by tomorrow; a demo shows it now.
+            self.stdout.write("Generating business insights and opportunities...")
+            reports = bi_refresh(organization=org, as_of=timezone.now())
+            found, offered = totals(reports["insights"]), totals(reports["opportunities"])
+            self.stdout.write(
+                f"  {found.get('created', 0)} insights, {offered.get('created', 0)} opportunities"
             )
         self.stdout.write(self.style.SUCCESS(f"Demo organization {org.name!r} is ready. Logins:"))
         for login in DEMO_LOGINS:

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from crm.models import Organization
-from insights.bi.refresh import bi_refresh
+from insights.bi.refresh import bi_refresh, totals
 
 
 class Command(BaseCommand):
@@ -20,6 +20,6 @@ class Command(BaseCommand):
             raise CommandError(f"No organization with slug {org_slug!r}.")
         reports = bi_refresh(organization=org, as_of=timezone.now())
         for step, counts in reports.items():
-            shown = ", ".join(f"{k} {v}" for k, v in counts.items() if not isinstance(v, dict))
+            shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in totals(counts).items())
             self.stdout.write(f"{step}: {shown or 'done'}")
         self.stdout.write(self.style.SUCCESS(f"Business insights of {org.name} are up to date."))
