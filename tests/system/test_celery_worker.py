@@ -57,3 +57,31 @@ def test_worker_runs_snapshot_fan_out_idempotently(worker):
     # then exactly one row for 21 Nov local: 3 contacts in total, 1 new (hand count above)
     rows = list(ContactSnapshot.objects.for_org(org).values_list("day", "total_contacts", "new_contacts"))
     assert rows == [(dt.date(2026, 11, 21), 3, 1)]
+
+
+def test_worker_runs_the_business_insights_fan_out_idempotently(worker):
+    from insights import tasks as insight_tasks
+    from insights.bi.models import BusinessInsight
+    from tests.factories import MemberFactory
+    from tests.insights.bi.factories import DETECTOR_AS_OF, detector_world
+
+    process, log = worker
+    # given an organization with the detectors' hand-built world (tests/insights/bi/factories.py)
+    org = OrganizationFactory(slug="bi-org", timezone="Africa/Nairobi")
+    agent = MemberFactory(organization=org, role="agent", email="bi-agent@acme.test")
+    detector_world(org, agent)
+    # when the nightly entry point runs twice on the worker
+    as_of = DETECTOR_AS_OF.isoformat()
+    insight_tasks.bi_refresh_all.delay(as_of)
+    insight_tasks.bi_refresh_all.delay(as_of)
+
+    def done() -> bool:
+        return log.read_text().count("insights.bi_refresh[") >= 4 and log.read_text().count("succeeded") >= 4
+
+    ok = wait_until(done, timeout=180)
+    assert process.poll() is None, log.read_text()[-3000:]
+    assert ok, log.read_text()[-3000:]
+    # then the insights exist once each: the second run updated, it did not duplicate
+    keys = list(BusinessInsight.objects.for_org(org).values_list("type", "subject_key"))
+    assert keys
+    assert len(keys) == len(set(keys))
