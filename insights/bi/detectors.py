@@ -1,4 +1,4 @@
-"""The insight detectors (docs/insights-detectors.md): explainable rules, one per insight type.
+"""The insight detectors (docs/metrics.md, "Insight detectors"): explainable rules, one per insight type.
 
 Pure: plain rows in (built by insights.bi.selectors), `Finding`s out; no ORM, no clock (the
 reference time is `Context.as_of`). Each detector documents its rule, its priority and its

@@ -1,4 +1,4 @@
-"""Reads of the insight detectors (docs/insights-detectors.md), scoped by organization.
+"""Reads of the insight detectors (docs/metrics.md, "Insight detectors"), scoped by organization.
 
 Each function is a small fixed number of aggregate queries for the whole organization
 (grouped, conditional or correlated-subquery aggregates): never a query per lead, contact or

@@ -1,5 +1,5 @@
 """Writes of the business insights: the detector run (`insights_refresh`) and the settings
-lookup (docs/insights-detectors.md, "Deduplication and re-raising").
+lookup (docs/metrics.md, "Insight detectors", "Deduplication and re-raising").
 
 One run reads everything the detectors need (a fixed number of queries), runs the pure
 detectors, then in one transaction: updates the open insight of each (type, subject) found,

@@ -1,7 +1,7 @@
 """The calibrated confidence of an opportunity: training set, model, fallback and calibration
 report (pure: numpy, pandas and scikit-learn; no ORM, no clock).
 
-Definitions (docs/insights-opportunities.md, "Confidence"):
+Definitions (docs/metrics.md, "Opportunities", "Confidence"):
 
 - Training set: the signals of past reference times T = as_of - HORIZON_DAYS - k x
   SNAPSHOT_STEP_DAYS (k = 0 .. MAX_SNAPSHOTS - 1, T at least WARMUP_DAYS after the first

@@ -1,6 +1,6 @@
 """The opportunity signals, from per-contact aggregates as of a reference time (pure).
 
-Definitions (docs/insights-opportunities.md has them with examples). T is the reference time
+Definitions (docs/metrics.md, "Opportunities" has them with examples). T is the reference time
 `as_of`; only rows before T reach this module (insights.bi.opportunities.signals), and every
 age is in days before T, so the same rules replay the history for training.
 

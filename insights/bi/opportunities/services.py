@@ -1,4 +1,4 @@
-"""The nightly opportunity refresh of one organization (docs/insights-opportunities.md).
+"""The nightly opportunity refresh of one organization (docs/metrics.md, "Opportunities").
 
 `opportunities_refresh` trains the organization's confidence model on its own history,
 scores the signals as of `as_of`, and writes in one transaction:

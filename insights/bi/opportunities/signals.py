@@ -1,4 +1,4 @@
-"""Reads of the opportunity signals, scoped by organization (docs/insights-opportunities.md).
+"""Reads of the opportunity signals, scoped by organization (docs/metrics.md, "Opportunities").
 
 `signal_facts` runs five aggregate queries (sales per contact, line and kind; the latest lead
 per contact with its lead counts; the last ENGAGEMENT_DAYS of interactions, campaign replies

@@ -1,6 +1,6 @@
 """An opportunity's estimated value from the organization's own deal sizes (pure).
 
-Rule (docs/insights-opportunities.md, "Estimated value"): the median amount of the sales of
+Rule (docs/metrics.md, "Opportunities", "Estimated value"): the median amount of the sales of
 the opportunity's kind (VALUE_KINDS) closed in the VALUE_LOOKBACK_DAYS before as_of, among
 similar customers: same product line and region, then same product line, then the kind over
 the whole organization, each level used only with at least MIN_DEAL_SAMPLES sales; then the

@@ -1,4 +1,4 @@
-"""The PerformanceMetric series (issue 5; docs/insights-performance.md).
+"""The PerformanceMetric series (issue 5; docs/metrics.md, "Performance metrics").
 
 definitions.py: the seven metrics from period totals (pure); selectors.py: the period totals
 of a range for the organization and every agent, and `metric_series` (the API's read);

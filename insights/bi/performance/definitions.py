@@ -1,4 +1,4 @@
-"""The seven performance metrics, from additive period totals (docs/insights-performance.md).
+"""The seven performance metrics, from additive period totals (docs/metrics.md, "Performance metrics").
 
 A metric of one period is a numerator and a denominator (additive totals of that period;
 the lead velocity also reads the previous period), then a value. Where a dashboard already

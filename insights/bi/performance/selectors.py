@@ -1,4 +1,4 @@
-"""Reads of the performance series (docs/insights-performance.md), scoped by organization.
+"""Reads of the performance series (docs/metrics.md, "Performance metrics"), scoped by organization.
 
 `period_totals` gives the additive totals of every day, ISO week or month of a range, for
 the organization and for every agent at once, grouped by local period in the database:
@@ -326,7 +326,7 @@ def metric_series(
     definition is undefined), `numerator`, `denominator` (floats), `complete` (False for a
     period that had not ended when the row was computed: its value is the period so far)
     and `computed_at`. A period never computed has no row; an agent has rows only for the
-    periods they had data in (docs/insights-performance.md). ValueError on a bad argument.
+    periods they had data in (docs/metrics.md, "Performance metrics"). ValueError on a bad argument.
     """
     if metric is not None and metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; use {', '.join(METRICS)}.")

@@ -1,4 +1,4 @@
-"""Writes of the performance series: the nightly rebuild (docs/insights-performance.md).
+"""Writes of the performance series: the nightly rebuild (docs/metrics.md, "Performance metrics").
 
 `performance_metrics_refresh` recomputes, for the organization and for every agent, each
 day, ISO week and month that covers the last `days` local days up to `as_of` (the current

@@ -1,4 +1,4 @@
-"""The insight detectors on hand-built rows: no database (docs/insights-detectors.md).
+"""The insight detectors on hand-built rows: no database (docs/metrics.md, "Insight detectors").
 
 AS_OF is Monday 16 Mar 2026 12:00 UTC; organization time zone Africa/Nairobi (UTC+3, no DST),
 so the local week of AS_OF starts Mon 16 Mar 00:00 local = Sun 15 Mar 21:00 UTC and the last

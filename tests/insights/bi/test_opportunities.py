@@ -1,6 +1,6 @@
 """Opportunities on the database: the signals on hand-built histories, no leakage, the deal-size
 medians, the refresh (dedupe, closed ones, fallback, tenancy, query count), and the calibration
-of the confidence on a generated history (docs/insights-opportunities.md).
+of the confidence on a generated history (docs/metrics.md, "Opportunities").
 
 Organization A is in Africa/Nairobi; AS_OF = 2 Mar 2026 09:00 UTC. Ages are whole days
 before AS_OF (all instants are at 09:00 UTC), so "n days ago" below is exact.

@@ -1,6 +1,6 @@
 """The pure parts of the opportunities (no database): customer state, cross-sell lines, the
 signal rules on hand-built aggregates, labels, fallback, the model, the calibration report,
-the value rule and the wording (docs/insights-opportunities.md).
+the value rule and the wording (docs/metrics.md, "Opportunities").
 
 AS_OF = 2 Mar 2026 09:00 UTC; every instant is a whole number of days before it.
 """

@@ -1,4 +1,4 @@
-"""The PerformanceMetric series (insights.bi.performance; docs/insights-performance.md).
+"""The PerformanceMetric series (insights.bi.performance; docs/metrics.md, "Performance metrics").
 
 Hand-built history: organization "perf" in America/Los_Angeles (UTC-8 in January and
 February 2026, no DST change then). AS_OF = Wed 4 Feb 2026 12:00 UTC = 04:00 local; with
