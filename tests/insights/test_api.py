@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/analytics/overview"
 
 
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def history(org_a, agent_a):
     return build_history(org_a, agent_a)

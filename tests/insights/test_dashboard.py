@@ -29,13 +29,6 @@ pytestmark = pytest.mark.django_db
 PAGE = "/dashboard/analytics"
 
 
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def frozen():
     with time_machine.travel(AS_OF, tick=False):

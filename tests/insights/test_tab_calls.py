@@ -80,13 +80,6 @@ def build_calls(org, agent, other, *, copy: int = 0) -> None:
                     type=ActivityType.EMAIL, outcome="success", occurred_at=utc(10, 11))  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def frozen():
     with time_machine.travel(AS_OF, tick=False):

@@ -17,7 +17,6 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -36,13 +35,6 @@ from tests.insights.factories import AS_OF, at, build_history
 pytestmark = pytest.mark.django_db
 API = "/api/analytics/tabs/campaigns"
 FRAGMENT = "/dashboard/analytics/tab/campaigns"
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

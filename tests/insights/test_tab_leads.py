@@ -110,13 +110,6 @@ def build_leads(org, agent, other, *, copy: int = 0) -> dict:
     return leads
 
 
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def frozen():
     with time_machine.travel(AS_OF, tick=False):

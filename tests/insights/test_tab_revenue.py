@@ -111,13 +111,6 @@ def build_revenue(org, agent, other, *, copy: int = 0) -> None:
                     closed_at=closed, currency=currency)  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def frozen():
     with time_machine.travel(AS_OF, tick=False):

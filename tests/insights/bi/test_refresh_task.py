@@ -7,7 +7,6 @@ import io
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django_celery_beat.models import PeriodicTask
 
@@ -18,13 +17,6 @@ from tests.factories import OrganizationFactory
 from tests.insights.bi.factories import DETECTOR_AS_OF, detector_world
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
