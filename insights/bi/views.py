@@ -138,7 +138,23 @@ def evidence_rows(evidence: object) -> list[tuple[str, str]]:
     """The detector's numbers as (label, readable value), in the detector's order."""
     if not isinstance(evidence, dict):
         return [("Evidence", _text(evidence))] if evidence else []
-    return [(_label(key), _text(value)) for key, value in evidence.items()]
+    return [
+        (_label(key), _share(value) if _is_share(key, value) else _text(value))
+        for key, value in evidence.items()
+    ]
+
+
+def _is_share(key: object, value: object) -> bool:
+    # The detectors' thresholds named "...Share" are fractions (0.2 = the top fifth).
+    return (
+        str(key).endswith(("Share", "_share"))
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    )
+
+
+def _share(value: float) -> str:
+    return f"{_text(round(value * 100, 1))}%"
 
 
 def action_texts(items: object) -> list[str]:

@@ -408,7 +408,8 @@ def test_refresh_now_is_for_managers(bi):
     ("evidence", "rows"),
     [
         ({"score": 82, "days_idle": 9}, [("Score", "82"), ("Days idle", "9")]),
-        ({"expectedValue": 4500.0, "dropShare": 0.625}, [("Expected value", "4,500"), ("Drop share", "0.62")]),
+        ({"expectedValue": 4500.0, "dropShare": 0.625}, [("Expected value", "4,500"), ("Drop share", "62.5%")]),
+        ({"topShare": 0.2, "share": 40.0}, [("Top share", "20%"), ("Share", "40")]),
         ({"sources": ["Web", "Ads"], "flag": True, "none": None}, [("Sources", "Web, Ads"), ("Flag", "yes"),
                                                                    ("None", "—")]),
         ({"window": {"from": "2026-11-01", "days": 14}}, [("Window", "From: 2026-11-01; Days: 14")]),
