@@ -55,17 +55,24 @@ class TeamRanking:
 def compute_ranking(
     *, organization: Organization, window: Window, state=None, totals: dict | None = None
 ) -> TeamRanking:
-    """One pass over all agents: totals in three queries, then the pure ranking."""
-    agents = selectors.ranked_agents(organization)
+    """One pass over all agents: totals in three queries, then the pure ranking.
+
+    Without `state` the fill state is read here, so the trusted days come from the daily
+    rows (the ranking job used to pass none and scanned the raw tables for the whole window).
+    """
+    agents = selectors.ranked_agent_keys(organization)
     if totals is None:
+        if state is None:
+            state = selectors.fill_state(organization)
         totals = selectors.agent_window_totals(organization=organization, window=window, state=state)
     inputs = []
-    for agent in agents:
-        kpis = metrics.agent_kpis(totals.get(agent.pk, metrics.AgentTotals()))
+    empty = metrics.AgentTotals()
+    for agent_id, email in agents:
+        kpis = metrics.agent_kpis(totals.get(agent_id, empty))
         inputs.append(
             AgentScoreInput(
-                agent_id=agent.pk,
-                email=agent.email,
+                agent_id=agent_id,
+                email=email,
                 conversion_rate=kpis.conversion_rate,
                 satisfaction=kpis.satisfaction_score,
                 response_hours=kpis.response_time_hours,

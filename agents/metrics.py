@@ -37,19 +37,25 @@ class AgentTotals:
     satisfaction_count: int = 0
 
     def __add__(self, other: AgentTotals) -> AgentTotals:
-        return AgentTotals(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        # Field names precomputed (TOTAL_FIELDS): dataclasses.fields() per call made adding
+        # a thousand agents' rows a visible share of a cold KPI request.
+        return AgentTotals(*[getattr(self, name) + getattr(other, name) for name in TOTAL_FIELDS])
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, object]) -> AgentTotals:
         """Build from a database row; missing or NULL sums are zero."""
-        values = {}
-        for f in fields(cls):
-            raw = row.get(f.name)
-            if f.name == "revenue":
-                values[f.name] = Decimal(str(raw)) if raw is not None else ZERO
+        values = []
+        for name in TOTAL_FIELDS:
+            raw = row.get(name)
+            if name == "revenue":
+                values.append(ZERO if raw is None else raw if isinstance(raw, Decimal) else Decimal(str(raw)))
             else:
-                values[f.name] = int(raw or 0)
-        return cls(**values)
+                values.append(int(raw or 0))
+        return cls(*values)
+
+
+# AgentTotals' fields in declaration order (its positional arguments).
+TOTAL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AgentTotals))
 
 
 def percent(part: float, whole: float) -> float | None:
