@@ -256,7 +256,11 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
         headline["revenue"] = (cur.get("amount_sum", 0), before)
     if "campaigns" in request.metrics:
         builders["campaigns"], headline["campaigns"] = campaign_blocks(
-            organization, totals(CAMPAIGNS, group_by="campaign_id"), window=window, previous=previous
+            organization,
+            totals(CAMPAIGNS, group_by="campaign_id"),
+            window=window,
+            previous=previous,
+            trusted_last_day=trusted,
         )
     data, trends, comparisons, exact_comparisons = {}, {}, {}, {}
     for name in request.metrics:
@@ -288,22 +292,34 @@ def _comparison(current_block: dict, previous_block: dict) -> dict:
     }
 
 
-def campaign_blocks(organization: Organization, counted: dict, *, window: Window, previous: Window):
+def campaign_blocks(
+    organization: Organization,
+    counted: dict,
+    *,
+    window: Window,
+    previous: Window,
+    trusted_last_day: dt.date | None,
+):
     """A builder of the campaign blocks of both windows (exact or rounded) and the messages
-    sent in each: rollup + live counts, then three live queries (last-touch revenue, campaign
-    names and spend, touched leads)."""
-    revenue = selectors.attributed_revenue(
-        organization=organization, windows={"current": window, "previous": previous}
-    )
+    sent in each: the message counts given, last-touch revenue and leads touched per campaign
+    from their rollups (+ live rest), campaign names and spend, distinct leads of each set."""
+    trusted = trusted_last_day
+    attributed = selectors.window_totals(
+        organization=organization, spec=selectors.ATTRIBUTION, parts={"current": Part(window), "previous": Part(previous)},
+        filters=Filters(), trusted_last_day=trusted, group_by="campaign_id",
+    )  # fmt: skip
+    revenue = {name: {cid: t["amount_sum"] for cid, t in attributed[name].items() if t.get("amount_sum")}
+               for name in ("current", "previous")}  # fmt: skip
     listed = {
         name: {cid for cid, c in counted[name].items() if c.get("sent", 0)} | set(revenue[name])
         for name in ("current", "previous")
     }
     every = listed["current"] | listed["previous"]
     info = selectors.campaigns_by_id(organization=organization, ids=every) if every else {}
-    per_campaign, distinct = (
-        selectors.campaign_lead_counts(organization=organization, sets=listed) if every else ({}, {})
+    per_campaign = (
+        selectors.campaign_leads_touched(organization=organization, trusted_last_day=trusted) if every else {}
     )
+    distinct = selectors.distinct_leads_touched(organization=organization, sets=listed) if every else {}
 
     def _inputs(name: str) -> list[metrics.CampaignInput]:
         return [

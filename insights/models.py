@@ -136,6 +136,52 @@ class CampaignDailyRollup(models.Model):
         return f"{self.organization_id} {self.day} {self.campaign_id}/{self.variant}"
 
 
+class AttributionDailyRollup(models.Model):
+    """Last-touch attributed revenue by local closing day and campaign: each sale (in the
+    organization's currency) counts for the campaign of the last touchpoint of its lead or
+    contact before it closed. Computing that per sale is the costly part of the campaign
+    figures, so past days are kept here (BENCHMARKS.md: 20 s live for a year of 1.7M sales)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    amount_sum = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    count = models.PositiveIntegerField(default=0)
+
+    objects = OrgManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day", "campaign"], name="attrroll_key")
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="attrroll_org_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day} {self.campaign_id}: {self.amount_sum}"
+
+
+class CampaignLeadDailyRollup(models.Model):
+    """Leads touched by a campaign, counted on the local day of their first touchpoint with
+    it: each (campaign, lead) pair is counted once, on one day, so the days add up to the
+    campaign's leads touched at any time (its cost per lead)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    leads = models.PositiveIntegerField(default=0)
+
+    objects = OrgManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day", "campaign"], name="campleadroll_key")
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="campleadroll_org_day")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day} {self.campaign_id}: {self.leads}"
+
+
 class InsightsFillState(models.Model):
     """Which days of an organization's insights rollups can be trusted.
 

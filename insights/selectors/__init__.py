@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Aggregate, Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Aggregate, Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from crm.fillstate import WindowPlan, trusted_through, window_plan  # noqa: F401 - re-exported
@@ -35,8 +35,10 @@ from crm.models import (
 )
 from crm.timeranges import Window
 from insights.models import (
+    AttributionDailyRollup,
     CallDailyRollup,
     CampaignDailyRollup,
+    CampaignLeadDailyRollup,
     InsightsFillState,
     LeadDailyRollup,
     SaleDailyRollup,
@@ -53,15 +55,19 @@ class Measure:
     function: type[Aggregate]
     expression: str
     where: Q | None = None
+    # Count(distinct=True): additive over days only where each counted value belongs to one
+    # day (CAMPAIGN_LEADS: a lead's first touch with a campaign).
+    distinct: bool = False
 
     def build(self, extra: Q | None = None) -> Aggregate:
+        options = {"distinct": True} if self.distinct else {}
         conditions = [q for q in (self.where, extra) if q is not None]
         if not conditions:
-            return self.function(self.expression)
+            return self.function(self.expression, **options)
         combined = conditions[0]
         for q in conditions[1:]:
             combined &= q
-        return self.function(self.expression, filter=combined)
+        return self.function(self.expression, filter=combined, **options)
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,55 @@ CAMPAIGNS = RollupSpec(
     },
 )
 
-SPECS: tuple[RollupSpec, ...] = (LEADS, CALLS, SALES, CAMPAIGNS)
+
+def _attributed_sales(organization: Organization) -> QuerySet:
+    """Sales (as SALES counts them) with the campaign of their last touch, where there is one."""
+    return (
+        _sales(organization)
+        .annotate(
+            touch_contact=Coalesce("contact_id", "lead__contact_id"),
+            touch_campaign=Subquery(last_touch_campaign(organization)),
+        )
+        .filter(touch_campaign__isnull=False)
+    )
+
+
+def _first_campaign_touches(organization: Organization) -> QuerySet:
+    """Each lead's first touchpoint with each campaign (ties at the same instant: all of them;
+    the measure counts distinct leads)."""
+    earlier = Touchpoint.objects.filter(
+        organization_id=organization.pk,
+        lead_id=OuterRef("lead_id"),
+        campaign_id=OuterRef("campaign_id"),
+        occurred_at__lt=OuterRef("occurred_at"),
+    )
+    return (
+        Touchpoint.objects.for_org(organization)
+        .filter(lead_id__isnull=False, campaign_id__isnull=False)
+        .filter(~Exists(earlier))
+    )
+
+
+# Organization-wide like CAMPAIGNS: neither has a region, product line, source or agent key.
+ATTRIBUTION = RollupSpec(
+    name="attribution",
+    model=AttributionDailyRollup,
+    raw=_attributed_sales,
+    time_field="closed_at",
+    keys={"campaign_id": "touch_campaign"},
+    measures={"amount_sum": Measure(Sum, "amount"), "count": Measure(Count, "id")},
+)
+
+CAMPAIGN_LEADS = RollupSpec(
+    name="campaign_leads",
+    model=CampaignLeadDailyRollup,
+    raw=_first_campaign_touches,
+    time_field="occurred_at",
+    keys={"campaign_id": "campaign_id"},
+    measures={"leads": Measure(Count, "lead_id", distinct=True)},
+)
+
+SPECS: tuple[RollupSpec, ...] = (LEADS, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
 # Filter name -> rollup column; the campaign rollup has no such dimension (see the docs).
 FILTER_COLUMNS = {"region": "region", "product_line": "product_line", "source": "source", "agent": "agent_id"}
 
@@ -352,35 +406,6 @@ def last_touch_campaign(organization: Organization) -> QuerySet:
     )
 
 
-def attributed_revenue(
-    *, organization: Organization, windows: dict[str, Window]
-) -> dict[str, dict[int, Decimal]]:
-    """Last-touch revenue per campaign, one query: each sale closed in a window goes to the
-    campaign of the last touchpoint of its lead or contact (the sale's, else the lead's)
-    before `closed_at`; a last touchpoint without a campaign attributes nothing."""
-    last_touch = last_touch_campaign(organization)
-    span = Q()
-    for window in windows.values():
-        span |= _in_window(SALES, window.start, window.end)
-    rows = (
-        SALES.raw(organization)
-        .filter(span)
-        .annotate(touch_contact=Coalesce("contact_id", "lead__contact_id"), campaign=Subquery(last_touch))
-        .filter(campaign__isnull=False)
-        .values("campaign")
-        .annotate(
-            **{f"w_{n}": Sum("amount", filter=_in_window(SALES, w.start, w.end)) for n, w in windows.items()}
-        )
-        .order_by()
-    )
-    out: dict[str, dict[int, Decimal]] = {name: {} for name in windows}
-    for row in rows:
-        for name in windows:
-            if row[f"w_{name}"]:
-                out[name][row["campaign"]] = row[f"w_{name}"]
-    return out
-
-
 def campaigns_by_id(*, organization: Organization, ids: set[int]) -> dict[int, dict]:
     rows = (
         Campaign.objects.for_org(organization).filter(id__in=ids).values("id", "external_id", "name", "spend")
@@ -388,25 +413,33 @@ def campaigns_by_id(*, organization: Organization, ids: set[int]) -> dict[int, d
     return {row["id"]: row for row in rows}
 
 
-def campaign_lead_counts(
-    *, organization: Organization, sets: dict[str, set[int]]
-) -> tuple[dict[int, int], dict[str, int]]:
-    """Leads whose touchpoints include each campaign, and the distinct leads of each set of
-    campaigns (a lead touched by two campaigns counts once in a total): two queries."""
+# Leads touched "at any time": the span of dates the product accepts (ingestion and ranges).
+ALL_TIME = Window(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2101, 1, 1, tzinfo=dt.UTC))
+
+
+def campaign_leads_touched(*, organization: Organization, trusted_last_day: dt.date | None) -> dict[int, int]:
+    """Leads whose touchpoints (at any time) include each campaign: the first-touch rollup
+    days plus the live rest, two queries."""
+    totals = window_totals(
+        organization=organization, spec=CAMPAIGN_LEADS, parts={"all": Part(ALL_TIME)},
+        filters=Filters(), trusted_last_day=trusted_last_day, group_by="campaign_id",
+    )  # fmt: skip
+    return {cid: t.get("leads", 0) for cid, t in totals["all"].items()}
+
+
+def distinct_leads_touched(*, organization: Organization, sets: dict[str, set[int]]) -> dict[str, int]:
+    """The distinct leads touched by each set of campaigns (a lead touched by two campaigns of
+    a set counts once in its total cost per lead): one query, live."""
     every = set().union(*sets.values())
     touched = Touchpoint.objects.filter(organization_id=organization.pk, campaign_id__in=every,
                                         lead_id__isnull=False)  # fmt: skip
-    per_campaign = {
-        row["campaign_id"]: row["leads"]
-        for row in touched.values("campaign_id").annotate(leads=Count("lead_id", distinct=True)).order_by()
-    }
     totals = touched.aggregate(
         **{
             f"s_{n}": Count("lead_id", distinct=True, filter=Q(campaign_id__in=ids))
             for n, ids in sets.items()
         }
     )
-    return per_campaign, {name: totals[f"s_{name}"] for name in sets}
+    return {name: totals[f"s_{name}"] for name in sets}
 
 
 # --- filter values ------------------------------------------------------------------------

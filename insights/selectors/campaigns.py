@@ -40,7 +40,7 @@ def campaign_counts(
 def campaigns_by_external_id(*, organization: Organization, external_ids: Iterable[str]) -> dict[str, dict]:
     """Name, spend and touched-lead count of the named campaigns, in one query.
 
-    `leads` counts as campaign_lead_counts does: distinct leads with a touchpoint of the
+    `leads` counts as campaign_leads_touched does: distinct leads with a touchpoint of the
     campaign, at any time.
     """
     rows = (

@@ -211,7 +211,7 @@ def compute(query: DashboardQuery) -> dict:
                                     trusted_last_day=trusted)  # fmt: skip
     # The overview's own computation, so the totals are exactly the overview's campaigns block.
     build, (sent_now, sent_before) = analytics.campaign_blocks(
-        organization, counted, window=window, previous=previous
+        organization, counted, window=window, previous=previous, trusted_last_day=trusted
     )
     block, _previous_block = build(False)
     totals = {k: v for k, v in block.items() if k != "campaigns"}

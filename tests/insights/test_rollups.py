@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from crm.events import Ingested
-from crm.models import Lead, Member, Role, SaleKind
+from crm.models import Campaign, Lead, Member, Role, Sale, SaleKind, Touchpoint
 from crm.timeranges import day_window, parse_range
 from insights import selectors
 from insights.models import InsightsFillState
-from insights.selectors import CALLS, CAMPAIGNS, LEADS, SALES, SPECS, Filters, Part
+from insights.selectors import (
+    ATTRIBUTION,
+    CALLS,
+    CAMPAIGN_LEADS,
+    CAMPAIGNS,
+    LEADS,
+    SALES,
+    SPECS,
+    Filters,
+    Part,
+)
 from insights.services import insights_rollups_mark_stale, insights_rollups_rebuild, insights_rollups_refresh
 from tests.factories import OrganizationFactory
 
@@ -85,7 +96,78 @@ def test_rollups_equal_raw_tables(generated_org):
                 organization=org, spec=CAMPAIGNS, window=window, filters=Filters(), group_by="campaign_id"
             )
             assert normal(rolled(org, CAMPAIGNS, window, Filters(), group_by="campaign_id")) == normal(raw)
+            for spec in (ATTRIBUTION, CAMPAIGN_LEADS):
+                raw = selectors.raw_totals(
+                    organization=org, spec=spec, window=window, filters=Filters(), group_by="campaign_id"
+                )
+                assert normal(rolled(org, spec, window, Filters(), group_by="campaign_id")) == normal(raw), (
+                    label,
+                    spec.name,
+                )
     assert counted > 1000
+
+
+def test_campaign_rollups_equal_their_direct_definitions(generated_org):
+    org = generated_org
+    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    trusted = selectors.trusted_through(selectors.fill_state(org))
+    # leads touched per campaign (at any time): each lead once, however many touchpoints
+    direct = dict(
+        Touchpoint.objects.for_org(org)
+        .filter(lead__isnull=False, campaign__isnull=False)
+        .values_list("campaign_id")
+        .annotate(n=Count("lead_id", distinct=True))
+    )
+    assert selectors.campaign_leads_touched(organization=org, trusted_last_day=trusted) == direct
+    assert sum(direct.values()) > 50
+    # last-touch revenue of a year: each sale for the campaign of the last touchpoint before it
+    window = parse_range("1y", as_of=AS_OF)
+    expected: dict[int, Decimal] = {}
+    for sale in Sale.objects.for_org(org).filter(closed_at__gte=window.start, closed_at__lt=window.end):
+        contact_id = sale.contact_id or (sale.lead.contact_id if sale.lead_id else None)
+        last = (
+            Touchpoint.objects.for_org(org)
+            .filter(Q(lead_id=sale.lead_id) | Q(contact_id=contact_id), occurred_at__lt=sale.closed_at)
+            .order_by("-occurred_at", "-id")
+            .first()
+        )
+        if last is not None and last.campaign_id is not None:
+            expected[last.campaign_id] = expected.get(last.campaign_id, 0) + sale.amount
+    got = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
+    assert {cid: t["amount_sum"] for cid, t in got.items() if t.get("amount_sum")} == expected
+    assert expected
+
+
+def test_late_touchpoint_moves_attribution_before_any_rebuild(generated_org):
+    org = generated_org
+    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    window = parse_range("30d", as_of=AS_OF)
+    # a sale with no later sale of its lead or contact, so the new last touch is its alone
+    sale = next(
+        s
+        for s in Sale.objects.for_org(org)
+        .filter(closed_at__gte=window.start + dt.timedelta(days=3), lead__isnull=False)
+        .order_by("closed_at")
+        if not Sale.objects.for_org(org)
+        .filter(
+            Q(lead_id=s.lead_id) | Q(contact_id=s.contact_id or s.lead.contact_id), closed_at__gt=s.closed_at
+        )
+        .exists()
+    )
+    other = Campaign.objects.for_org(org).order_by("-id").first()
+    before = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
+    # given a touchpoint of another campaign, a minute before the sale, arrives late
+    touched_at = sale.closed_at - dt.timedelta(minutes=1)
+    Touchpoint.objects.create(organization=org, external_id="late-touch", lead=sale.lead, campaign=other,
+                              occurred_at=touched_at)  # fmt: skip
+    assert insights_rollups_mark_stale(Ingested(org.pk, "touchpoints", touched_at, touched_at, 1))
+    # then the sale's revenue already counts for that campaign
+    after = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
+    raw = selectors.raw_totals(organization=org, spec=ATTRIBUTION, window=window, filters=Filters(),
+                               group_by="campaign_id")  # fmt: skip
+    assert normal(after) == normal(raw)
+    gained = after[other.pk]["amount_sum"] - before.get(other.pk, {}).get("amount_sum", 0)
+    assert gained == sale.amount
 
 
 def test_rollups_are_used_for_whole_days(generated_org):
