@@ -27,15 +27,20 @@ import argparse
 import datetime as dt
 import os
 import platform
+import resource
 import statistics
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Production settings: DEBUG off (no query log, no browsable API), HTTPS redirect off for the
+# in-process test client.
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
 
 import django  # noqa: E402
 
@@ -47,12 +52,13 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
-from crm.models import Activity, Lead, Member, Organization, Role  # noqa: E402
+from bench.common import Bearer, timed  # noqa: E402
+from crm.models import Activity, Campaign, Lead, Member, Organization, Role  # noqa: E402
 from crm.services import member_add  # noqa: E402
 from crm.timeranges import parse_range  # noqa: E402
-from insights import services  # noqa: E402
+from insights import analytics, metrics, services  # noqa: E402
+from insights.models import InsightsFillState  # noqa: E402
 from insights.selectors import SPECS  # noqa: E402
 from insights.tabs import DATA_TABS  # noqa: E402
 
@@ -137,7 +143,7 @@ RAW_QUERIES = (
     CAMPAIGN_LEADS_SQL,
 )
 
-# B4's reference: the four rollups as plain GROUP BYs over all the organization's rows.
+# B4's reference: the six rollups as plain GROUP BYs over all the organization's rows.
 CTAS = (
     """CREATE TEMP TABLE ref_leads AS
        SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(region, '') r, COALESCE(product_line, '') p,
@@ -161,13 +167,25 @@ CTAS = (
        SELECT (sent_at AT TIME ZONE %(tz)s)::date AS day, campaign_id, COALESCE(variant, '') v, COUNT(*) AS m13,
               COUNT(delivered_at) AS m14, COUNT(read_at) AS m15, COUNT(replied_at) AS m16, COUNT(failed_at) AS m17
        FROM crm_campaignmessage WHERE organization_id = %(org)s AND sent_at IS NOT NULL GROUP BY 1, 2, 3""",
+    """CREATE TEMP TABLE ref_attribution AS
+       SELECT (closed_at AT TIME ZONE %(tz)s)::date AS day, campaign, SUM(amount) AS m18, COUNT(*) AS m19
+       FROM (
+           SELECT s.amount, s.closed_at,
+                  (SELECT t.campaign_id FROM crm_touchpoint t
+                    WHERE t.organization_id = %(org)s AND t.occurred_at < s.closed_at
+                      AND (t.lead_id = s.lead_id OR t.contact_id = COALESCE(s.contact_id, l.contact_id))
+                    ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS campaign
+           FROM crm_sale s LEFT JOIN crm_lead l ON l.id = s.lead_id
+           WHERE s.organization_id = %(org)s AND s.currency IN (%(currency)s, '')
+       ) attributed
+       WHERE campaign IS NOT NULL GROUP BY 1, 2""",
+    """CREATE TEMP TABLE ref_campaign_leads AS
+       SELECT (first_at AT TIME ZONE %(tz)s)::date AS day, campaign_id, COUNT(*) AS m20
+       FROM (SELECT campaign_id, lead_id, MIN(occurred_at) AS first_at FROM crm_touchpoint
+             WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL
+             GROUP BY campaign_id, lead_id) firsts
+       GROUP BY 1, 2""",
 )
-
-
-def timed(fn) -> float:
-    started = time.perf_counter()
-    fn()
-    return (time.perf_counter() - started) * 1000
 
 
 def raw_sql(params: dict) -> dict:
@@ -199,6 +217,104 @@ def check_same_numbers(api: dict, raw: dict) -> list[str]:
     return [f"{name}: api {a} != raw {b}" for name, (a, b) in pairs.items() if a != b]
 
 
+def expected_blocks(org: Organization, raw: dict) -> dict[str, tuple[dict, dict]]:
+    """The overview blocks (current, previous) computed from the raw SQL's numbers with the
+    product's pure arithmetic (insights.metrics), for a field-by-field comparison."""
+    calls, leads, pipeline, sales = raw[0][0], raw[1][0], raw[2][0], raw[3][0]
+    out = {}
+    out["calls"] = tuple(
+        metrics.calls_block({"calls": calls[i], "successful": calls[i + 1], "duration_seconds_sum": calls[i + 2],
+                             "duration_count": calls[i + 3]})
+        for i in (0, 4)
+    )  # fmt: skip
+    out["leads"] = tuple(
+        metrics.leads_block({"created": leads[i], "qualified": leads[i + 1], "converted": leads[i + 2],
+                             "score_sum": leads[i + 3] or 0, "score_count": leads[i + 4]},
+                            pipeline_value=pipeline[j] or 0)
+        for i, j in ((0, 0), (5, 1))
+    )  # fmt: skip
+    out["revenue"] = (
+        metrics.revenue_block({"amount_sum": sales[0], "count": sales[1]}, recurring_last_30d=sales[4],
+                              previous_total=sales[2]),
+        metrics.revenue_block({"amount_sum": sales[2], "count": sales[3]}, recurring_last_30d=sales[5],
+                              previous_total=0),
+    )  # fmt: skip
+    info = {
+        row["id"]: row
+        for row in Campaign.objects.filter(organization=org).values("id", "external_id", "spend")
+    }
+    leads_of = dict(raw[6])
+    revenue = {row[0]: (row[1], row[2]) for row in raw[5]}
+    counts = {row[0]: row[1:] for row in raw[4]}
+    blocks = []
+    for i in (0, 1):
+        rows = []
+        listed = {c for c, n in counts.items() if n[4 * i]} | {c for c, r in revenue.items() if r[i]}
+        for cid in listed:
+            n = counts.get(cid, (0,) * 8)
+            funnel = {
+                "sent": n[4 * i],
+                "delivered": n[4 * i + 1],
+                "read": n[4 * i + 2],
+                "replied": n[4 * i + 3],
+            }
+            rows.append({"id": info[cid]["external_id"], **metrics.funnel_rates(funnel),
+                         "spend": metrics.money(info[cid]["spend"]),
+                         "attributedRevenue": metrics.money(revenue.get(cid, (0, 0))[i] or 0),
+                         "leads": leads_of.get(cid, 0)})  # fmt: skip
+        totals = {m: sum(r[m] for r in rows) for m in ("sent", "delivered", "read", "replied")}
+        block = {**metrics.funnel_rates(totals), "active": sum(1 for r in rows if r["sent"]),
+                 "attributedRevenue": metrics.money(sum((Decimal(str(r["attributedRevenue"])) for r in rows), Decimal(0))),
+                 "totalSpend": metrics.money(sum((Decimal(str(r["spend"])) for r in rows), Decimal(0))),
+                 "campaigns": sorted(rows, key=lambda r: r["id"])}  # fmt: skip
+        blocks.append(block)
+    out["campaigns"] = tuple(blocks)
+    return out
+
+
+def check_all_numbers(org: Organization, label: str, as_of: dt.datetime, currency: str) -> list[str]:
+    """The overview computed at one fixed reference time (no cache) against RAW_QUERIES over
+    the same windows, field by field, current and previous window."""
+    request = analytics.parse_overview_request(organization=org, as_of=as_of, body={"timeRange": label,
+                                               "metrics": ["calls", "leads", "revenue", "campaigns"]})  # fmt: skip
+    answer = analytics.compute_overview(organization=org, request=request)
+    window = request.window
+    previous = window.previous()
+    thirty = dt.timedelta(days=30)
+    params = {
+        "org": org.pk, "cs": window.start, "ce": window.end, "ps": previous.start, "currency": currency,
+        "mrr_c": max(window.start, window.end - thirty), "mrr_p": max(previous.start, previous.end - thirty),
+    }  # fmt: skip
+    expected = expected_blocks(org, raw_sql(params))
+    problems = []
+    for name, (exp_cur, exp_prev) in expected.items():
+        got_cur = answer["data"][name]
+        got_prev = answer["comparisons"][name]["previous"]
+        for which, exp, got in (("current", exp_cur, got_cur), ("previous", exp_prev, got_prev)):
+            for key, value in exp.items():
+                if which == "previous" and key in ("campaigns", "growthRate"):
+                    continue
+                mine = got.get(key)
+                if key == "campaigns":
+                    mine = (
+                        sorted(({k: c[k] for k in value[0]} for c in mine), key=lambda r: r["id"])
+                        if value
+                        else mine
+                    )
+                if mine != value:
+                    problems.append(f"{which} {name}.{key}: api {str(mine)[:300]} != raw {str(value)[:300]}")
+    return problems
+
+
+def analyze_rollups() -> None:
+    """The server may run with autovacuum off (this machine's CI config does): do what
+    autovacuum would do in production after the rebuilds, which delete and rewrite every
+    rollup row (without it a year's read scans several rebuilds' dead rows) and leave the
+    planner without statistics."""
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) " + ", ".join(spec.model._meta.db_table for spec in SPECS))
+
+
 def rebuild_benchmarks(org: Organization, repeat: int) -> dict:
     first = min(
         spec.raw(org).order_by(spec.time_field).values_list(spec.time_field, flat=True).first()
@@ -214,17 +330,30 @@ def rebuild_benchmarks(org: Organization, repeat: int) -> dict:
         with connection.cursor() as cursor:
             for sql in CTAS:
                 cursor.execute(sql, params)
-            cursor.execute("DROP TABLE ref_leads, ref_calls, ref_sales, ref_messages")
+            cursor.execute(
+                "DROP TABLE ref_leads, ref_calls, ref_sales, ref_messages, ref_attribution, ref_campaign_leads"
+            )
 
-    for _ in range(repeat):
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for run in range(repeat):
         full.append(timed(lambda: services.insights_rollups_rebuild(organization=org, first_day=first_day,
                                                                     last_day=last_day)))  # fmt: skip
         ctas.append(timed(reference))
         day.append(timed(lambda: services.insights_rollups_rebuild(organization=org, first_day=last_day,
                                                                    last_day=last_day)))  # fmt: skip
+        print(f"B4/B5 run {run + 1}: full rebuild {full[-1] / 1000:.1f} s, CREATE TABLE AS {ctas[-1] / 1000:.1f} s, "
+              f"one day {day[-1]:.0f} ms; peak RSS {rss_before // 1024} MiB before, "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB now", flush=True)  # fmt: skip
+    # The rows are those of a full rebuild through last_day: record it as the refresh would
+    # (a refresh from an empty fill state would rebuild everything a third time).
+    InsightsFillState.objects.update_or_create(organization=org, defaults={"filled_through": last_day,
+                                               "dirty_from": None, "updated_at": timezone.now()})  # fmt: skip
     services.insights_rollups_refresh(organization=org, as_of=timezone.now())
+    analyze_rollups()
     med = statistics.median
-    return {"days": (last_day - first_day).days + 1, "full": med(full), "ctas": med(ctas), "day": med(day)}
+    rows = {spec.name: spec.model.objects.filter(organization=org).count() for spec in SPECS}
+    return {"days": (last_day - first_day).days + 1, "full": med(full), "ctas": med(ctas), "day": med(day),
+            "rows": rows, "rss": (rss_before // 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)}  # fmt: skip
 
 
 def main() -> None:
@@ -236,6 +365,7 @@ def main() -> None:
     parser.add_argument("--ranges", default="24h,7d,30d,90d,1y")
     parser.add_argument("--rebuild-repeat", type=int, default=2)
     parser.add_argument("--skip-rebuild", action="store_true", help="rollups are already built")
+    parser.add_argument("--rebuild-only", action="store_true", help="B4 and B5 only")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL (DATABASE_URL).")
@@ -243,17 +373,25 @@ def main() -> None:
     leads = Lead.objects.filter(organization=org).count()
     activities = Activity.objects.filter(organization=org).count()
     rebuild = None if args.skip_rebuild else rebuild_benchmarks(org, args.rebuild_repeat)
+    if rebuild:
+        print(
+            f"B4 rollup rows: {rebuild['rows']}; peak RSS {rebuild['rss'][0]} -> {rebuild['rss'][1]} MiB",
+            flush=True,
+        )
+    if args.rebuild_only:
+        args.ranges = ""
     if args.skip_rebuild:
         services.insights_rollups_refresh(organization=org, as_of=timezone.now())
+        analyze_rollups()
     manager = Member.objects.filter(organization=org, role__in=(Role.MANAGER, Role.ADMIN)).first()
     if manager is None:
         # generated organizations have agents only: a manager to call the API as
         manager = member_add(organization=org, email=f"bench-manager@{org.slug}.test", role=Role.MANAGER,
                              password=None, name="Bench Manager", team="")  # fmt: skip
     client = Client()
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {AccessToken.for_user(manager)}"}
+    bearer = Bearer(manager)
     lines = []
-    for label in args.ranges.split(","):
+    for label in [r for r in args.ranges.split(",") if r]:
         now = timezone.now()
         window = parse_range(label, as_of=now)
         previous = window.previous()
@@ -266,14 +404,16 @@ def main() -> None:
         answers = {}
 
         def request(label: str = label, body: dict = body, answers: dict = answers) -> None:
-            response = client.post("/api/analytics/overview", body, content_type="application/json", **auth)
+            response = client.post(
+                "/api/analytics/overview", body, content_type="application/json", **bearer.header()
+            )
             assert response.status_code == 200, response.content
             answers["last"] = response.json()
 
         def tabs(label: str = label) -> None:
             for tab in DATA_TABS:
                 cache.clear()
-                response = client.get(f"/api/analytics/tabs/{tab}?range={label}", **auth)
+                response = client.get(f"/api/analytics/tabs/{tab}?range={label}", **bearer.header())
                 assert response.status_code == 200, (tab, response.content[:300])
 
         request()
@@ -284,6 +424,15 @@ def main() -> None:
         problems = check_same_numbers(answers["last"], raw_sql(params))
         if problems:
             print(f"{label}: the API and the raw SQL disagree (a window edge moved?): {problems}", flush=True)
+        detail = check_all_numbers(org, label, timezone.now(), org.currency)
+        if detail:
+            print(f"{label}: field by field at one reference time, {len(detail)} differences:", flush=True)
+            for line in detail[:40]:
+                print(f"  {line}", flush=True)
+        # The HTTP answer's window ends at its own "now", a few seconds after `params`': a
+        # headline that differs by a row or two there is a window edge; the field-by-field
+        # check at one fixed reference time is the one that decides "same numbers".
+        problems = detail
         cold, warm, raw, tab_times = [], [], [], []
         for _ in range(args.repeat):
             cache.clear()
@@ -309,7 +458,7 @@ def main() -> None:
     )
     print(
         f"- data: organization `{org.slug}`: {leads:,} leads, {activities:,} activities; "
-        f"cache {settings.CACHES['default']['BACKEND']}; medians of {args.repeat} alternating runs, ms"
+        f"cache {settings.CACHES['default']['BACKEND']} {settings.CACHES['default'].get('LOCATION', '')}; DEBUG {settings.DEBUG}; medians of {args.repeat} alternating runs, ms"
     )
     if rebuild:
         print(
