@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count, Q
 
 from crm.events import Ingested
 from crm.models import Campaign, Lead, Member, Role, Sale, SaleKind, Touchpoint
 from crm.timeranges import day_window, parse_range
-from insights import selectors
+from insights import selectors, services
 from insights.models import InsightsFillState
 from insights.selectors import (
     ATTRIBUTION,
@@ -26,6 +27,7 @@ from insights.selectors import (
     Part,
 )
 from insights.services import insights_rollups_mark_stale, insights_rollups_rebuild, insights_rollups_refresh
+from tests.conftest import require_service
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -258,3 +260,28 @@ def test_rebuild_command(generated_org, capsys):
     call_command("rebuild_insights_rollups", generated_org.slug, days=3)
     assert "rollup rows rewritten for the last 3 days" in capsys.readouterr().out
     assert InsightsFillState.objects.for_org(generated_org).get().filled_through is not None
+
+
+def test_a_large_rebuild_refreshes_the_planner_statistics(generated_org, monkeypatch):
+    org = generated_org
+    analyzed = []
+    real = services._analyze_rollups
+    monkeypatch.setattr(services, "_analyze_rollups", lambda: analyzed.append(1) or real())
+    # given a rebuild below the threshold leaves the statistics alone
+    first, last = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
+    written = insights_rollups_rebuild(organization=org, first_day=first, last_day=last)
+    assert 0 < written < services.ANALYZE_AFTER_ROWS
+    assert analyzed == []
+    # when one writes at least ANALYZE_AFTER_ROWS rows, the rollup tables are analyzed
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", written)
+    insights_rollups_rebuild(organization=org, first_day=dt.date(2026, 1, 1), last_day=last)
+    assert analyzed == [1]
+    require_service("PostgreSQL", connection.vendor == "postgresql")
+    # then PostgreSQL knows each table's size (small tables are read whole: exact counts)
+    with connection.cursor() as cursor:
+        for spec in SPECS:
+            table = spec.model._meta.db_table
+            cursor.execute(f"SELECT reltuples::bigint, (SELECT COUNT(*) FROM {table}) FROM pg_class WHERE relname = %s",
+                           [table])  # fmt: skip
+            estimated, actual = cursor.fetchone()
+            assert estimated == actual, table
