@@ -20,10 +20,22 @@ DIMENSIONS = ("region", "product_line", "source")
 
 
 def _agent_field() -> models.ForeignKey:
-    # No database constraint and no cascade: a deleted member's rows keep counting in the
-    # organization's totals (as the raw rows do, with agent NULL) until the next rebuild.
+    # No database constraint, no cascade and so no index of its own (agent filters narrow by
+    # organization and day first): a deleted member's rows keep counting in the organization's
+    # totals (as the raw rows do, with agent NULL) until the next rebuild.
     return models.ForeignKey(
-        Member, on_delete=models.DO_NOTHING, db_constraint=False, null=True, blank=True, related_name="+"
+        Member, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+
+
+def _organization_field() -> models.ForeignKey:
+    # Rollup rows are derived data, rewritten whole days at a time: no foreign-key check per
+    # row (checked at commit, they were a large share of a full rebuild's time, B4) and no
+    # single-column index (every key and index starts with the organization). Deleting an
+    # organization still deletes its rows (Django's collector does the cascade).
+    return models.ForeignKey(
+        Organization, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
     )
 
 
@@ -39,7 +51,7 @@ def _dimension_keys(name: str) -> list[models.UniqueConstraint]:
 
 
 class DimensionRollup(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization = _organization_field()
     day = models.DateField()
     region = models.CharField(max_length=100, blank=True, default="")
     product_line = models.CharField(max_length=100, blank=True, default="")
@@ -112,7 +124,7 @@ class SaleDailyRollup(DimensionRollup):
 class CampaignDailyRollup(models.Model):
     """Campaign messages by local sending day; the other counts are of those messages."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization = _organization_field()
     day = models.DateField()
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     variant = models.CharField(max_length=50, blank=True, default="")
@@ -142,7 +154,7 @@ class AttributionDailyRollup(models.Model):
     contact before it closed. Computing that per sale is the costly part of the campaign
     figures, so past days are kept here (BENCHMARKS.md: 20 s live for a year of 1.7M sales)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization = _organization_field()
     day = models.DateField()
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     amount_sum = models.DecimalField(max_digits=18, decimal_places=2, default=0)
@@ -165,7 +177,7 @@ class CampaignLeadDailyRollup(models.Model):
     it: each (campaign, lead) pair is counted once, on one day, so the days add up to the
     campaign's leads touched at any time (its cost per lead)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization = _organization_field()
     day = models.DateField()
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     leads = models.PositiveIntegerField(default=0)

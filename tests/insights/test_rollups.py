@@ -285,3 +285,11 @@ def test_a_large_rebuild_refreshes_the_planner_statistics(generated_org, monkeyp
                            [table])  # fmt: skip
             estimated, actual = cursor.fetchone()
             assert estimated == actual, table
+
+
+def test_deleting_an_organization_deletes_its_rollups(generated_org):
+    # the rollups have no database constraint (docs/performance.md, B4): Django's cascade
+    insights_rollups_refresh(organization=generated_org, as_of=AS_OF)
+    assert all(spec.model.objects.filter(organization_id=generated_org.pk).exists() for spec in SPECS)
+    generated_org.delete()
+    assert not any(spec.model.objects.filter(organization_id=generated_org.pk).exists() for spec in SPECS)
