@@ -62,3 +62,12 @@ def screenshots_dir() -> Path:
     directory = Path(settings.VAR_DIR) / "screenshots"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+def htmx_settled(page) -> None:  # noqa: ANN001
+    """Wait until htmx has finished a swap. htmx binds the triggers of swapped-in content in
+    its settle step (20 ms after the swap, htmx 2), so an event fired at a new element before
+    then is lost: a select changed that early never sent its request (seen in CI)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-added, .htmx-settling, .htmx-swapping, .htmx-request")).to_have_count(0)

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from crm.models import Role
 from tests.agents.factories import AS_OF, at, build_history
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, htmx_settled
 from tests.e2e.test_login_overview import console_errors, log_in
 from tests.factories import ActivityFactory, MemberFactory, OrganizationFactory
 
@@ -107,12 +107,15 @@ def test_agent_reads_toggles_sets_a_goal_and_loads_more(
     page.screenshot(path=screenshots_dir / "agent-weekly-goals.png", full_page=True)
 
     # when the period is switched to quarterly, the form shows that period's (empty) targets
+    htmx_settled(page)
     page.locator("#agent-goals").get_by_label("Period").select_option("quarterly")
     expect(page.get_by_role("spinbutton", name="Conversions")).to_have_value("")
+    htmx_settled(page)
     page.locator("#agent-goals").get_by_label("Period").select_option("monthly")
     expect(page.get_by_role("spinbutton", name="Conversions")).to_have_value("4")
 
     # and a negative target is refused on its field
+    htmx_settled(page)
     goals = page.locator("#agent-goals")
     goals.get_by_label("Revenue", exact=True).fill("-5")
     goals.get_by_role("button", name="Save goals").click()

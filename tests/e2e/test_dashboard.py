@@ -17,6 +17,7 @@ from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
 from crm.models import Role
+from tests.e2e.conftest import htmx_settled
 from tests.e2e.test_login_overview import console_errors, log_in
 from tests.factories import MemberFactory, OrganizationFactory
 from tests.insights.factories import AS_OF, build_history
@@ -52,6 +53,7 @@ def test_manager_switches_tabs_changes_range_and_drills_down(
 
     # when the Calls tab is clicked (a marker tells whether the page reloaded)
     page.evaluate("window.__marker = 1")
+    htmx_settled(page)
     page.get_by_test_id("tabs").get_by_role("link", name="Calls").click()
 
     # then HTMX swapped the panel, the address names the tab and the range, no reload
@@ -66,6 +68,7 @@ def test_manager_switches_tabs_changes_range_and_drills_down(
     expect(page.get_by_test_id("tabs").locator("a.is-active")).to_have_text("Calls")
 
     # when the range becomes 30 days
+    htmx_settled(page)
     page.get_by_test_id("range-links").get_by_role("link", name="30 days").click()
 
     # then the same tab shows the wider window, bookmarkable
@@ -78,6 +81,7 @@ def test_manager_switches_tabs_changes_range_and_drills_down(
     cell = (
         page.get_by_test_id("calls-heatmap").locator('a.chart-link[href*="weekday=2"][href*="hour=13"]').first
     )
+    htmx_settled(page)
     cell.click()
 
     # then the records page lists exactly that call

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from crm.models import AuditLog, Role
 from insights.bi.models import BusinessInsight, Opportunity
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, htmx_settled
 from tests.e2e.test_login_overview import console_errors, log_in
 from tests.factories import MemberFactory, OrganizationFactory
 from tests.insights.bi.factories_ui import AS_OF, build_bi_world
@@ -59,6 +59,7 @@ def test_manager_resolves_an_insight_and_moves_an_opportunity(
     insight = bi.insights["lead"]
     card = page.locator(f"#insight-{insight.pk}")
     expect(card).to_have_attribute("data-state", "open")
+    htmx_settled(page)
     card.get_by_text("Resolve", exact=True).click()
     card.get_by_label("Note").fill("Called Wanjiru, demo booked for Friday")
     card.get_by_role("button", name="Mark resolved").click()
@@ -79,6 +80,7 @@ def test_manager_resolves_an_insight_and_moves_an_opportunity(
     opportunity = bi.opportunities["alan"]
     board = page.get_by_test_id("pipeline")
     board.scroll_into_view_if_needed()
+    htmx_settled(page)
     board.locator(f"#opportunity-{opportunity.pk}").get_by_role("button", name="→ In progress").click()
 
     # then the board shows it in the In progress column, with the column totals updated
@@ -91,6 +93,7 @@ def test_manager_resolves_an_insight_and_moves_an_opportunity(
     expect(page.get_by_test_id("board-notice")).to_contain_text("moved to In progress")
 
     # when it is converted
+    htmx_settled(page)
     in_progress.locator(f"#opportunity-{opportunity.pk}").get_by_role("button", name="→ Converted").click()
 
     # then it sits among the converted ones, with no further move offered
