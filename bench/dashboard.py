@@ -113,21 +113,23 @@ FROM crm_campaignmessage
 WHERE organization_id = %(org)s AND sent_at >= %(ps)s AND sent_at < %(ce)s
 GROUP BY campaign_id
 """
+# Each sale (organization currency) with the campaign of its last touchpoint before closing.
+LAST_TOUCH_SALES = """(SELECT t.campaign_id FROM crm_touchpoint t
+        WHERE t.organization_id = %(org)s AND t.occurred_at < s.closed_at
+          AND (t.lead_id = s.lead_id OR t.contact_id = COALESCE(s.contact_id, l.contact_id))
+        ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS campaign
+    FROM crm_sale s LEFT JOIN crm_lead l ON l.id = s.lead_id
+    WHERE s.organization_id = %(org)s AND s.currency IN (%(currency)s, '')"""
 ATTRIBUTION_SQL = """
 SELECT campaign, SUM(amount) FILTER (WHERE closed_at >= %(cs)s), SUM(amount) FILTER (WHERE closed_at < %(cs)s)
 FROM (
     SELECT s.amount, s.closed_at,
-           (SELECT t.campaign_id FROM crm_touchpoint t
-             WHERE t.organization_id = %(org)s AND t.occurred_at < s.closed_at
-               AND (t.lead_id = s.lead_id OR t.contact_id = COALESCE(s.contact_id, l.contact_id))
-             ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS campaign
-    FROM crm_sale s LEFT JOIN crm_lead l ON l.id = s.lead_id
-    WHERE s.organization_id = %(org)s AND s.currency IN (%(currency)s, '')
+{last_touch}
       AND s.closed_at >= %(ps)s AND s.closed_at < %(ce)s
 ) attributed
 WHERE campaign IS NOT NULL
 GROUP BY campaign
-"""
+""".replace("{last_touch}", LAST_TOUCH_SALES)
 CAMPAIGN_LEADS_SQL = """
 SELECT campaign_id, COUNT(DISTINCT lead_id) FROM crm_touchpoint
 WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL
@@ -171,14 +173,9 @@ CTAS = (
        SELECT (closed_at AT TIME ZONE %(tz)s)::date AS day, campaign, SUM(amount) AS m18, COUNT(*) AS m19
        FROM (
            SELECT s.amount, s.closed_at,
-                  (SELECT t.campaign_id FROM crm_touchpoint t
-                    WHERE t.organization_id = %(org)s AND t.occurred_at < s.closed_at
-                      AND (t.lead_id = s.lead_id OR t.contact_id = COALESCE(s.contact_id, l.contact_id))
-                    ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS campaign
-           FROM crm_sale s LEFT JOIN crm_lead l ON l.id = s.lead_id
-           WHERE s.organization_id = %(org)s AND s.currency IN (%(currency)s, '')
+{last_touch}
        ) attributed
-       WHERE campaign IS NOT NULL GROUP BY 1, 2""",
+       WHERE campaign IS NOT NULL GROUP BY 1, 2""".replace("{last_touch}", LAST_TOUCH_SALES),
     """CREATE TEMP TABLE ref_campaign_leads AS
        SELECT (first_at AT TIME ZONE %(tz)s)::date AS day, campaign_id, COUNT(*) AS m20
        FROM (SELECT campaign_id, lead_id, MIN(occurred_at) AS first_at FROM crm_touchpoint
