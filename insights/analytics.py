@@ -303,10 +303,9 @@ def campaign_blocks(
     """A builder of the campaign blocks of both windows (exact or rounded) and the messages
     sent in each: the message counts given, last-touch revenue and leads touched per campaign
     from their rollups (+ live rest), campaign names and spend, distinct leads of each set."""
-    trusted = trusted_last_day
     attributed = selectors.window_totals(
         organization=organization, spec=selectors.ATTRIBUTION, parts={"current": Part(window), "previous": Part(previous)},
-        filters=Filters(), trusted_last_day=trusted, group_by="campaign_id",
+        filters=Filters(), trusted_last_day=trusted_last_day, group_by="campaign_id",
     )  # fmt: skip
     revenue = {name: {cid: t["amount_sum"] for cid, t in attributed[name].items() if t.get("amount_sum")}
                for name in ("current", "previous")}  # fmt: skip
@@ -317,7 +316,9 @@ def campaign_blocks(
     every = listed["current"] | listed["previous"]
     info = selectors.campaigns_by_id(organization=organization, ids=every) if every else {}
     per_campaign = (
-        selectors.campaign_leads_touched(organization=organization, trusted_last_day=trusted) if every else {}
+        selectors.campaign_leads_touched(organization=organization, trusted_last_day=trusted_last_day)
+        if every
+        else {}
     )
     distinct = selectors.distinct_leads_touched(organization=organization, sets=listed) if every else {}
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from crm.audit import audit_record
 from crm.cache import org_data_changed
+from crm.dbstats import analyze
 from crm.events import Ingested
 from crm.fillstate import mark_stale
 from crm.models import Member, Organization
@@ -76,15 +77,9 @@ def _insert_grouped(
 
 
 def _analyze_rollups() -> None:
-    """Fresh planner statistics after a large rewrite (PostgreSQL only). Autovacuum would get
-    there eventually (and is off on some servers, this machine's included); until then the
-    planner takes the rewritten tables for their old size: the next one-day rebuild's delete
-    ran as a sequential scan over millions of rows (25.6 s instead of 2.8 s, docs/performance.md)."""
-    if connection.vendor != "postgresql":
-        return
-    tables = ", ".join(connection.ops.quote_name(spec.model._meta.db_table) for spec in SPECS)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {tables}")
+    # After a large rewrite the planner took the rollups for their old size: the next one-day
+    # rebuild's delete ran as a scan of millions of rows (25.6 s, not 2.8 s; docs/performance.md).
+    analyze(spec.model for spec in SPECS)
 
 
 def insights_rollups_rebuild(*, organization: Organization, first_day: dt.date, last_day: dt.date) -> int:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import transaction
 
+from crm.dbstats import analyze
 from crm.demo import profiles
 from crm.demo.agents import agent_identity
 from crm.demo.generator import CHUNK_ENTITIES, ENTITY_ORDER, DemoConfig, DemoGenerator, Record
@@ -158,13 +159,7 @@ def demo_load(
 
 
 def _analyze_loaded_tables() -> None:
-    """Fresh planner statistics for the tables the demo writes (PostgreSQL only)."""
-    if connection.vendor != "postgresql":
-        return
-    tables = [entity_spec(entity).model._meta.db_table for entity in ENTITY_ORDER]
-    tables.append(Member._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(t) for t in tables)}")
+    analyze([*(entity_spec(entity).model for entity in ENTITY_ORDER), Member])
 
 
 def _mark_departed_agents(organization: Organization, generator: DemoGenerator) -> None:

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from crm.models import Campaign, Organization
@@ -38,23 +38,11 @@ def campaign_counts(
 
 
 def campaigns_by_external_id(*, organization: Organization, external_ids: Iterable[str]) -> dict[str, dict]:
-    """Name, spend and touched-lead count of the named campaigns, in one query.
-
-    `leads` counts as campaign_leads_touched does: distinct leads with a touchpoint of the
-    campaign, at any time.
-    """
+    """Id, name and spend of the named campaigns, in one query."""
     rows = (
         Campaign.objects.for_org(organization)
         .filter(external_id__in=list(external_ids))
         .values("id", "external_id", "name", "spend")
-        .annotate(
-            leads=Count(
-                "touchpoint__lead_id",
-                distinct=True,
-                filter=Q(touchpoint__organization_id=organization.pk, touchpoint__lead_id__isnull=False),
-            )
-        )
-        .order_by()
     )
     return {row["external_id"]: {**row, "spend": row["spend"] or Decimal(0)} for row in rows}
 

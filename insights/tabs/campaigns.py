@@ -155,15 +155,27 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
 
 
-def _comparison(query: DashboardQuery, rows: list[dict], counts_now: Mapping[int, Mapping[str, int]]) -> dict:
+def _comparison(
+    query: DashboardQuery,
+    rows: list[dict],
+    counts_now: Mapping[int, Mapping[str, int]],
+    trusted: dt.date | None,
+) -> dict:
     chosen = query.extra.get("compare")
     selected = chosen.split(",") if chosen else [r["id"] for r in rows if r["sent"]][:COMPARE_MIN]
+    listed = {r["id"]: r for r in rows}
+    unlisted = [external_id for external_id in selected if external_id not in listed]
     info = (
-        reads.campaigns_by_external_id(organization=query.organization, external_ids=selected)
-        if selected
+        reads.campaigns_by_external_id(organization=query.organization, external_ids=unlisted)
+        if unlisted
         else {}
     )
-    listed = {r["id"]: r for r in rows}
+    # The leads of a campaign are the overview's figure (one definition: the first-touch rollup).
+    leads = (
+        selectors.campaign_leads_touched(organization=query.organization, trusted_last_day=trusted)
+        if info
+        else {}
+    )
     compared = []
     for external_id in selected:
         if external_id in listed:
@@ -173,7 +185,7 @@ def _comparison(query: DashboardQuery, rows: list[dict], counts_now: Mapping[int
             c = info[external_id]
             compared.append(metrics.campaign_row(metrics.CampaignInput(
                 external_id=external_id, name=c["name"], counts=counts_now.get(c["id"], {}), spend=c["spend"],
-                attributed_revenue=Decimal(0), leads=c["leads"],
+                attributed_revenue=Decimal(0), leads=leads.get(c["id"], 0),
             )))  # fmt: skip
     return {"selected": selected, "isDefault": not chosen, "campaigns": compared}
 
@@ -228,7 +240,7 @@ def compute(query: DashboardQuery) -> dict:
         "filtersApplied": False,
         "totals": {**totals, "trend": metrics.trend(sent_now, sent_before)},
         "campaigns": rows,
-        "comparison": _comparison(query, rows, counted["current"]),
+        "comparison": _comparison(query, rows, counted["current"], trusted),
         "variants": _variants(query, trusted, rows),
         "sendTimes": _send_times(query),
     }

@@ -418,6 +418,9 @@ def test_comparison_follows_the_chosen_campaigns(history, org_a, frozen):
                                      "campaigns": [K2_ROW, k3_row, K1_ROW]}  # fmt: skip
     # the listed campaigns do not change with the comparison
     assert [r["id"] for r in payload["campaigns"]] == ["K1", "K2"]
+    # and K3's leads come from the first-touch rollup once its day is rolled up, unchanged
+    insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+    assert compute(org_a, range="7d", compare="K2, K3,K1")["comparison"]["campaigns"][1] == k3_row
 
 
 @pytest.mark.parametrize(
@@ -484,8 +487,9 @@ def test_fixed_number_of_queries(history, org_a, frozen, use_rollups):
         insights_rollups_refresh(organization=org_a, as_of=AS_OF)
     assert [_count(q) for q in views] == small
     # fill state 1, counts 1-2, attribution 1-2, campaigns 1, leads per campaign 1-2, distinct leads 1,
-    # compared 1, variants 1-2, send times 1 (the second of a pair: the rollup days, then the live rest)
-    assert small[0] == (13 if use_rollups else 9)
+    # variants 1-2, send times 1 (the second of a pair: the rollup days, then the live rest); the
+    # default comparison is of listed campaigns (no query; an unlisted one adds 1 + leads 1-2)
+    assert small[0] == (12 if use_rollups else 8)
     assert compute(org_a, range="1y")["totals"]["active"] == 9  # K1, K2, AB1 x 3
 
 
