@@ -2,7 +2,7 @@
 
 Each function takes the organization, the agent and the reference time, reads through
 agents.selectors, computes with agents.metrics / agents.ranking, caches per organization
-data version (crm.cache: ingestion invalidates), and returns the payload of seed 003.
+data version (core.cache: ingestion invalidates), and returns the payload of seed 003.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from agents import metrics, selectors
 from agents.models import GoalPeriod
 from agents.ranking import AgentScoreInput, RankedAgent, team_ranking
 from agents.services import goal_window, period_bounds
-from crm.cache import org_cache_key
+from core.cache import org_cache_key
+from core.errors import ApplicationError
+from core.metrics import goal_progress, round_half_up, trend_percent
+from core.timeranges import Window, local_midnight, parse_range, week_start
 from crm.models import Member, Organization
-from crm.timeranges import Window, local_midnight, parse_range, week_start
 
 KPI_TTL = 5 * 60
 RANKING_TTL = 15 * 60
@@ -160,6 +162,7 @@ def _kpis(*, organization: Organization, agent: Member, window: Window, as_of: d
         "trends": metrics.kpi_trends(
             current, before, rank_now=position, rank_before=ranking_before.position_of(agent.pk)
         ),
+        "trendUnits": dict(metrics.TREND_UNITS),
     }
 
 
@@ -236,13 +239,13 @@ def _revenue_trend(
         "period": period,
         "dateRange": _days_label(window),
         "currency": organization.currency,
-        "data": [{"date": day.isoformat(), "revenue": metrics.money(amount)} for day, amount in series],
+        "data": [{"date": day.isoformat(), "revenue": round_half_up(amount, 2)} for day, amount in series],
         "insights": {
-            "bestDay": {"date": best[0].isoformat(), "revenue": metrics.money(best[1])}
+            "bestDay": {"date": best[0].isoformat(), "revenue": round_half_up(best[1], 2)}
             if best and best[1] > 0
             else None,
-            "monthTotal": metrics.money(month_total),
-            "monthChange": metrics.trend_percent(current=month_total, previous=month_before),
+            "monthTotal": round_half_up(month_total, 2),
+            "monthChange": trend_percent(current=month_total, previous=month_before),
         },
     }
 
@@ -250,8 +253,10 @@ def _revenue_trend(
 # --- activity timeline (never cached) ------------------------------------------------------
 
 
-class CursorError(ValueError):
-    pass
+class CursorError(ApplicationError):
+    """A `cursor` that is not one of ours (400)."""
+
+    field = "cursor"
 
 
 def encode_cursor(moment: dt.datetime, kind: str, pk: int) -> str:
@@ -387,27 +392,24 @@ def goals(*, organization: Organization, agent: Member, as_of: dt.datetime) -> d
                 organization=organization, window=window, state=state, agent_id=agent.pk
             ).get(agent.pk, metrics.AgentTotals())
         totals = totals_by_period[goal.period]
-        progress = metrics.goal_progress(
-            goal_type=goal.goal_type, target=goal.target, kpis=metrics.agent_kpis(totals), totals=totals
+        actual = metrics.goal_actual(goal_type=goal.goal_type, kpis=metrics.agent_kpis(totals), totals=totals)
+        progress = goal_progress(
+            actual=actual, target=goal.target, lower_is_better=metrics.LOWER_IS_BETTER[goal.goal_type]
         )
-        current_value = progress.current
-        if isinstance(current_value, metrics.Decimal):
-            current_value = metrics.money(current_value)
-        elif isinstance(current_value, float):
-            current_value = round(current_value, 2)
         payload.append(
             {
                 "id": goal.pk,
                 "period": goal.period,
                 "type": goal.goal_type,
                 "target": float(goal.target),
-                "current": current_value,
-                "completion": metrics.round_or_none(progress.completion, 1),
+                # conversions are a count; revenue (money) and response hours two decimals
+                "current": actual if isinstance(actual, int) else round_half_up(actual, 2),
+                "completion": round_half_up(progress.completion, 1),
                 "achieved": progress.achieved,
                 "achievedAt": goal.achieved_at.isoformat() if goal.achieved_at else None,
                 "periodStart": goal.period_start.isoformat(),
                 "periodEnd": goal.period_end.isoformat(),
-                "lowerIsBetter": goal.goal_type == "responseTimeHours",
+                "lowerIsBetter": metrics.LOWER_IS_BETTER[goal.goal_type],
             }
         )
     return {"goals": payload}

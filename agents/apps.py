@@ -6,7 +6,7 @@ class AgentsConfig(AppConfig):
     verbose_name = "Agent analytics"
 
     def ready(self) -> None:
-        from agents.services import agent_metrics_mark_stale
-        from crm.events import on_ingested
+        from agents.statistics import FAMILY
+        from core.stats.families import family_register
 
-        on_ingested(agent_metrics_mark_stale)
+        family_register(FAMILY)

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.metrics import ordinal
-from crm.display import Trend, trend  # noqa: F401 - re-exported for the agent pages
+from agents.metrics import TREND_UNITS, ordinal
+from core.display import Trend, trend
+from core.metrics import round_half_up
 from reports.charts import FunnelChart, LineChart, Point, Series, ValueFormat, format_value
 from reports.charts.formats import MISSING
 
@@ -66,6 +67,21 @@ def team_position(kpis: Payload) -> str:
     return f"{ordinal(kpis['teamRanking'])} of {kpis['totalAgents']}"
 
 
+def excluded_sales_note(excluded: int) -> str:
+    """What the revenue leaves out: sales in another currency are counted, never summed
+    (docs/metrics.md, "Shared rules"); nothing to say when there are none."""
+    if not excluded:
+        return ""
+    if excluded == 1:
+        return "1 sale in another currency is not included"
+    return f"{excluded:,} sales in other currencies are not included"
+
+
+def _kpi_trend(trends: Payload, key: str, *, lower_is_better: bool = False) -> Trend:
+    """A KPI's change in its unit: +x.x% (counts, money, means) or +x.x pts (rates)."""
+    return trend(trends[key], unit=TREND_UNITS[key], lower_is_better=lower_is_better)
+
+
 def kpi_cards(payload: Payload, *, currency: str) -> tuple[KpiCard, ...]:
     """The KPI cards of analytics.kpis, in reading order."""
     kpis, trends = payload["kpis"], payload["trends"]
@@ -76,28 +92,34 @@ def kpi_cards(payload: Payload, *, currency: str) -> tuple[KpiCard, ...]:
             "leads",
             "Leads handled",
             format_value(kpis["leadsHandled"], INTEGER),
-            trend(trends["leads"]),
+            _kpi_trend(trends, "leads"),
             f"{format_value(kpis['leadsThisWeek'], INTEGER)} this week",
         ),
         KpiCard(
             "conversion",
             "Conversion rate",
             format_value(kpis["conversionRate"], PERCENT),
-            trend(trends["conversion"]),
+            _kpi_trend(trends, "conversion"),
         ),
-        KpiCard("revenue", "Revenue", money(kpis["totalRevenue"], currency), trend(trends["revenue"])),
+        KpiCard(
+            "revenue",
+            "Revenue",
+            money(kpis["totalRevenue"], currency),
+            _kpi_trend(trends, "revenue"),
+            excluded_sales_note(kpis["excludedSales"]),
+        ),
         KpiCard(
             "response",
             "Response time",
             hours(kpis["responseTimeHours"]),
-            trend(trends["response"], lower_is_better=True),
+            _kpi_trend(trends, "response", lower_is_better=True),
             "mean time to first contact",
         ),
         KpiCard(
             "satisfaction",
             "Satisfaction",
             MISSING if satisfaction is None else f"{satisfaction:.2f} / 5",
-            trend(trends["satisfaction"]),
+            _kpi_trend(trends, "satisfaction"),
             f"{ratings} rating{'' if ratings == 1 else 's'}",
         ),
         KpiCard(
@@ -220,7 +242,7 @@ class SourceRow:
 
 
 def _share(value: float, largest: float) -> float:
-    return round(value / largest * 100, 1) if largest else 0.0
+    return round_half_up(value / largest * 100, 1) if largest else 0.0
 
 
 def source_rows(payload: Payload) -> tuple[SourceRow, ...]:

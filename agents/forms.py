@@ -15,8 +15,8 @@ from django.http import HttpRequest, QueryDict
 from agents import analytics, selectors, team
 from agents.models import GoalPeriod
 from agents.services import GoalConflict, GoalError, goals_set
+from core.timeranges import DEFAULT_RANGE, NAMED_RANGES
 from crm.models import Member
-from crm.timeranges import DEFAULT_RANGE, NAMED_RANGES
 
 RANGE_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "12 months"}
 RANGE_SHORT = {"24h": "24h", "7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "1 year"}

@@ -1,9 +1,10 @@
 """Agent metrics from additive totals (docs/metrics.md, "Agent metrics"; DESIGN section 6).
 
 Everything here is pure: totals in, numbers out, with the reference time passed in. Rates
-and means keep full precision; rounding happens once, in `AgentKpis.payload()` and the
-other payload helpers, which is what the API and the pages show. A rate or mean over
-nothing is None.
+and means keep full precision; rounding happens once (half up, core.metrics.round_half_up),
+in `AgentKpis.payload()` and the other payload helpers, which is what the API and the pages
+show. A rate or mean over nothing is None. The shared rules (percent, rounding, trends,
+currency, goal progress) are core.metrics' (docs/metrics.md, "Shared rules").
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from crm.metrics import trend_percent
-from crm.timeranges import add_months, days, month_start, week_start
+from core.metrics import percent, round_half_up, trend_percent, trend_points
+from core.timeranges import add_months, days, month_start, week_start
 
 ZERO = Decimal("0")
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,11 @@ class AgentTotals:
     contacted: int = 0
     interested: int = 0
     converted: int = 0
+    # Sales in the organization's currency (core.metrics.counted_currencies): their amounts
+    # and count. Sales in another currency are never summed, only counted.
     revenue: Decimal = ZERO
     sales_count: int = 0
+    excluded_sales: int = 0
     # Integer microseconds, so daily rows and live rows add up exactly.
     response_microseconds: int = 0
     response_count: int = 0
@@ -58,47 +61,38 @@ class AgentTotals:
 TOTAL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AgentTotals))
 
 
-def percent(part: float, whole: float) -> float | None:
-    return None if not whole else part / whole * 100
-
-
-def mean(total: float, count: int) -> float | None:
-    return None if not count else total / count
+def mean(total: int, count: int) -> Decimal | None:
+    """total / count, unrounded (Decimal, so 4.125 is not 4.12499... before rounding)."""
+    return None if not count else Decimal(total) / Decimal(count)
 
 
 MICROSECONDS_PER_HOUR = 3_600_000_000
 
 
-def _hours(microseconds: float | None) -> float | None:
+def _hours(microseconds: Decimal | None) -> Decimal | None:
     return None if microseconds is None else microseconds / MICROSECONDS_PER_HOUR
-
-
-def round_or_none(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def money(value: Decimal) -> float:
-    return float(value.quantize(CENT))
 
 
 @dataclass(frozen=True)
 class AgentKpis:
     leads_handled: int
-    contact_rate: float | None
-    interest_rate: float | None
-    conversion_rate: float | None
+    contact_rate: Decimal | None
+    interest_rate: Decimal | None
+    conversion_rate: Decimal | None
     total_revenue: Decimal
-    response_time_hours: float | None
-    satisfaction_score: float | None
+    response_time_hours: Decimal | None
+    satisfaction_score: Decimal | None
     satisfaction_count: int
+    excluded_sales: int = 0
 
     def payload(self) -> dict[str, object]:
         return {
             "leadsHandled": self.leads_handled,
-            "conversionRate": round_or_none(self.conversion_rate, 1),
-            "totalRevenue": money(self.total_revenue),
-            "responseTimeHours": round_or_none(self.response_time_hours, 2),
-            "satisfactionScore": round_or_none(self.satisfaction_score, 2),
+            "conversionRate": round_half_up(self.conversion_rate, 1),
+            "totalRevenue": round_half_up(self.total_revenue, 2),
+            "excludedSales": self.excluded_sales,
+            "responseTimeHours": round_half_up(self.response_time_hours, 2),
+            "satisfactionScore": round_half_up(self.satisfaction_score, 2),
             "satisfactionCount": self.satisfaction_count,
         }
 
@@ -113,16 +107,30 @@ def agent_kpis(totals: AgentTotals) -> AgentKpis:
         response_time_hours=_hours(mean(totals.response_microseconds, totals.response_count)),
         satisfaction_score=mean(totals.satisfaction_sum, totals.satisfaction_count),
         satisfaction_count=totals.satisfaction_count,
+        excluded_sales=totals.excluded_sales,
     )
+
+
+# The unit of each KPI trend (docs/metrics.md, "Trend convention"): a rate's change is in
+# percentage points, a count's, an amount's or a mean's is relative; the ranking's is places.
+TREND_UNITS = {
+    "leads": "percent",
+    "conversion": "points",
+    "revenue": "percent",
+    "response": "percent",
+    "satisfaction": "percent",
+    "ranking": "places",
+}
 
 
 def kpi_trends(
     current: AgentKpis, previous: AgentKpis, *, rank_now: int | None, rank_before: int | None
 ) -> dict[str, float | int | None]:
-    """% change per KPI on unrounded values; `ranking` is positions moved up (+ is better)."""
+    """Each KPI's change on unrounded values, in the unit of TREND_UNITS; `ranking` is
+    positions moved up (+ is better)."""
     return {
         "leads": trend_percent(current=current.leads_handled, previous=previous.leads_handled),
-        "conversion": trend_percent(current=current.conversion_rate, previous=previous.conversion_rate),
+        "conversion": trend_points(current.conversion_rate, previous.conversion_rate),
         "revenue": trend_percent(current=current.total_revenue, previous=previous.total_revenue),
         "response": trend_percent(current=current.response_time_hours, previous=previous.response_time_hours),
         "satisfaction": trend_percent(
@@ -142,9 +150,9 @@ def funnel_payload(totals: AgentTotals) -> dict[str, dict[str, object]]:
             "converted": totals.converted,
         },
         "conversionRates": {
-            "contactRate": round_or_none(kpis.contact_rate, 1),
-            "interestRate": round_or_none(kpis.interest_rate, 1),
-            "conversionRate": round_or_none(kpis.conversion_rate, 1),
+            "contactRate": round_half_up(kpis.contact_rate, 1),
+            "interestRate": round_half_up(kpis.interest_rate, 1),
+            "conversionRate": round_half_up(kpis.conversion_rate, 1),
         },
     }
 
@@ -160,8 +168,8 @@ class SourceRow:
         return {
             "source": self.source,
             "count": self.count,
-            "conversionRate": round_or_none(percent(self.converted, self.count), 1),
-            "revenue": money(self.revenue),
+            "conversionRate": round_half_up(percent(self.converted, self.count), 1),
+            "revenue": round_half_up(self.revenue, 2),
         }
 
 
@@ -226,38 +234,18 @@ def month_to_date_windows(
     return (this_start, as_of_local), (prev_start, prev_end)
 
 
-@dataclass(frozen=True)
-class GoalProgress:
-    goal_type: str
-    target: Decimal
-    current: float | Decimal | None
-    completion: float | None  # percent, may exceed 100
-    achieved: bool
+# Goal type -> whether lower is better (core.metrics.goal_progress).
+LOWER_IS_BETTER = {"conversions": False, "revenue": False, "responseTimeHours": True}
 
 
-def goal_progress(*, goal_type: str, target: Decimal, kpis: AgentKpis, totals: AgentTotals) -> GoalProgress:
-    """Conversions and revenue: higher is better (current / target). Response time: lower is
-    better, achieved at or under target, completion = target / current."""
+def goal_actual(*, goal_type: str, kpis: AgentKpis, totals: AgentTotals) -> Decimal | int | None:
+    """What a goal of this type measures: conversions (a count), revenue (the organization's
+    currency) or the mean response time in hours (None without a contacted lead)."""
     if goal_type == "conversions":
-        current: float | Decimal | None = totals.converted
-        completion = percent(float(totals.converted), float(target)) if target else 100.0
-        achieved = totals.converted >= target
-    elif goal_type == "revenue":
-        current = totals.revenue
-        completion = percent(float(totals.revenue), float(target)) if target else 100.0
-        achieved = totals.revenue >= target
-    else:
-        current = kpis.response_time_hours
-        if current is None:
-            completion, achieved = None, False
-        elif current == 0:
-            completion, achieved = 100.0, True
-        else:
-            completion = float(target) / current * 100
-            achieved = current <= float(target)
-    return GoalProgress(
-        goal_type=goal_type, target=target, current=current, completion=completion, achieved=achieved
-    )
+        return totals.converted
+    if goal_type == "revenue":
+        return totals.revenue
+    return kpis.response_time_hours
 
 
 def ordinal(position: int) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.timezone import now
 
+from core.tenancy import OrgManager
 from crm.models import Member, Organization
-from crm.tenancy import OrgManager
 
 
 class GoalPeriod(models.TextChoices):
@@ -54,7 +54,9 @@ class AgentDailyMetrics(models.Model):
 
     Lead counts are keyed by the day the lead was handled (assigned, else created), so a
     lead contacted later updates its handling day's row when that day is rebuilt.
-    Revenue is keyed by the sale's closing day.
+    Revenue is keyed by the sale's closing day: `revenue` and `sales_count` hold the sales in
+    the organization's currency (core.metrics.counted_currencies), `excluded_sales` counts
+    the others, whose amounts are never summed.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -66,6 +68,7 @@ class AgentDailyMetrics(models.Model):
     leads_converted = models.PositiveIntegerField(default=0)
     revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     sales_count = models.PositiveIntegerField(default=0)
+    excluded_sales = models.PositiveIntegerField(default=0)
     response_microseconds = models.BigIntegerField(default=0)
     response_count = models.PositiveIntegerField(default=0)
     satisfaction_sum = models.PositiveIntegerField(default=0)
@@ -83,25 +86,3 @@ class AgentDailyMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} {self.day}"
-
-
-class AgentMetricsFillState(models.Model):
-    """Which days of an organization's AgentDailyMetrics can be trusted.
-
-    Rows are valid for days up to `filled_through`, except from `dirty_from` on, which
-    ingestion sets (in its own transaction) when it stores leads or sales of those days.
-    Readers compute untrusted days live, so answers are exact even before the rebuild runs.
-    `version` increases on every change, so a rebuild clears `dirty_from` only if nothing
-    new arrived while it ran.
-    """
-
-    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
-    filled_through = models.DateField(null=True, blank=True)
-    dirty_from = models.DateField(null=True, blank=True)
-    version = models.PositiveBigIntegerField(default=0)
-    updated_at = models.DateTimeField(default=now)
-
-    objects = OrgManager()
-
-    def __str__(self) -> str:
-        return f"{self.organization_id}: through {self.filled_through}, dirty from {self.dirty_from}"

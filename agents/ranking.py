@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+
+from core.metrics import round_half_up
 
 CONVERSION_WEIGHT = 0.40
 SATISFACTION_WEIGHT = 0.35
@@ -21,9 +24,9 @@ RESPONSE_WEIGHT = 0.25
 class AgentScoreInput:
     agent_id: int
     email: str
-    conversion_rate: float | None  # percent of handled leads converted
-    satisfaction: float | None  # mean rating 1-5
-    response_hours: float | None  # mean hours from assignment to first contact
+    conversion_rate: float | Decimal | None  # percent of handled leads converted, unrounded
+    satisfaction: float | Decimal | None  # mean rating 1-5
+    response_hours: float | Decimal | None  # mean hours from assignment to first contact
 
 
 @dataclass(frozen=True)
@@ -34,18 +37,25 @@ class RankedAgent:
     score: float
 
 
-def _normaliser(values: Sequence[float | None], *, invert: bool) -> Callable[[float | None], float]:
-    present = [v for v in values if v is not None]
+def _as_float(value: float | Decimal | None) -> float | None:
+    # The score is a weighted sum of shares: plain floats (rates arrive as Decimals).
+    return None if value is None else float(value)
+
+
+def _normaliser(
+    values: Sequence[float | Decimal | None], *, invert: bool
+) -> Callable[[float | Decimal | None], float]:
+    present = [float(v) for v in values if v is not None]
     if not present:
         return lambda value: 0.0
     low, high = min(present), max(present)
 
-    def normalise(value: float | None) -> float:
+    def normalise(value: float | Decimal | None) -> float:
         if value is None:
             return 0.0
         if high == low:
             return 1.0
-        share = (value - low) / (high - low)
+        share = (float(value) - low) / (high - low)
         return 1.0 - share if invert else share
 
     return normalise
@@ -68,11 +78,11 @@ def team_ranking(agents: Sequence[AgentScoreInput]) -> list[RankedAgent]:
     scored.sort(
         key=lambda pair: (
             -round(pair[0], 9),
-            -(pair[1].conversion_rate if pair[1].conversion_rate is not None else -1.0),
+            -(_as_float(pair[1].conversion_rate) if pair[1].conversion_rate is not None else -1.0),
             pair[1].email,
         )
     )
     return [
-        RankedAgent(agent_id=a.agent_id, email=a.email, rank=position, score=round(score, 4))
+        RankedAgent(agent_id=a.agent_id, email=a.email, rank=position, score=round_half_up(score, 4))
         for position, (score, a) in enumerate(scored, start=1)
     ]

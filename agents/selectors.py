@@ -3,6 +3,10 @@
 Window totals combine the trusted daily rows (AgentDailyMetrics) with live queries over the
 raw tables for the rest of the window (the partial first day, today, and any day that
 ingestion marked stale), so every answer equals the raw-table computation.
+
+Money follows the currency rule of every dashboard (core.metrics.counted_currencies, the
+same filter as insights.selectors.SALES): only sales in the organization's currency (or
+without one) are summed; the others are counted as `excluded_sales`, never summed.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q,
 from django.db.models.functions import TruncDate
 
 from agents.metrics import TOTAL_FIELDS, AgentTotals
-from agents.models import AgentDailyMetrics, AgentGoal, AgentMetricsFillState
-from crm.fillstate import WindowPlan, trusted_through, window_plan  # noqa: F401 - re-exported
+from agents.models import AgentDailyMetrics, AgentGoal
+from core.metrics import counted_currencies
+from core.models import FillState
+from core.stats.fillstate import WindowPlan, trusted_through, window_plan  # noqa: F401 - re-exported
+from core.stats.fillstate import fill_state as family_fill_state
+from core.timeranges import Window
 from crm.models import Activity, Lead, Member, Organization, Role, Sale
-from crm.timeranges import Window
 
 ROLLUP_SUMS = (
     "leads_assigned",
@@ -27,6 +34,7 @@ ROLLUP_SUMS = (
     "leads_converted",
     "revenue",
     "sales_count",
+    "excluded_sales",
     "response_microseconds",
     "response_count",
     "satisfaction_sum",
@@ -58,8 +66,19 @@ def lead_aggregates() -> dict:
     }
 
 
-def sale_aggregates() -> dict:
-    return {"revenue": Sum("amount"), "sales_count": Count("id")}
+def in_organization_currency(organization: Organization) -> Q:
+    """Sales whose amounts are summed (core.metrics.counted_currencies)."""
+    return Q(currency__in=counted_currencies(organization.currency))
+
+
+def sale_aggregates(organization: Organization) -> dict:
+    """Revenue and sales in the organization's currency; the other sales only counted."""
+    counted = in_organization_currency(organization)
+    return {
+        "revenue": Sum("amount", filter=counted),
+        "sales_count": Count("id", filter=counted),
+        "excluded_sales": Count("id", filter=~counted),
+    }
 
 
 def handled_in(start: dt.datetime, end: dt.datetime) -> Q:
@@ -77,7 +96,13 @@ def agent_leads(organization: Organization) -> QuerySet:
 
 
 def agent_sales(organization: Organization) -> QuerySet:
+    """Every sale with an agent, whatever its currency (for counts and first days)."""
     return Sale.objects.for_org(organization).filter(agent__isnull=False)
+
+
+def agent_revenue_sales(organization: Organization) -> QuerySet:
+    """The agent sales whose amounts are summed: those in the organization's currency."""
+    return agent_sales(organization).filter(in_organization_currency(organization))
 
 
 def _lead_row_totals(row: dict) -> dict:
@@ -90,15 +115,19 @@ def micros(duration: dt.timedelta | None) -> int:
     return 0 if duration is None else duration // dt.timedelta(microseconds=1)
 
 
-def fill_state(organization: Organization) -> AgentMetricsFillState | None:
-    return AgentMetricsFillState.objects.for_org(organization).first()
+# The statistics engine's family of AgentDailyMetrics (agents/statistics.py).
+STATISTICS_FAMILY = "agents"
+
+
+def fill_state(organization: Organization) -> FillState | None:
+    return family_fill_state(organization, STATISTICS_FAMILY)
 
 
 def agent_window_totals(
     *,
     organization: Organization,
     window: Window,
-    state: AgentMetricsFillState | None,
+    state: FillState | None,
     agent_id: int | None = None,
 ) -> dict[int, AgentTotals]:
     """Totals per agent over the window: three queries whatever the number of agents/leads."""
@@ -127,7 +156,7 @@ def agent_window_totals(
             sales = sales.filter(agent_id=agent_id)
         for row in leads.values("assigned_agent_id").annotate(**lead_aggregates()):
             _accumulate(sums, row["assigned_agent_id"], _lead_row_totals(row))
-        for row in sales.values("agent_id").annotate(**sale_aggregates()):
+        for row in sales.values("agent_id").annotate(**sale_aggregates(organization)):
             _accumulate(sums, row["agent_id"], row)
     return {
         agent: AgentTotals.from_mapping(dict(zip(TOTAL_FIELDS, values, strict=True)))
@@ -156,7 +185,7 @@ def raw_window_totals(*, organization: Organization, window: Window, agent_id: i
     sale_row = (
         agent_sales(organization)
         .filter(agent_id=agent_id, closed_at__gte=window.start, closed_at__lt=window.end)
-        .aggregate(**sale_aggregates())
+        .aggregate(**sale_aggregates(organization))
     )
     return AgentTotals.from_mapping(_lead_row_totals(lead_row)) + AgentTotals.from_mapping(sale_row)
 
@@ -210,7 +239,7 @@ def revenue_by_lead_source(
     *, organization: Organization, agent_id: int, window: Window
 ) -> dict[str, Decimal]:
     rows = (
-        agent_sales(organization)
+        agent_revenue_sales(organization)
         .filter(agent_id=agent_id, closed_at__gte=window.start, closed_at__lt=window.end)
         .values("lead__source")
         .annotate(total=Sum("amount"))
@@ -224,7 +253,7 @@ def revenue_by_lead_source(
 
 def revenue_by_day(*, organization: Organization, agent_id: int, window: Window) -> dict[dt.date, Decimal]:
     rows = (
-        agent_sales(organization)
+        agent_revenue_sales(organization)
         .filter(agent_id=agent_id, closed_at__gte=window.start, closed_at__lt=window.end)
         .annotate(day=TruncDate("closed_at", tzinfo=organization.tz))
         .values("day")
@@ -242,7 +271,7 @@ def revenue_in_windows(
     previous: tuple[dt.datetime, dt.datetime],
 ) -> tuple[Decimal, Decimal]:
     row = (
-        agent_sales(organization)
+        agent_revenue_sales(organization)
         .filter(agent_id=agent_id, closed_at__gte=min(previous[0], current[0]), closed_at__lt=current[1])
         .aggregate(
             current=Sum("amount", filter=Q(closed_at__gte=current[0], closed_at__lt=current[1])),

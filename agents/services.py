@@ -1,10 +1,9 @@
-"""Writes of the agent analytics: daily rows, staleness marks, goals and achievements."""
+"""Writes of the agent analytics: the daily rows' rebuild, goals and achievements."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -12,21 +11,16 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from agents import selectors
-from agents.metrics import agent_kpis, goal_progress
-from agents.models import AgentDailyMetrics, AgentGoal, AgentMetricsFillState, GoalPeriod, GoalType
+from agents.metrics import LOWER_IS_BETTER, agent_kpis, goal_actual
+from agents.models import AgentDailyMetrics, AgentGoal, GoalPeriod, GoalType
 from agents.selectors import micros
+from core.errors import ApplicationError
+from core.metrics import goal_progress
+from core.timeranges import Window, add_months, day_window, local_midnight, month_start, quarter_start
 from crm.audit import audit_record
-from crm.events import Ingested
-from crm.fillstate import mark_stale
 from crm.models import Member, Organization
-from crm.timeranges import Window, add_months, day_window, local_midnight, month_start, quarter_start
 
 logger = logging.getLogger(__name__)
-
-# Days always rebuilt by the nightly job, so a lead re-assigned to another recent day
-# (which only marks its new day stale) is corrected within a week.
-TRAILING_DAYS = 7
-STALE_ENTITIES = ("leads", "sales")
 
 
 def _daily_rows(
@@ -59,12 +53,13 @@ def _daily_rows(
         .filter(closed_at__gte=window.start, closed_at__lt=window.end)
         .annotate(day=TruncDate("closed_at", tzinfo=tz))
         .values("agent_id", "day")
-        .annotate(**selectors.sale_aggregates())
+        .annotate(**selectors.sale_aggregates(organization))
     )
     for row in sales:
         target = rows.setdefault((row["agent_id"], row["day"]), {})
         target["revenue"] = row["revenue"] or Decimal(0)
         target["sales_count"] = row["sales_count"]
+        target["excluded_sales"] = row["excluded_sales"]
     return [
         AgentDailyMetrics(organization=organization, agent_id=agent_id, day=day, **values)
         for (agent_id, day), values in sorted(rows.items())
@@ -72,72 +67,13 @@ def _daily_rows(
 
 
 def agent_daily_metrics_rebuild(*, organization: Organization, first_day: dt.date, last_day: dt.date) -> int:
-    """Replace the daily rows of [first_day, last_day] in one transaction (idempotent)."""
-    started = time.monotonic()
+    """Replace the daily rows of [first_day, last_day] in one transaction (idempotent): the
+    rebuild of the engine's "agents" family (agents/statistics.py)."""
     new_rows = _daily_rows(organization=organization, first_day=first_day, last_day=last_day)
     with transaction.atomic():
         AgentDailyMetrics.objects.for_org(organization).filter(day__gte=first_day, day__lte=last_day).delete()
         AgentDailyMetrics.objects.bulk_create(new_rows, batch_size=5000)
-    logger.info(
-        "rollup organization=%s statistic=agent_daily first=%s last=%s rows=%d ms=%d",
-        organization.pk,
-        first_day,
-        last_day,
-        len(new_rows),
-        (time.monotonic() - started) * 1000,
-    )
     return len(new_rows)
-
-
-def agent_metrics_refresh(
-    *, organization: Organization, as_of: dt.datetime
-) -> tuple[dt.date, dt.date] | None:
-    """Bring the daily rows up to the last complete local day, rebuilding stale days.
-
-    Rebuilds from the earliest of: the first stale day, the day after the last filled one
-    (or the first day with data on a first fill), and TRAILING_DAYS ago. Clears the stale
-    mark only when no ingestion marked anything while it ran (the version check).
-    """
-    state, _ = AgentMetricsFillState.objects.get_or_create(organization=organization)
-    version = state.version
-    yesterday = as_of.astimezone(organization.tz).date() - dt.timedelta(days=1)
-    candidates = [yesterday - dt.timedelta(days=TRAILING_DAYS - 1)]
-    if state.dirty_from is not None:
-        candidates.append(state.dirty_from)
-    if state.filled_through is not None:
-        candidates.append(state.filled_through + dt.timedelta(days=1))
-    else:
-        earliest = selectors.earliest_activity_day(organization=organization)
-        if earliest is not None:
-            candidates.append(earliest)
-    first = min(candidates)
-    if first <= yesterday:
-        agent_daily_metrics_rebuild(organization=organization, first_day=first, last_day=yesterday)
-    filled_through = max(yesterday, state.filled_through) if state.filled_through else yesterday
-    cleared = AgentMetricsFillState.objects.filter(pk=state.pk, version=version).update(
-        filled_through=filled_through, dirty_from=None, updated_at=timezone.now()
-    )
-    if not cleared:
-        # Something was ingested meanwhile: keep its stale mark for the next run.
-        AgentMetricsFillState.objects.filter(pk=state.pk).update(
-            filled_through=filled_through, updated_at=timezone.now()
-        )
-    return (first, yesterday) if first <= yesterday else None
-
-
-def agent_metrics_mark_stale(event: Ingested) -> bool:
-    """Ingestion listener: days from the first stored lead/sale on are no longer trusted."""
-    if event.entity not in STALE_ENTITIES or event.first_at is None:
-        return False
-    mark_stale(AgentMetricsFillState, organization_id=event.organization_id, first_at=event.first_at)
-    transaction.on_commit(lambda: _schedule_refresh(event.organization_id))
-    return True
-
-
-def _schedule_refresh(organization_id: int) -> None:
-    from agents import tasks
-
-    tasks.schedule_metrics_refresh(organization_id)
 
 
 # --- goals --------------------------------------------------------------------------------
@@ -146,12 +82,8 @@ GOAL_TYPES = tuple(GoalType.values)
 PERIODS = tuple(GoalPeriod.values)
 
 
-class GoalError(ValueError):
-    """Bad goal input; `field` names what is wrong."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+class GoalError(ApplicationError):
+    """Bad goal input (400); `field` names what is wrong, e.g. "goals.revenue"."""
 
 
 class GoalConflict(Exception):
@@ -173,28 +105,28 @@ def period_bounds(period: str, today: dt.date) -> tuple[dt.date, dt.date]:
     if period == GoalPeriod.YEARLY:
         start = dt.date(today.year, 1, 1)
         return start, dt.date(today.year + 1, 1, 1)
-    raise GoalError("period", f"Unknown period {period!r}; use one of {', '.join(PERIODS)}.")
+    raise GoalError(f"Unknown period {period!r}; use one of {', '.join(PERIODS)}.", field="period")
 
 
 def _clean_targets(goals: object) -> dict[str, Decimal]:
     if not isinstance(goals, dict) or not goals:
-        raise GoalError("goals", 'Give at least one goal, e.g. {"conversions": 15}.')
+        raise GoalError('Give at least one goal, e.g. {"conversions": 15}.', field="goals")
     clean: dict[str, Decimal] = {}
     for goal_type, raw in goals.items():
         if goal_type not in GOAL_TYPES:
             raise GoalError(
-                f"goals.{goal_type}", f"Unknown goal {goal_type!r}; use one of {', '.join(GOAL_TYPES)}."
+                f"Unknown goal {goal_type!r}; use one of {', '.join(GOAL_TYPES)}.", field=f"goals.{goal_type}"
             )
         if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-            raise GoalError(f"goals.{goal_type}", "The target must be a number.")
+            raise GoalError("The target must be a number.", field=f"goals.{goal_type}")
         try:
             target = Decimal(str(raw))
         except InvalidOperation as exc:
-            raise GoalError(f"goals.{goal_type}", "The target must be a number.") from exc
+            raise GoalError("The target must be a number.", field=f"goals.{goal_type}") from exc
         if not target.is_finite() or target < 0:
-            raise GoalError(f"goals.{goal_type}", "The target must be zero or more.")
+            raise GoalError("The target must be zero or more.", field=f"goals.{goal_type}")
         if target >= Decimal("1e12"):
-            raise GoalError(f"goals.{goal_type}", "The target is too large.")
+            raise GoalError("The target is too large.", field=f"goals.{goal_type}")
         clean[goal_type] = target.quantize(Decimal("0.01"))
     return clean
 
@@ -288,7 +220,9 @@ def goals_record_achievements(*, organization: Organization, as_of: dt.datetime)
         if totals is None:
             continue
         progress = goal_progress(
-            goal_type=goal.goal_type, target=goal.target, kpis=agent_kpis(totals), totals=totals
+            actual=goal_actual(goal_type=goal.goal_type, kpis=agent_kpis(totals), totals=totals),
+            target=goal.target,
+            lower_is_better=LOWER_IS_BETTER[goal.goal_type],
         )
         if progress.achieved:
             recorded += AgentGoal.objects.filter(pk=goal.pk, achieved_at__isnull=True).update(

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agents import analytics, metrics, selectors
+from core.timeranges import parse_range
 from crm.models import Organization
-from crm.timeranges import parse_range
 
 
 @dataclass(frozen=True)

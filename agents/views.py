@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from agents import analytics, charts, team
 from agents.forms import DashboardParams, DashboardQuery, GoalForm, TeamQuery
+from core.tenancy import get_for_org_or_404
 from crm.models import Member, Organization, Role
-from crm.tenancy import get_for_org_or_404
 from crm.views import MANAGER_ROLES, org_page
 
 PAGE = "agents/dashboard.html"

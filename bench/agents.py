@@ -59,10 +59,10 @@ from django.utils import timezone  # noqa: E402
 from agents import analytics, metrics, selectors  # noqa: E402
 from agents.models import AgentDailyMetrics  # noqa: E402
 from agents.ranking import AgentScoreInput, team_ranking  # noqa: E402
-from agents.services import agent_metrics_refresh  # noqa: E402
 from bench.common import Bearer, timed  # noqa: E402
+from core.stats.refresh import statistics_refresh  # noqa: E402
+from core.timeranges import local_midnight, parse_range, week_start  # noqa: E402
 from crm.models import Lead, Member, Organization, Role  # noqa: E402
-from crm.timeranges import local_midnight, parse_range, week_start  # noqa: E402
 
 RAW_SQL = """
 WITH handled AS (
@@ -117,8 +117,18 @@ WHERE organization_id = %(org)s AND assigned_agent_id = %(agent)s
 """
 
 
-FIELDS = ("assigned", "contacted", "interested", "converted", "revenue", "sales_count",
-          "response_microseconds", "response_count", "satisfaction_sum", "satisfaction_count")  # fmt: skip
+FIELDS = (
+    "assigned",
+    "contacted",
+    "interested",
+    "converted",
+    "revenue",
+    "sales_count",
+    "response_microseconds",
+    "response_count",
+    "satisfaction_sum",
+    "satisfaction_count",
+)
 RAW_COLUMNS = {  # AgentTotals field -> (current column, previous column) of RAW_SQL
     "assigned": ("assigned", "p_assigned"),
     "contacted": ("contacted", "p_contacted"),
@@ -155,8 +165,14 @@ def check_same_numbers(*, org: Organization, agent: Member, label: str, as_of: d
     KPI answer of `agent` (cache cleared, so computed)."""
     window = parse_range(label, as_of=as_of)
     monday = local_midnight(week_start(as_of.astimezone(org.tz).date()), org.tz)
-    params = {"org": org.pk, "start": window.start, "pstart": window.previous().start, "end": window.end,
-              "agent": agent.pk, "monday": monday}  # fmt: skip
+    params = {
+        "org": org.pk,
+        "start": window.start,
+        "pstart": window.previous().start,
+        "end": window.end,
+        "agent": agent.pk,
+        "monday": monday,
+    }
     raw_now, raw_before = raw_totals(params)
     with connection.cursor() as cursor:
         cursor.execute(WEEK_SQL, {**params, "end": as_of})
@@ -179,8 +195,15 @@ def check_same_numbers(*, org: Organization, agent: Member, label: str, as_of: d
         inputs = []
         for member in ranked:
             kpis = metrics.agent_kpis(totals.get(member.pk, metrics.AgentTotals()))
-            inputs.append(AgentScoreInput(agent_id=member.pk, email=member.email, conversion_rate=kpis.conversion_rate,
-                                          satisfaction=kpis.satisfaction_score, response_hours=kpis.response_time_hours))  # fmt: skip
+            inputs.append(
+                AgentScoreInput(
+                    agent_id=member.pk,
+                    email=member.email,
+                    conversion_rate=kpis.conversion_rate,
+                    satisfaction=kpis.satisfaction_score,
+                    response_hours=kpis.response_time_hours,
+                )
+            )
         return [(r.agent_id, r.rank) for r in team_ranking(inputs)]
 
     job = [(r.agent_id, r.rank) for r in analytics.compute_ranking(organization=org, window=window).ranked]
@@ -202,8 +225,9 @@ def check_same_numbers(*, org: Organization, agent: Member, label: str, as_of: d
     for key, value in expected.items():
         if answer["kpis"].get(key) != value:
             problems.append(f"kpis.{key}: api {answer['kpis'].get(key)} != raw {value}")
-    trends = metrics.kpi_trends(now_kpis, before_kpis, rank_now=position,
-                                rank_before=dict(ranking_from(raw_before)).get(agent.pk))  # fmt: skip
+    trends = metrics.kpi_trends(
+        now_kpis, before_kpis, rank_now=position, rank_before=dict(ranking_from(raw_before)).get(agent.pk)
+    )
     for key, value in trends.items():
         if answer["trends"].get(key) != value:
             problems.append(f"trends.{key}: api {answer['trends'].get(key)} != raw {value}")
@@ -228,7 +252,9 @@ def main() -> None:
     refresh_ms = None
     if not args.skip_refresh:
         rebuilt = {}
-        refresh_ms = timed(lambda: rebuilt.update(days=agent_metrics_refresh(organization=org, as_of=now)))
+        refresh_ms = timed(
+            lambda: rebuilt.update(days=statistics_refresh(organization=org, family="agents", as_of=now))
+        )
     # The server may run with autovacuum off (this machine's CI config does): do what
     # autovacuum would do in production (dead rows of the rebuilt days, planner statistics).
     with connection.cursor() as cursor:

@@ -54,11 +54,11 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.common import Bearer, timed  # noqa: E402
+from core.models import FillState  # noqa: E402
+from core.timeranges import parse_range  # noqa: E402
 from crm.models import Activity, Campaign, Lead, Member, Organization, Role  # noqa: E402
 from crm.services import member_add  # noqa: E402
-from crm.timeranges import parse_range  # noqa: E402
 from insights import analytics, metrics, services  # noqa: E402
-from insights.models import InsightsFillState  # noqa: E402
 from insights.selectors import SPECS  # noqa: E402
 from insights.tabs import DATA_TABS  # noqa: E402
 
@@ -220,22 +220,37 @@ def expected_blocks(org: Organization, raw: dict) -> dict[str, tuple[dict, dict]
     calls, leads, pipeline, sales = raw[0][0], raw[1][0], raw[2][0], raw[3][0]
     out = {}
     out["calls"] = tuple(
-        metrics.calls_block({"calls": calls[i], "successful": calls[i + 1], "duration_seconds_sum": calls[i + 2],
-                             "duration_count": calls[i + 3]})
+        metrics.calls_block(
+            {
+                "calls": calls[i],
+                "successful": calls[i + 1],
+                "duration_seconds_sum": calls[i + 2],
+                "duration_count": calls[i + 3],
+            }
+        )
         for i in (0, 4)
-    )  # fmt: skip
+    )
     out["leads"] = tuple(
-        metrics.leads_block({"created": leads[i], "qualified": leads[i + 1], "converted": leads[i + 2],
-                             "score_sum": leads[i + 3] or 0, "score_count": leads[i + 4]},
-                            pipeline_value=pipeline[j] or 0)
+        metrics.leads_block(
+            {
+                "created": leads[i],
+                "qualified": leads[i + 1],
+                "converted": leads[i + 2],
+                "score_sum": leads[i + 3] or 0,
+                "score_count": leads[i + 4],
+            },
+            pipeline_value=pipeline[j] or 0,
+        )
         for i, j in ((0, 0), (5, 1))
-    )  # fmt: skip
+    )
     out["revenue"] = (
-        metrics.revenue_block({"amount_sum": sales[0], "count": sales[1]}, recurring_last_30d=sales[4],
-                              previous_total=sales[2]),
-        metrics.revenue_block({"amount_sum": sales[2], "count": sales[3]}, recurring_last_30d=sales[5],
-                              previous_total=0),
-    )  # fmt: skip
+        metrics.revenue_block(
+            {"amount_sum": sales[0], "count": sales[1]}, recurring_last_30d=sales[4], previous_total=sales[2]
+        ),
+        metrics.revenue_block(
+            {"amount_sum": sales[2], "count": sales[3]}, recurring_last_30d=sales[5], previous_total=0
+        ),
+    )
     info = {
         row["id"]: row
         for row in Campaign.objects.filter(organization=org).values("id", "external_id", "spend")
@@ -255,15 +270,25 @@ def expected_blocks(org: Organization, raw: dict) -> dict[str, tuple[dict, dict]
                 "read": n[4 * i + 2],
                 "replied": n[4 * i + 3],
             }
-            rows.append({"id": info[cid]["external_id"], **metrics.funnel_rates(funnel),
-                         "spend": metrics.money(info[cid]["spend"]),
-                         "attributedRevenue": metrics.money(revenue.get(cid, (0, 0))[i] or 0),
-                         "leads": leads_of.get(cid, 0)})  # fmt: skip
+            rows.append(
+                {
+                    "id": info[cid]["external_id"],
+                    **metrics.funnel_rates(funnel),
+                    "spend": metrics.money(info[cid]["spend"]),
+                    "attributedRevenue": metrics.money(revenue.get(cid, (0, 0))[i] or 0),
+                    "leads": leads_of.get(cid, 0),
+                }
+            )
         totals = {m: sum(r[m] for r in rows) for m in ("sent", "delivered", "read", "replied")}
-        block = {**metrics.funnel_rates(totals), "active": sum(1 for r in rows if r["sent"]),
-                 "attributedRevenue": metrics.money(sum((Decimal(str(r["attributedRevenue"])) for r in rows), Decimal(0))),
-                 "totalSpend": metrics.money(sum((Decimal(str(r["spend"])) for r in rows), Decimal(0))),
-                 "campaigns": sorted(rows, key=lambda r: r["id"])}  # fmt: skip
+        block = {
+            **metrics.funnel_rates(totals),
+            "active": sum(1 for r in rows if r["sent"]),
+            "attributedRevenue": metrics.money(
+                sum((Decimal(str(r["attributedRevenue"])) for r in rows), Decimal(0))
+            ),
+            "totalSpend": metrics.money(sum((Decimal(str(r["spend"])) for r in rows), Decimal(0))),
+            "campaigns": sorted(rows, key=lambda r: r["id"]),
+        }
         blocks.append(block)
     out["campaigns"] = tuple(blocks)
     return out
@@ -272,16 +297,24 @@ def expected_blocks(org: Organization, raw: dict) -> dict[str, tuple[dict, dict]
 def check_all_numbers(org: Organization, label: str, as_of: dt.datetime, currency: str) -> list[str]:
     """The overview computed at one fixed reference time (no cache) against RAW_QUERIES over
     the same windows, field by field, current and previous window."""
-    request = analytics.parse_overview_request(organization=org, as_of=as_of, body={"timeRange": label,
-                                               "metrics": ["calls", "leads", "revenue", "campaigns"]})  # fmt: skip
+    request = analytics.parse_overview_request(
+        organization=org,
+        as_of=as_of,
+        body={"timeRange": label, "metrics": ["calls", "leads", "revenue", "campaigns"]},
+    )
     answer = analytics.compute_overview(organization=org, request=request)
     window = request.window
     previous = window.previous()
     thirty = dt.timedelta(days=30)
     params = {
-        "org": org.pk, "cs": window.start, "ce": window.end, "ps": previous.start, "currency": currency,
-        "mrr_c": max(window.start, window.end - thirty), "mrr_p": max(previous.start, previous.end - thirty),
-    }  # fmt: skip
+        "org": org.pk,
+        "cs": window.start,
+        "ce": window.end,
+        "ps": previous.start,
+        "currency": currency,
+        "mrr_c": max(window.start, window.end - thirty),
+        "mrr_p": max(previous.start, previous.end - thirty),
+    }
     expected = expected_blocks(org, raw_sql(params))
     problems = []
     for name, (exp_cur, exp_prev) in expected.items():
@@ -333,24 +366,46 @@ def rebuild_benchmarks(org: Organization, repeat: int) -> dict:
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for run in range(repeat):
-        full.append(timed(lambda: services.insights_rollups_rebuild(organization=org, first_day=first_day,
-                                                                    last_day=last_day)))  # fmt: skip
+        full.append(
+            timed(
+                lambda: services.insights_rollups_rebuild(
+                    organization=org, first_day=first_day, last_day=last_day
+                )
+            )
+        )
         ctas.append(timed(reference))
-        day.append(timed(lambda: services.insights_rollups_rebuild(organization=org, first_day=last_day,
-                                                                   last_day=last_day)))  # fmt: skip
-        print(f"B4/B5 run {run + 1}: full rebuild {full[-1] / 1000:.1f} s, CREATE TABLE AS {ctas[-1] / 1000:.1f} s, "
-              f"one day {day[-1]:.0f} ms; peak RSS {rss_before // 1024} MiB before, "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB now", flush=True)  # fmt: skip
+        day.append(
+            timed(
+                lambda: services.insights_rollups_rebuild(
+                    organization=org, first_day=last_day, last_day=last_day
+                )
+            )
+        )
+        print(
+            f"B4/B5 run {run + 1}: full rebuild {full[-1] / 1000:.1f} s, CREATE TABLE AS {ctas[-1] / 1000:.1f} s, "
+            f"one day {day[-1]:.0f} ms; peak RSS {rss_before // 1024} MiB before, "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB now",
+            flush=True,
+        )
     # The rows are those of a full rebuild through last_day: record it as the refresh would
     # (a refresh from an empty fill state would rebuild everything a third time).
-    InsightsFillState.objects.update_or_create(organization=org, defaults={"filled_through": last_day,
-                                               "dirty_from": None, "updated_at": timezone.now()})  # fmt: skip
-    services.insights_rollups_refresh(organization=org, as_of=timezone.now())
+    FillState.objects.update_or_create(
+        family="insights",
+        organization=org,
+        defaults={"filled_through": last_day, "dirty_from": None, "updated_at": timezone.now()},
+    )
+    services.statistics_refresh(organization=org, family="insights", as_of=timezone.now())
     analyze_rollups()
     med = statistics.median
     rows = {spec.name: spec.model.objects.filter(organization=org).count() for spec in SPECS}
-    return {"days": (last_day - first_day).days + 1, "full": med(full), "ctas": med(ctas), "day": med(day),
-            "rows": rows, "rss": (rss_before // 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)}  # fmt: skip
+    return {
+        "days": (last_day - first_day).days + 1,
+        "full": med(full),
+        "ctas": med(ctas),
+        "day": med(day),
+        "rows": rows,
+        "rss": (rss_before // 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024),
+    }
 
 
 def main() -> None:
@@ -378,13 +433,19 @@ def main() -> None:
     if args.rebuild_only:
         args.ranges = ""
     if args.skip_rebuild:
-        services.insights_rollups_refresh(organization=org, as_of=timezone.now())
+        services.statistics_refresh(organization=org, family="insights", as_of=timezone.now())
         analyze_rollups()
     manager = Member.objects.filter(organization=org, role__in=(Role.MANAGER, Role.ADMIN)).first()
     if manager is None:
         # generated organizations have agents only: a manager to call the API as
-        manager = member_add(organization=org, email=f"bench-manager@{org.slug}.test", role=Role.MANAGER,
-                             password=None, name="Bench Manager", team="")  # fmt: skip
+        manager = member_add(
+            organization=org,
+            email=f"bench-manager@{org.slug}.test",
+            role=Role.MANAGER,
+            password=None,
+            name="Bench Manager",
+            team="",
+        )
     client = Client()
     bearer = Bearer(manager)
     lines = []
@@ -394,9 +455,14 @@ def main() -> None:
         previous = window.previous()
         thirty = dt.timedelta(days=30)
         params = {
-            "org": org.pk, "cs": window.start, "ce": window.end, "ps": previous.start, "currency": org.currency,
-            "mrr_c": max(window.start, window.end - thirty), "mrr_p": max(previous.start, previous.end - thirty),
-        }  # fmt: skip
+            "org": org.pk,
+            "cs": window.start,
+            "ce": window.end,
+            "ps": previous.start,
+            "currency": org.currency,
+            "mrr_c": max(window.start, window.end - thirty),
+            "mrr_p": max(previous.start, previous.end - thirty),
+        }
         body = {"timeRange": label, "metrics": ["calls", "leads", "revenue", "campaigns"]}
         answers = {}
 

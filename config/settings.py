@@ -8,8 +8,10 @@ folder. DATABASE_URL, REDIS_URL, CELERY_BROKER_URL and EMAIL_URL switch to real 
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CRM_VAR_DIR", BASE_DIR / "var"))
@@ -48,11 +50,11 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_filters",
     "django_htmx",
     "template_partials",
     "django_celery_beat",
     "channels",
+    "core",
     "crm",
     "insights",
     "agents",
@@ -70,7 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "crm.middleware.JsonErrorMiddleware",
+    "core.middleware.JsonErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,6 +124,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache and channel layer --------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Parallel test workers (pytest-xdist names them gw0, gw1, ...) each get their own Redis
+# database and broker folder, so one worker's cache.clear() or queued task never reaches another.
+TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def for_test_worker(url: str) -> str:
+    if not (TEST_WORKER.startswith("gw") and url.startswith(("redis://", "rediss://"))):
+        return url
+    return urlunsplit(urlsplit(url)._replace(path=f"/{1 + int(TEST_WORKER[2:])}"))
+
+
+REDIS_URL = for_test_worker(REDIS_URL)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -199,9 +213,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.IsMember"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "crm.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["crm.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -228,8 +242,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery -------------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+CELERY_BROKER_URL = for_test_worker(os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://"))
 CELERY_BROKER_DIR = Path(os.environ.get("CRM_CELERY_BROKER_DIR", VAR_DIR / "celery-broker"))
+if TEST_WORKER:
+    CELERY_BROKER_DIR = CELERY_BROKER_DIR / TEST_WORKER
 if CELERY_BROKER_URL.startswith("filesystem://"):
     (CELERY_BROKER_DIR / "out").mkdir(parents=True, exist_ok=True)
     (CELERY_BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
@@ -251,6 +267,27 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The periodic jobs, in UTC. django-celery-beat's DatabaseScheduler writes these entries into
+# its tables when beat starts (and `manage.py sync_beat_schedule` does it without beat), so
+# the schedule lives in code, reviewed like code, and the admin only shows and pauses it.
+CELERY_BEAT_SCHEDULE = {
+    "nightly contact snapshot": {
+        "task": "crm.snapshot_contacts_all",
+        "schedule": crontab(minute="30", hour="0"),
+    },
+    # Every family of statistics (agents' daily rows, the dashboard rollups), then what follows
+    # each (goals achieved, rankings).
+    "nightly statistics": {"task": "core.refresh_statistics_all", "schedule": crontab(minute="15", hour="1")},
+    "agent rankings every 15 minutes": {
+        "task": "agents.refresh_rankings_all",
+        "schedule": crontab(minute="*/15", hour="*"),
+    },
+    # After the statistics of 01:15, which the business-intelligence run reads.
+    "nightly business insights": {
+        "task": "insights.bi_refresh_all",
+        "schedule": crontab(minute="15", hour="2"),
+    },
+}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenRefreshView
 
-from crm.api_auth import TokenObtainView
+from crm.api_auth import TokenObtainView, TokenRefreshView
 
-handler500 = "crm.api_errors.server_error"
+# API paths answer Django's 404 and 500 in the JSON error shape, pages keep the HTML ones.
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

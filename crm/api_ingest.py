@@ -20,10 +20,11 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from crm.api_errors import PayloadTooLarge, error_body
+from core.api import ApiView, ErrorDetailSerializer, ErrorSerializer, error_responses, output
+from core.errors import PayloadTooLarge, error_body
+from core.parsers import JSONParser
 from crm.auth import ApiKeyAuthentication
 from crm.ingestion import ENTITIES, IngestResult, ingest_records
 from crm.ingestion import cells as cell_kinds
@@ -36,7 +37,6 @@ from crm.ingestion.webhooks import (
     WebhookRejected,
     message_webhook_receive,
 )
-from crm.parsers import JSONParser
 from crm.permissions import CanIngest
 
 JSON_MEDIA_TYPES = ("application/json",)
@@ -68,7 +68,8 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
-# --- schema-only serializers: the request is validated by crm.ingestion, not by these ----
+# --- the request's schema: the records are validated by crm.ingestion (row by row, into the
+# report), which tests/api/test_schema_conformance.py checks against these --------------------
 
 
 def _schema_field(column: Column) -> serializers.Field:
@@ -123,14 +124,14 @@ class IngestReportSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField())
 
 
-class IngestErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.DictField()
+class IngestRejectedDetailSerializer(ErrorDetailSerializer):
+    details = IngestReportSerializer(help_text="The report: why each record was rejected.")
 
 
-class IngestErrorSerializer(serializers.Serializer):
-    error = IngestErrorDetailSerializer()
+class IngestRejectedSerializer(serializers.Serializer):
+    """422: the error shape, with the report as its details."""
+
+    error = IngestRejectedDetailSerializer()
 
 
 def _report(result: IngestResult) -> dict[str, Any]:
@@ -146,10 +147,26 @@ def _report(result: IngestResult) -> dict[str, Any]:
     }
 
 
-ERROR_RESPONSES = {code: IngestErrorSerializer for code in (400, 401, 403, 404, 413, 415, 422)}
+ERROR_RESPONSES = {
+    **error_responses(
+        400,
+        401,
+        403,
+        404,
+        413,
+        415,
+        descriptions={
+            400: "The body is not a JSON list.",
+            403: "Neither an organization API key nor an admin.",
+            404: "Unknown entity.",
+            413: "More records than CRM_INGEST_MAX_BATCH, or a body over the upload limit.",
+        },
+    ),
+    422: IngestRejectedSerializer,
+}
 
 
-class IngestView(APIView):
+class IngestView(ApiView):
     authentication_classes = [JWTAuthentication, ApiKeyAuthentication]
     permission_classes = [CanIngest]
     parser_classes = [JSONParser]
@@ -193,16 +210,19 @@ class IngestView(APIView):
         )
         report = _report(result)
         if result.rows_rejected and not result.rows_stored:
-            return Response(
+            return output(
+                IngestRejectedSerializer,
                 error_body("all_rejected", f"All {result.rows_rejected} records were rejected.", report),
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
-        return Response(
-            report, status=status.HTTP_207_MULTI_STATUS if result.rows_rejected else status.HTTP_200_OK
+        return output(
+            IngestReportSerializer,
+            report,
+            status_code=status.HTTP_207_MULTI_STATUS if result.rows_rejected else status.HTTP_200_OK,
         )
 
 
-class MessageWebhookView(APIView):
+class MessageWebhookView(ApiView):
     # The HMAC signature is the authentication: no session, no JWT, no CSRF.
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -231,14 +251,25 @@ class MessageWebhookView(APIView):
         request=RECORD_SERIALIZERS["messages"],
         responses={
             201: IngestReportSerializer,
-            **{code: IngestErrorSerializer for code in (400, 401, 409, 413, 415)},
+            **error_responses(
+                400,
+                401,
+                409,
+                413,
+                415,
+                descriptions={
+                    401: "Unknown organization, bad signature, or a timestamp outside the window.",
+                    409: "This message was already received.",
+                },
+            ),
         },
     )
     def post(self, request: Request) -> Response:
         if request.content_type.split(";")[0].strip().lower() not in JSON_MEDIA_TYPES:
-            return Response(
+            return output(
+                ErrorSerializer,
                 error_body("unsupported_media_type", "Send the message as application/json."),
-                status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
         try:
             result = message_webhook_receive(
@@ -249,5 +280,7 @@ class MessageWebhookView(APIView):
                 now=timezone.now(),
             )
         except WebhookRejected as exc:
-            return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
-        return Response(_report(result), status=status.HTTP_201_CREATED)
+            return output(
+                ErrorSerializer, error_body(exc.code, exc.message, exc.details), status_code=exc.status
+            )
+        return output(IngestReportSerializer, _report(result), status_code=status.HTTP_201_CREATED)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from crm.cache import org_data_changed
+from core.cache import org_data_changed
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.timezone import now
 
-from crm.tenancy import OrgManager
+from core.tenancy import OrgManager
 
 
 def validate_timezone(value: str) -> None:

@@ -13,9 +13,9 @@ from decimal import Decimal
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, Sum
 
-from crm.metrics import trend_percent
+from core.metrics import counted_currencies, trend_percent
+from core.tenancy import get_for_org_or_404
 from crm.models import Activity, Contact, ContactSnapshot, ImportRun, Lead, Organization, Sale
-from crm.tenancy import get_for_org_or_404
 
 OVERVIEW_WINDOW = dt.timedelta(days=30)
 RECENT_IMPORTS_LIMIT = 10
@@ -85,7 +85,7 @@ def organization_overview(*, organization: Organization, as_of: dt.datetime) -> 
     leads = _window_counts(Lead.objects.for_org(organization), "created_at", **windows)
     activities = _window_counts(Activity.objects.for_org(organization), "occurred_at", **windows)
 
-    in_currency = Q(currency="") | Q(currency__iexact=organization.currency)
+    in_currency = Q(currency__in=counted_currencies(organization.currency))
     current, previous = Q(closed_at__gte=start), Q(closed_at__lt=start)
     sales = (
         Sale.objects.for_org(organization)

@@ -1,6 +1,6 @@
 """The manager overview answer (POST /api/analytics/overview), used by the API and, later,
 the dashboard pages: request validation, the computation over insights.selectors and
-insights.metrics, and a 5-minute cache per organization data version (crm.cache: any
+insights.metrics, and a 5-minute cache per organization data version (core.cache: any
 ingest for the organization invalidates it)."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass
 from django.core.cache import cache
 from django.db.models import Q
 
-from crm.cache import org_cache_key
+from core.cache import org_cache_key
+from core.errors import ApplicationError
+from core.timeranges import NAMED_RANGES, Window, local_midnight, parse_range
 from crm.models import Organization, SaleKind
-from crm.timeranges import NAMED_RANGES, Window, local_midnight, parse_range
 from insights import metrics, selectors
 from insights.selectors import CALLS, CAMPAIGNS, LEADS, SALES, Filters, Part
 
@@ -33,16 +34,18 @@ MAX_FILTER_LENGTH = 254
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class OverviewInputError(ValueError):
-    """A bad request value; `field` names it (e.g. "filters.region")."""
+class OverviewInputError(ApplicationError):
+    """A bad request value (400); `field` names it (e.g. "filters.region")."""
 
+    # (field, message): the order of its raise sites, and of insights.tabs' TabInputError.
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
-class OrganizationMismatch(LookupError):
-    """filters.organizationId names another organization: answered like a missing one."""
+class OrganizationMismatch(ApplicationError):
+    """filters.organizationId names another organization: answered like a missing one (404)."""
+
+    status = 404
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,9 @@ def parse_time_range(value: object, *, tz: dt.tzinfo, as_of: dt.datetime) -> tup
         raise OverviewInputError("timeRange", "The start must be on or before the end.")
     if (end - start).days + 1 > CUSTOM_MAX_DAYS:
         raise OverviewInputError("timeRange", f"A custom range covers at most {CUSTOM_MAX_DAYS} days.")
-    window = Window(start=local_midnight(start, tz), end=local_midnight(end + dt.timedelta(days=1), tz),
-                    label="custom")  # fmt: skip
+    window = Window(
+        start=local_midnight(start, tz), end=local_midnight(end + dt.timedelta(days=1), tz), label="custom"
+    )
     return window, f"{start.isoformat()}..{end.isoformat()}"
 
 
@@ -165,8 +169,9 @@ def parse_overview_request(
         raise OverviewInputError(unknown[0], "Unknown field; use timeRange, metrics and filters.")
     filters = parse_filters(body.get("filters"), organization=organization)
     window, range_key = parse_time_range(body.get("timeRange"), tz=organization.tz, as_of=as_of)
-    return OverviewRequest(window=window, range_key=range_key, metrics=_parse_metrics(body.get("metrics")),
-                           filters=filters)  # fmt: skip
+    return OverviewRequest(
+        window=window, range_key=range_key, metrics=_parse_metrics(body.get("metrics")), filters=filters
+    )
 
 
 def overview(
@@ -184,8 +189,12 @@ def overview(
 def _cache_key(organization: Organization, request: OverviewRequest) -> str:
     # Named windows end "now": the key holds the label, and the TTL bounds how far the
     # cached window lags behind (an ingest bumps the organization's version anyway).
-    normal = {"range": request.range_key, "metrics": request.metrics, "filters": asdict(request.filters),
-              "tz": organization.timezone}  # fmt: skip
+    normal = {
+        "range": request.range_key,
+        "metrics": request.metrics,
+        "filters": asdict(request.filters),
+        "tz": organization.timezone,
+    }
     digest = hashlib.sha256(json.dumps(normal, sort_keys=True).encode()).hexdigest()[:32]
     return org_cache_key(organization.pk, "insights-overview", digest)
 
@@ -221,8 +230,14 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
     headline: dict[str, tuple] = {}
 
     def totals(spec, extra_parts=None, group_by=None) -> dict:
-        return selectors.window_totals(organization=organization, spec=spec, parts={**parts, **(extra_parts or {})},
-                                       filters=flt, trusted_last_day=trusted, group_by=group_by)  # fmt: skip
+        return selectors.window_totals(
+            organization=organization,
+            spec=spec,
+            parts={**parts, **(extra_parts or {})},
+            filters=flt,
+            trusted_last_day=trusted,
+            group_by=group_by,
+        )
 
     if "calls" in request.metrics:
         t = totals(CALLS)
@@ -235,8 +250,9 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
     if "leads" in request.metrics:
         t = totals(LEADS)
         cur, prev = t["current"].get(None, {}), t["previous"].get(None, {})
-        pipeline = selectors.pipeline_values(organization=organization, filters=flt,
-                                             moments={"current": window.end, "previous": previous.end})  # fmt: skip
+        pipeline = selectors.pipeline_values(
+            organization=organization, filters=flt, moments={"current": window.end, "previous": previous.end}
+        )
         builders["leads"] = lambda exact, c=cur, p=prev: (
             metrics.leads_block(c, pipeline_value=pipeline["current"], exact=exact),
             metrics.leads_block(p, pipeline_value=pipeline["previous"], exact=exact),
@@ -244,8 +260,13 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
         headline["leads"] = (cur.get("created", 0), prev.get("created", 0))
     if "revenue" in request.metrics:
         recurring = Q(kind=SaleKind.RECURRING)
-        t = totals(SALES, {"current_mrr": Part(_last_30_days(window), recurring),
-                           "previous_mrr": Part(_last_30_days(previous), recurring)})  # fmt: skip
+        t = totals(
+            SALES,
+            {
+                "current_mrr": Part(_last_30_days(window), recurring),
+                "previous_mrr": Part(_last_30_days(previous), recurring),
+            },
+        )
         cur, prev = t["current"].get(None, {}), t["previous"].get(None, {})
         before = prev.get("amount_sum", 0)
         mrr = {name: t[f"{name}_mrr"].get(None, {}).get("amount_sum", 0) for name in ("current", "previous")}
@@ -277,7 +298,7 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
             "previousStart": _utc(previous.start),
             "timezone": organization.timezone,
             "currency": organization.currency,
-        },  # fmt: skip
+        },
         "data": data,
         "trends": trends,
         "comparisons": comparisons,
@@ -304,11 +325,17 @@ def campaign_blocks(
     sent in each: the message counts given, last-touch revenue and leads touched per campaign
     from their rollups (+ live rest), campaign names and spend, distinct leads of each set."""
     attributed = selectors.window_totals(
-        organization=organization, spec=selectors.ATTRIBUTION, parts={"current": Part(window), "previous": Part(previous)},
-        filters=Filters(), trusted_last_day=trusted_last_day, group_by="campaign_id",
-    )  # fmt: skip
-    revenue = {name: {cid: t["amount_sum"] for cid, t in attributed[name].items() if t.get("amount_sum")}
-               for name in ("current", "previous")}  # fmt: skip
+        organization=organization,
+        spec=selectors.ATTRIBUTION,
+        parts={"current": Part(window), "previous": Part(previous)},
+        filters=Filters(),
+        trusted_last_day=trusted_last_day,
+        group_by="campaign_id",
+    )
+    revenue = {
+        name: {cid: t["amount_sum"] for cid, t in attributed[name].items() if t.get("amount_sum")}
+        for name in ("current", "previous")
+    }
     listed = {
         name: {cid for cid, c in counted[name].items() if c.get("sent", 0)} | set(revenue[name])
         for name in ("current", "previous")

@@ -6,7 +6,7 @@ class InsightsConfig(AppConfig):
     verbose_name = "Manager analytics"
 
     def ready(self) -> None:
-        from crm.events import on_ingested
-        from insights.services import insights_rollups_mark_stale
+        from core.stats.families import family_register
+        from insights.statistics import FAMILY
 
-        on_ingested(insights_rollups_mark_stale)
+        family_register(FAMILY)

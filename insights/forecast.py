@@ -8,10 +8,8 @@ fitted value and the t-based prediction interval of a new observation:
 with s^2 = SSE / (n - 2). The sums are exact (Fraction): an exact line has SSE = 0, so its
 interval has zero width and its continuation is exact, whatever the float rounding.
 
-scipy is not a dependency: the Student t quantile is computed here, exactly, by inverting
-the t distribution function (the regularized incomplete beta function, Numerical Recipes'
-continued fraction) by bisection. No table and no normal approximation, so small samples
-(df = 1, 2, 3) get their wide intervals.
+The Student t quantile is scipy's (`scipy.stats.t.ppf`): exact for every df, so small samples
+(df = 1, 2, 3) get their wide intervals, with no table and no normal approximation.
 
 Pure: no ORM, no clock.
 """
@@ -24,18 +22,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from scipy.stats import t as student_t
+
+from core.errors import ApplicationError
+
 Number = int | float | Decimal | Fraction
 
 # A line through fewer points has no residual degrees of freedom (n - 2 = 0).
 MIN_POINTS = 3
 DEFAULT_CONFIDENCE = 0.8
-_BETA_EPSILON = 1e-15
-_BETA_MAX_ITERATIONS = 500
-_BISECTION_STEPS = 200
 
 
-class ForecastError(ValueError):
-    """The points cannot carry a line (too few, or all at the same x)."""
+class ForecastError(ApplicationError):
+    """The points cannot carry a line (too few, or all at the same x). Callers check
+    MIN_POINTS first (insights.tabs.revenue), so no API answer carries it today."""
 
 
 @dataclass(frozen=True)
@@ -67,77 +67,6 @@ def _fraction(value: Number) -> Fraction:
     return Fraction(str(value))
 
 
-def _beta_continued_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, _BETA_MAX_ITERATIONS + 1):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        step = d * c
-        h *= step
-        if abs(step - 1.0) < _BETA_EPSILON:
-            break
-    return h
-
-
-def regularized_beta(a: float, b: float, x: float) -> float:
-    """I_x(a, b) for a, b > 0 and 0 <= x <= 1."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    front = math.exp(log_front)
-    # The continued fraction converges fast only below this point; use the symmetry above it.
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _beta_continued_fraction(a, b, x) / a
-    return 1.0 - front * _beta_continued_fraction(b, a, 1.0 - x) / b
-
-
-def student_t_cdf(t: float, df: float) -> float:
-    """P(T <= t) for Student's t with `df` degrees of freedom."""
-    if df <= 0:
-        raise ValueError("degrees of freedom must be positive")
-    tail = 0.5 * regularized_beta(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t >= 0 else tail
-
-
-def student_t_quantile(p: float, df: float) -> float:
-    """The t such that P(T <= t) = p, by bisection on the distribution function."""
-    if not 0.0 < p < 1.0:
-        raise ValueError("p must be strictly between 0 and 1")
-    if p < 0.5:
-        return -student_t_quantile(1.0 - p, df)
-    if p == 0.5:
-        return 0.0
-    low, high = 0.0, 1.0
-    while student_t_cdf(high, df) < p:
-        low, high = high, high * 2.0
-    for _ in range(_BISECTION_STEPS):
-        middle = (low + high) / 2.0
-        if student_t_cdf(middle, df) < p:
-            low = middle
-        else:
-            high = middle
-        if high - low <= 1e-13 * max(1.0, high):
-            break
-    return (low + high) / 2.0
-
-
 def linear_forecast(
     xs: Sequence[Number],
     ys: Sequence[Number],
@@ -166,7 +95,7 @@ def linear_forecast(
     intercept = y_mean - slope * x_mean
     sse = sum((yi - intercept - slope * xi) ** 2 for xi, yi in zip(x, y, strict=True))
     variance = sse / (n - 2)
-    t = student_t_quantile(1.0 - (1.0 - confidence) / 2.0, n - 2)
+    t = float(student_t.ppf(1.0 - (1.0 - confidence) / 2.0, n - 2))
     predictions = []
     for raw in at:
         x0 = _fraction(raw)

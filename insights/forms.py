@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django import forms
 
-from crm.timeranges import add_months
+from core.timeranges import add_months
 from insights.models import GoalMetric
 from insights.tabs import TAB_NAMES
 

@@ -13,8 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
+from core.tenancy import OrgManager
 from crm.models import Campaign, Member, Organization
-from crm.tenancy import OrgManager
 
 DIMENSIONS = ("region", "product_line", "source")
 
@@ -24,9 +24,14 @@ def _agent_field() -> models.ForeignKey:
     # organization and day first): a deleted member's rows keep counting in the organization's
     # totals (as the raw rows do, with agent NULL) until the next rebuild.
     return models.ForeignKey(
-        Member, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, null=True, blank=True,
+        Member,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
         related_name="+",
-    )  # fmt: skip
+    )
 
 
 def _organization_field() -> models.ForeignKey:
@@ -192,27 +197,6 @@ class CampaignLeadDailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.day} {self.campaign_id}: {self.leads}"
-
-
-class InsightsFillState(models.Model):
-    """Which days of an organization's insights rollups can be trusted.
-
-    Same contract as agents.AgentMetricsFillState: rows are valid up to `filled_through`
-    except from `dirty_from` on (set by ingestion in its own transaction); readers compute
-    untrusted days live; `version` lets a rebuild clear `dirty_from` only when nothing new
-    arrived while it ran.
-    """
-
-    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
-    filled_through = models.DateField(null=True, blank=True)
-    dirty_from = models.DateField(null=True, blank=True)
-    version = models.PositiveBigIntegerField(default=0)
-    updated_at = models.DateTimeField(default=now)
-
-    objects = OrgManager()
-
-    def __str__(self) -> str:
-        return f"{self.organization_id}: through {self.filled_through}, dirty from {self.dirty_from}"
 
 
 class GoalMetric(models.TextChoices):

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from core.tenancy import get_for_org_or_404
 from crm.models import Organization
-from crm.tenancy import get_for_org_or_404
 from crm.views import MANAGER_ROLES, org_page
 from insights import services, tabs
 from insights.forms import GoalForm, SavedViewForm
@@ -92,10 +92,13 @@ def _tab_context(request: HttpRequest, query: DashboardQuery, tab: str) -> dict:
 def _exports_of(tab: str, payload: dict, query: DashboardQuery) -> list[dict]:
     qs = query.query_string(**query.extra)
     return [
-        {"key": key, "title": table.title,
-         "url": f"{reverse('insights-export', kwargs={'tab': tab, 'table': key})}?{qs}"}
+        {
+            "key": key,
+            "title": table.title,
+            "url": f"{reverse('insights-export', kwargs={'tab': tab, 'table': key})}?{qs}",
+        }
         for key, table in tabs.get_tab(tab).csv_tables(payload).items()
-    ]  # fmt: skip
+    ]
 
 
 def _reports_context(query: DashboardQuery) -> dict:
@@ -108,10 +111,13 @@ def _reports_context(query: DashboardQuery) -> dict:
             {"name": name, "title": module.TITLE, "exports": _exports_of(name, payload, view_query)}
         )
     records = [
-        {"kind": kind, "title": title, "url": f"{reverse('insights-records', kwargs={'kind': kind})}?"
-                                              f"{query.query_string(export='csv')}"}
+        {
+            "kind": kind,
+            "title": title,
+            "url": f"{reverse('insights-records', kwargs={'kind': kind})}?{query.query_string(export='csv')}",
+        }
         for kind, title in KIND_TITLES.items()
-    ]  # fmt: skip
+    ]
     return {
         "export_sections": sections,
         "record_exports": records,
@@ -140,7 +146,7 @@ def _page_context(
                 "active": name == tab,
             }
             for name in tabs.TAB_NAMES
-        ],  # fmt: skip
+        ],
         "range_links": [
             {
                 "label": RANGE_LABELS[name],
@@ -177,13 +183,21 @@ def dashboard(request: HttpRequest, organization: Organization) -> HttpResponse:
 def tab_fragment(request: HttpRequest, organization: Organization, name: str) -> HttpResponse:
     """One tab's panel for HTMX; the address bar gets the page URL of the same view."""
     if name not in tabs.TAB_NAMES:
-        return render(request, "insights/partials/problem.html",
-                      {"problem": {"field": "tab", "message": "No such tab."}}, status=404)  # fmt: skip
+        return render(
+            request,
+            "insights/partials/problem.html",
+            {"problem": {"field": "tab", "message": "No such tab."}},
+            status=404,
+        )
     try:
         query = _parse(request, organization, name)
     except TabInputError as exc:
-        return render(request, "insights/partials/problem.html",
-                      {"problem": {"field": exc.field, "message": str(exc)}}, status=400)  # fmt: skip
+        return render(
+            request,
+            "insights/partials/problem.html",
+            {"problem": {"field": exc.field, "message": str(exc)}},
+            status=400,
+        )
     context = _page_context(request, organization, query, name)
     context.update(_tab_context(request, query, name))
     response = render(request, "insights/tab_response.html", context)
@@ -194,11 +208,21 @@ def tab_fragment(request: HttpRequest, organization: Organization, name: str) ->
 # --- drill-down records ---------------------------------------------------------------------------
 
 RECORD_COLUMNS = {
-    "leads": ("Lead", "Source", "Status", "Agent", "Score", "Estimated value", "Region", "Product line",
-              "Created", "Converted"),
+    "leads": (
+        "Lead",
+        "Source",
+        "Status",
+        "Agent",
+        "Score",
+        "Estimated value",
+        "Region",
+        "Product line",
+        "Created",
+        "Converted",
+    ),
     "calls": ("When", "Agent", "Lead", "Outcome", "Duration (s)", "Country", "Automated"),
     "sales": ("Closed", "Amount", "Currency", "Kind", "Product line", "Agent", "Lead"),
-}  # fmt: skip
+}
 
 
 def _local(moment: object, tz: object) -> str:
@@ -209,16 +233,40 @@ def _local(moment: object, tz: object) -> str:
 def _record_row(kind: str, r: object, tz: object) -> tuple:
     if kind == "leads":
         agent = r.assigned_agent.display_name if r.assigned_agent else ""
-        return (r.name or r.external_id, r.source, r.get_status_display(), agent, r.score, r.estimated_value,
-                r.region, r.product_line, _local(r.created_at, tz), _local(r.converted_at, tz))  # fmt: skip
+        return (
+            r.name or r.external_id,
+            r.source,
+            r.get_status_display(),
+            agent,
+            r.score,
+            r.estimated_value,
+            r.region,
+            r.product_line,
+            _local(r.created_at, tz),
+            _local(r.converted_at, tz),
+        )
     if kind == "calls":
         country = r.lead.contact.country if r.lead and r.lead.contact else ""
         lead = (r.lead.name or r.lead.external_id) if r.lead else ""
-        return (_local(r.occurred_at, tz), r.agent.display_name if r.agent else "", lead, r.outcome,
-                r.duration_seconds, country, "yes" if r.automated else "no")  # fmt: skip
+        return (
+            _local(r.occurred_at, tz),
+            r.agent.display_name if r.agent else "",
+            lead,
+            r.outcome,
+            r.duration_seconds,
+            country,
+            "yes" if r.automated else "no",
+        )
     lead = (r.lead.name or r.lead.external_id) if r.lead else ""
-    return (_local(r.closed_at, tz), r.amount, r.currency, r.get_kind_display(), r.product_line,
-            r.agent.display_name if r.agent else "", lead)  # fmt: skip
+    return (
+        _local(r.closed_at, tz),
+        r.amount,
+        r.currency,
+        r.get_kind_display(),
+        r.product_line,
+        r.agent.display_name if r.agent else "",
+        lead,
+    )
 
 
 class _Echo:
@@ -257,8 +305,12 @@ def _back_tab(kind: str, params: dict[str, str]) -> str:
 @org_page(roles=MANAGER_ROLES)
 def records(request: HttpRequest, organization: Organization, kind: str) -> HttpResponse:
     if kind not in tabs.RECORD_KINDS:
-        return render(request, "insights/partials/problem.html",
-                      {"problem": {"field": "kind", "message": "No such record kind."}}, status=404)  # fmt: skip
+        return render(
+            request,
+            "insights/partials/problem.html",
+            {"problem": {"field": "kind", "message": "No such record kind."}},
+            status=404,
+        )
     try:
         query = tabs.parse_dashboard_query(
             organization=organization, params=request.GET, as_of=timezone.now()
@@ -269,9 +321,17 @@ def records(request: HttpRequest, organization: Organization, kind: str) -> Http
         if not (page_number.isascii() and page_number.isdigit() and len(page_number) <= 6):
             raise TabInputError("page", "Use a page number.")
     except TabInputError as exc:
-        return render(request, "insights/records.html",
-                      {"kind": kind, "title": KIND_TITLES[kind], "problem": {"field": exc.field, "message": str(exc)},
-                       "back_url": reverse("insights-dashboard")}, status=400)  # fmt: skip
+        return render(
+            request,
+            "insights/records.html",
+            {
+                "kind": kind,
+                "title": KIND_TITLES[kind],
+                "problem": {"field": exc.field, "message": str(exc)},
+                "back_url": reverse("insights-dashboard"),
+            },
+            status=400,
+        )
     base = query.query_string(**params)
     if request.GET.get("export") == "csv":
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -360,13 +420,25 @@ def save_view(request: HttpRequest, organization: Organization) -> HttpResponse:
         else:
             query = QueryDict(data["query"]).copy()
             query["tab"] = data["tab"]
-            services.saved_view_create(organization=organization, actor=request.user, name=data["name"],
-                                       tab=data["tab"], query=query.urlencode())  # fmt: skip
+            services.saved_view_create(
+                organization=organization,
+                actor=request.user,
+                name=data["name"],
+                tab=data["tab"],
+                query=query.urlencode(),
+            )
             return redirect(f"{reverse('insights-dashboard')}?{query.urlencode()}")
-    return render(request, "insights/partials/problem.html",
-                  {"problem": {"field": next(iter(form.errors), "form"),
-                               "message": " ".join(e for errs in form.errors.values() for e in errs)}},
-                  status=400)  # fmt: skip
+    return render(
+        request,
+        "insights/partials/problem.html",
+        {
+            "problem": {
+                "field": next(iter(form.errors), "form"),
+                "message": " ".join(e for errs in form.errors.values() for e in errs),
+            }
+        },
+        status=400,
+    )
 
 
 @require_POST

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -23,6 +24,14 @@ def require_service(what: str, available: bool) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required in CI but is not available")
     pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """Every factory member hashes a password; PBKDF2 made that most of the suite's time.
+    Logging in still checks the password, through the same hasher interface."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture

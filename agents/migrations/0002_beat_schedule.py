@@ -1,29 +1,8 @@
-"""The agent analytics' periodic jobs (data only)."""
+"""Formerly created the periodic jobs; the schedule now lives in settings
+(CELERY_BEAT_SCHEDULE), written to django-celery-beat's tables when beat starts. Kept, empty,
+so the migration history of existing databases stays intact."""
 
 from django.db import migrations
-
-JOBS = [
-    # (name, task, minute, hour)
-    ("nightly agent metrics", "agents.refresh_metrics_all", "15", "1"),
-    ("agent rankings every 15 minutes", "agents.refresh_rankings_all", "*/15", "*"),
-]
-
-
-def create_schedule(apps, schema_editor):
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    for name, task, minute, hour in JOBS:
-        crontab, _ = CrontabSchedule.objects.get_or_create(
-            minute=minute, hour=hour, day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
-        )
-        PeriodicTask.objects.update_or_create(
-            name=name, defaults={"task": task, "crontab": crontab, "enabled": True}
-        )
-
-
-def remove_schedule(apps, schema_editor):
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTask.objects.filter(name__in=[n for n, *_ in JOBS]).delete()
 
 
 class Migration(migrations.Migration):
@@ -32,4 +11,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create_schedule, remove_schedule)]
+    operations = []

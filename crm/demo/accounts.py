@@ -129,10 +129,16 @@ class AccountSteps(RecordWriter):
         t = self.tl.workday_time(sale_at - rng.uniform(*profiles.PRE_SALE_MEETING_DAYS) * DAY, rng)
         if t < sale_at:
             self.activity(
-                lead, self.owner(lead, agent, t).email, "meeting", t, direction="outbound",
-                channel=rng.choice(("video", "in_person")), duration=rng.choice((1800, 2700)),
-                outcome="held", title=title,
-            )  # fmt: skip
+                lead,
+                self.owner(lead, agent, t).email,
+                "meeting",
+                t,
+                direction="outbound",
+                channel=rng.choice(("video", "in_person")),
+                duration=rng.choice((1800, 2700)),
+                outcome="held",
+                title=title,
+            )
 
     def win_back(self, person: ContactState, lead: LeadState, agent: AgentSkill, churned_at: float) -> None:
         """Some churned customers write in again; most of those come back (a new subscription)."""
@@ -143,9 +149,14 @@ class AccountSteps(RecordWriter):
         if asked >= self.end:
             return
         self.activity(
-            lead, self.owner(lead, agent, asked).email, "message", asked, direction="inbound",
-            channel="whatsapp", title="Asked about coming back",
-        )  # fmt: skip
+            lead,
+            self.owner(lead, agent, asked).email,
+            "message",
+            asked,
+            direction="inbound",
+            channel="whatsapp",
+            title="Asked about coming back",
+        )
         if rng.random() >= profiles.WIN_BACK_RETURN_SHARE:
             return
         back = self.tl.workday_time(asked + rng.uniform(*profiles.WIN_BACK_RETURN_DAYS) * DAY, rng)

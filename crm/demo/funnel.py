@@ -185,9 +185,14 @@ class FunnelSteps(RecordWriter):
         rng, tl, end = self.rng, self.tl, self.end
         email = agent.email
         self.activity(
-            lead, email, "assignment", assigned, automated=True, title="Lead assigned",
+            lead,
+            email,
+            "assignment",
+            assigned,
+            automated=True,
+            title="Lead assigned",
             metadata={"router": "capacity"},
-        )  # fmt: skip
+        )
         # Unanswered attempts before the first contact (or before giving up).
         attempts = 0
         if reachable:
@@ -210,14 +215,24 @@ class FunnelSteps(RecordWriter):
             self.call(lead, email, contacted, reached=True, title="Discovery call")
         elif roll < 0.8:
             self.activity(
-                lead, email, "email", contacted, direction="outbound", channel="email",
+                lead,
+                email,
+                "email",
+                contacted,
+                direction="outbound",
+                channel="email",
                 title="Introduction e-mail",
-            )  # fmt: skip
+            )
         else:
             self.activity(
-                lead, email, "message", contacted, direction="outbound", channel="whatsapp",
+                lead,
+                email,
+                "message",
+                contacted,
+                direction="outbound",
+                channel="whatsapp",
                 title="Introduction message",
-            )  # fmt: skip
+            )
         self.status_change(lead, email, contacted, "new", "contacted")
         if cold:
             # Went cold: at most one touch shortly after contact, then silence while open.
@@ -234,16 +249,26 @@ class FunnelSteps(RecordWriter):
                 t = tl.workday_time(interested + (after_interest - interested) * rng.uniform(0.1, 0.6), rng)
                 if interested < t < after_interest:
                     self.activity(
-                        lead, email, "meeting", t, direction="outbound",
-                        channel=rng.choice(("video", "in_person")), duration=rng.choice((1800, 2700, 3600)),
-                        outcome="held", title="Product demo",
-                    )  # fmt: skip
+                        lead,
+                        email,
+                        "meeting",
+                        t,
+                        direction="outbound",
+                        channel=rng.choice(("video", "in_person")),
+                        duration=rng.choice((1800, 2700, 3600)),
+                        outcome="held",
+                        title="Product demo",
+                    )
             self.touches_between(lead, email, interested, after_interest, 1 + poisson(rng, 2.0))
         if converted is not None:
             self.activity(
-                lead, email, "conversion", converted, title=f"Deal won: {lead.product.name}",
+                lead,
+                email,
+                "conversion",
+                converted,
+                title=f"Deal won: {lead.product.name}",
                 metadata={"product_line": lead.product.name, "seats": lead.seats},
-            )  # fmt: skip
+            )
         elif lost is not None:
             before = "interested" if interested else "contacted"
             self.status_change(lead, email, lost, before, "lost", reason=rng.choice(_LOST_REASONS))

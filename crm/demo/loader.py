@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from crm.dbstats import analyze
+from core.dbstats import analyze
 from crm.demo import profiles
 from crm.demo.agents import agent_identity
 from crm.demo.generator import CHUNK_ENTITIES, ENTITY_ORDER, DemoConfig, DemoGenerator, Record

@@ -109,36 +109,88 @@ _EN_LAST = _names(
     "Smith Jones Taylor Brown Williams Wilson Johnson Davies Miller Clarke Evans Moore Garcia Martin"
 )
 
-# fmt: off
 COUNTRIES: tuple[Country, ...] = (
-    Country("KE", "254", 0.58, ("70", "71", "72", "74", "75", "76", "77", "78", "79", "11"), 9,
-            (("Nairobi", 0.55), ("Mombasa", 0.15), ("Kisumu", 0.1), ("Nakuru", 0.1), ("Eldoret", 0.1)),
-            _KE_FIRST, _KE_LAST),
-    Country("GB", "44", 0.09, ("7400", "7500", "7800", "7900", "7412"), 10,
-            (("London", 0.6), ("Manchester", 0.25), ("Birmingham", 0.15)), _EN_FIRST, _EN_LAST),
-    Country("US", "1", 0.07, ("212", "415", "646", "312", "617", "305", "206"), 10,
-            (("New York", 0.45), ("San Francisco", 0.2), ("Chicago", 0.2), ("Boston", 0.15)),
-            _EN_FIRST, _EN_LAST),
-    Country("NG", "234", 0.08, ("803", "806", "813", "816", "703", "706", "810", "805"), 10,
-            (("Lagos", 0.65), ("Abuja", 0.35)),
-            _names("Chinedu Ngozi Tunde Aisha Emeka Funke Ibrahim Yetunde"),
-            _names("Okafor Adeyemi Bello Eze Ogunleye Nwosu Abubakar")),
-    Country("IN", "91", 0.06, ("98", "99", "97", "90", "70", "88"), 10,
-            (("Mumbai", 0.45), ("Bengaluru", 0.35), ("Delhi", 0.2)),
-            _names("Priya Arjun Ananya Rahul Kavya Vikram Sneha Rohan"),
-            _names("Patel Sharma Iyer Reddy Gupta Nair Singh")),
-    Country("ZA", "27", 0.05, ("82", "83", "84", "72", "73", "71", "76", "79"), 9,
-            (("Johannesburg", 0.6), ("Cape Town", 0.4)),
-            _names("Thandi Sipho Lerato Thabo Naledi Pieter Zanele"),
-            ("Nkosi", "Dlamini", "Mokoena", "van der Merwe", "Botha", "Khumalo")),
-    Country("UG", "256", 0.04, ("77", "78", "70", "75", "74", "76"), 9, (("Kampala", 1.0),),
-            _names("Okello Nakato Mugisha Namubiru Ssemakula Apio"),
-            _names("Kato Namutebi Ouma Byaruhanga Tumusiime")),
-    Country("TZ", "255", 0.03, ("71", "74", "75", "76", "78", "65", "68"), 9,
-            (("Dar es Salaam", 0.7), ("Arusha", 0.3)),
-            _names("Baraka Zawadi Neema Juma Rehema Salim"), _names("Mushi Mollel Said Massawe")),
+    Country(
+        "KE",
+        "254",
+        0.58,
+        ("70", "71", "72", "74", "75", "76", "77", "78", "79", "11"),
+        9,
+        (("Nairobi", 0.55), ("Mombasa", 0.15), ("Kisumu", 0.1), ("Nakuru", 0.1), ("Eldoret", 0.1)),
+        _KE_FIRST,
+        _KE_LAST,
+    ),
+    Country(
+        "GB",
+        "44",
+        0.09,
+        ("7400", "7500", "7800", "7900", "7412"),
+        10,
+        (("London", 0.6), ("Manchester", 0.25), ("Birmingham", 0.15)),
+        _EN_FIRST,
+        _EN_LAST,
+    ),
+    Country(
+        "US",
+        "1",
+        0.07,
+        ("212", "415", "646", "312", "617", "305", "206"),
+        10,
+        (("New York", 0.45), ("San Francisco", 0.2), ("Chicago", 0.2), ("Boston", 0.15)),
+        _EN_FIRST,
+        _EN_LAST,
+    ),
+    Country(
+        "NG",
+        "234",
+        0.08,
+        ("803", "806", "813", "816", "703", "706", "810", "805"),
+        10,
+        (("Lagos", 0.65), ("Abuja", 0.35)),
+        _names("Chinedu Ngozi Tunde Aisha Emeka Funke Ibrahim Yetunde"),
+        _names("Okafor Adeyemi Bello Eze Ogunleye Nwosu Abubakar"),
+    ),
+    Country(
+        "IN",
+        "91",
+        0.06,
+        ("98", "99", "97", "90", "70", "88"),
+        10,
+        (("Mumbai", 0.45), ("Bengaluru", 0.35), ("Delhi", 0.2)),
+        _names("Priya Arjun Ananya Rahul Kavya Vikram Sneha Rohan"),
+        _names("Patel Sharma Iyer Reddy Gupta Nair Singh"),
+    ),
+    Country(
+        "ZA",
+        "27",
+        0.05,
+        ("82", "83", "84", "72", "73", "71", "76", "79"),
+        9,
+        (("Johannesburg", 0.6), ("Cape Town", 0.4)),
+        _names("Thandi Sipho Lerato Thabo Naledi Pieter Zanele"),
+        ("Nkosi", "Dlamini", "Mokoena", "van der Merwe", "Botha", "Khumalo"),
+    ),
+    Country(
+        "UG",
+        "256",
+        0.04,
+        ("77", "78", "70", "75", "74", "76"),
+        9,
+        (("Kampala", 1.0),),
+        _names("Okello Nakato Mugisha Namubiru Ssemakula Apio"),
+        _names("Kato Namutebi Ouma Byaruhanga Tumusiime"),
+    ),
+    Country(
+        "TZ",
+        "255",
+        0.03,
+        ("71", "74", "75", "76", "78", "65", "68"),
+        9,
+        (("Dar es Salaam", 0.7), ("Arusha", 0.3)),
+        _names("Baraka Zawadi Neema Juma Rehema Salim"),
+        _names("Mushi Mollel Said Massawe"),
+    ),
 )
-# fmt: on
 EMAIL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "example.com", "example.org")
 
 
@@ -208,9 +260,16 @@ WIN_BACK_RETURN_SHARE = 0.6
 WIN_BACK_RETURN_DAYS = (7.0, 40.0)
 # Approximate units of each currency per US dollar, so amounts look natural in the org's.
 CURRENCY_FACTOR: dict[str, float] = {
-    "USD": 1.0, "EUR": 0.92, "GBP": 0.79, "KES": 129.0, "NGN": 1500.0, "INR": 83.0, "ZAR": 18.0,
-    "UGX": 3700.0, "TZS": 2600.0,
-}  # fmt: skip
+    "USD": 1.0,
+    "EUR": 0.92,
+    "GBP": 0.79,
+    "KES": 129.0,
+    "NGN": 1500.0,
+    "INR": 83.0,
+    "ZAR": 18.0,
+    "UGX": 3700.0,
+    "TZS": 2600.0,
+}
 
 # --- contacts ----------------------------------------------------------------------------
 # Share of contacts that existed before the window (the audience the year starts with).
@@ -235,32 +294,96 @@ COLD_SHARE = 0.2
 RATING_PROBABILITY = 0.75
 
 
-# fmt: off
 # --- calendars -----------------------------------------------------------------------------
 # Monday first. Weekends are quiet for the sales floor.
 WEEKDAY_WEIGHTS = (1.0, 1.08, 1.05, 1.0, 0.9, 0.35, 0.18)
 # Local hour of day 0-23 for sales-floor activity (calls, e-mails, meetings, lead routing).
 BUSINESS_HOUR_WEIGHTS = (
     # hours 0-11
-    0.0,  0.0,  0.0,  0.0,  0.0,  0.0,  0.1,  0.4,  1.2,  2.2,  2.6,  2.4,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.1,
+    0.4,
+    1.2,
+    2.2,
+    2.6,
+    2.4,
     # hours 12-23
-    1.6,  1.4,  2.2,  2.4,  2.0,  1.3,  0.5,  0.2,  0.1,  0.0,  0.0,  0.0,
+    1.6,
+    1.4,
+    2.2,
+    2.4,
+    2.0,
+    1.3,
+    0.5,
+    0.2,
+    0.1,
+    0.0,
+    0.0,
+    0.0,
 )
 # Local hour of lead creation: web forms and ads also arrive in the evening.
 LEAD_HOUR_WEIGHTS = (
     # hours 0-11
-    0.1, 0.05, 0.05, 0.05, 0.05,  0.1,  0.3,  0.7,  1.2,  1.6,  1.8,  1.8,
+    0.1,
+    0.05,
+    0.05,
+    0.05,
+    0.05,
+    0.1,
+    0.3,
+    0.7,
+    1.2,
+    1.6,
+    1.8,
+    1.8,
     # hours 12-23
-    1.5,  1.5,  1.7,  1.7,  1.5,  1.3,  1.2,  1.2,  1.1,  0.8,  0.5,  0.2,
+    1.5,
+    1.5,
+    1.7,
+    1.7,
+    1.5,
+    1.3,
+    1.2,
+    1.2,
+    1.1,
+    0.8,
+    0.5,
+    0.2,
 )
 # Local hour at which customers start chats: about 60% between 18:00 and 21:59 (seed 004).
 CHAT_HOUR_WEIGHTS = (
     # hours 0-11
-    0.1, 0.05, 0.02, 0.02, 0.02, 0.05,  0.2,  0.4,  0.7,  0.9,  1.0,  1.0,
+    0.1,
+    0.05,
+    0.02,
+    0.02,
+    0.02,
+    0.05,
+    0.2,
+    0.4,
+    0.7,
+    0.9,
+    1.0,
+    1.0,
     # hours 12-23
-    1.1,  1.0,  0.9,  0.9,  1.0,  1.5,  5.5,  7.5,  7.5,  5.5,  1.2,  0.4,
+    1.1,
+    1.0,
+    0.9,
+    0.9,
+    1.0,
+    1.5,
+    5.5,
+    7.5,
+    7.5,
+    5.5,
+    1.2,
+    0.4,
 )
-# fmt: on
 # Support shift: agents answer chats between these local hours.
 CHAT_SHIFT_HOURS = (8, 22)
 # Calendar-month factor on new leads: quiet December, busy January and September.
@@ -317,9 +440,21 @@ VARIANT_REPLY_LIFT = 2.0
 SEND_HOURS = tuple(range(8, 22))
 BEST_SEND_HOUR = 19
 SEND_HOUR_FACTORS = {
-    8: 0.75, 9: 0.8, 10: 0.85, 11: 0.8, 12: 0.85, 13: 0.8, 14: 0.75, 15: 0.75, 16: 0.8, 17: 0.9,
-    18: 1.1, 19: 1.3, 20: 1.15, 21: 0.95,
-}  # fmt: skip
+    8: 0.75,
+    9: 0.8,
+    10: 0.85,
+    11: 0.8,
+    12: 0.85,
+    13: 0.8,
+    14: 0.75,
+    15: 0.75,
+    16: 0.8,
+    17: 0.9,
+    18: 1.1,
+    19: 1.3,
+    20: 1.15,
+    21: 0.95,
+}
 
 # --- chat --------------------------------------------------------------------------------
 CHAT_CONVERSATIONS = {"customer": 1.6, "engaged": 4.0, "lead": 0.8, "audience": 0.25}

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from crm.audit import audit_record
 from crm.models import Member
 from insights.bi.models import (
@@ -41,13 +42,15 @@ class AlreadyResolved(Exception):
         self.insight = insight
 
 
-class InvalidTransition(ValueError):
+class InvalidTransition(ApplicationError):
     """A status the opportunity cannot move to from where it is (answered 400, field "status")."""
 
     field = "status"
 
 
-class InvalidNote(ValueError):
+class InvalidNote(ApplicationError):
+    """A note too long or with a NUL (answered 400, field "note")."""
+
     field = "note"
 
 
@@ -114,9 +117,13 @@ def opportunity_status_update(
             locked.closed_at = now
         locked.save(update_fields=["status", "status_changed_at", "updated_at", "closed_at"])
         OpportunityStatusChange.objects.create(
-            opportunity=locked, from_status=before["status"], to_status=status, actor=actor, note=note,
+            opportunity=locked,
+            from_status=before["status"],
+            to_status=status,
+            actor=actor,
+            note=note,
             changed_at=now,
-        )  # fmt: skip
+        )
         audit_record(
             organization=locked.organization,
             actor=actor,

@@ -125,8 +125,10 @@ class OpportunityAdmin(_DetectorOutputAdmin):
     search_fields = ("title", "subject_key", "lead__external_id", "contact__name")
     list_select_related = ("owner", "lead")
     inlines = [StatusChangeInline]
-    actions = [_move_action(s) for s in (OpportunityStatus.IN_PROGRESS, OpportunityStatus.CONVERTED,
-                                         OpportunityStatus.LOST)]  # fmt: skip
+    actions = [
+        _move_action(s)
+        for s in (OpportunityStatus.IN_PROGRESS, OpportunityStatus.CONVERTED, OpportunityStatus.LOST)
+    ]
 
 
 @admin.register(PerformanceMetric)
@@ -168,7 +170,7 @@ class InsightSettingsForm(forms.ModelForm):
             "performance_history_weeks": "Performance: weeks of an agent's or source's own history to compare with.",
             "performance_z": "Performance: raised beyond this many standard deviations of that history.",
             "renewal_notice_days": "Renewal opportunities: a recurring customer is near renewal this many days ahead.",
-        }  # fmt: skip
+        }
 
 
 @admin.register(InsightSettings)

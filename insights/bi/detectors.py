@@ -20,13 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from agents.metrics import AgentTotals, agent_kpis, percent
-from crm.metrics import trend_percent
-from crm.timeranges import local_midnight, week_start
+from agents.facade import AgentTotals, agent_kpis
+from core.metrics import percent, round_half_up, trend_percent
+from core.timeranges import local_midnight, week_start
 from insights.bi.models import InsightType, Priority
 from insights.metrics.leads import NONE_SOURCE
 
-CENT = Decimal("0.01")
 DAY = dt.timedelta(days=1)
 WEEK = dt.timedelta(days=7)
 
@@ -175,7 +174,7 @@ class SourceHistory:
 
 
 def _money(amount: Decimal | float, currency: str) -> str:
-    return f"{currency} {Decimal(amount).quantize(CENT):,.2f}"
+    return f"{currency} {round_half_up(amount, 2):,.2f}"
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -192,7 +191,7 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def _cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT)
+    return Decimal(str(round_half_up(amount, 2)))
 
 
 def expected_value(estimated_value: Decimal | None, score: int | None) -> Decimal:
@@ -206,8 +205,9 @@ def expected_value(estimated_value: Decimal | None, score: int | None) -> Decima
 def tercile_priorities(count: int) -> list[str]:
     """Priorities of `count` findings already ordered by impact, highest first."""
     first, second = math.ceil(count / 3), math.ceil(2 * count / 3)
-    return [Priority.HIGH if i < first else Priority.MEDIUM if i < second else Priority.LOW
-            for i in range(count)]  # fmt: skip
+    return [
+        Priority.HIGH if i < first else Priority.MEDIUM if i < second else Priority.LOW for i in range(count)
+    ]
 
 
 def _ranked(items: list[tuple[tuple, Finding]]) -> list[Finding]:
@@ -239,8 +239,9 @@ def deviation(current: float, history: Sequence[float], *, min_sd: float) -> Dev
         return None
     mean = statistics.fmean(history)
     sd = statistics.stdev(history)
-    return Deviation(current=current, mean=mean, sd=sd, z=(current - mean) / max(sd, min_sd),
-                     samples=len(history))  # fmt: skip
+    return Deviation(
+        current=current, mean=mean, sd=sd, z=(current - mean) / max(sd, min_sd), samples=len(history)
+    )
 
 
 # --- 1. missed opportunities --------------------------------------------------------------
@@ -262,11 +263,17 @@ def missed_opportunities(rows: Iterable[OpenLead], *, thresholds: Thresholds, ct
             continue
         value = expected_value(row.estimated_value, row.score)
         idle_days = idle // DAY
-        estimated = "no estimated value" if row.estimated_value is None else (
-            f"estimated value {_money(row.estimated_value, ctx.currency)}")  # fmt: skip
+        estimated = (
+            "no estimated value"
+            if row.estimated_value is None
+            else (f"estimated value {_money(row.estimated_value, ctx.currency)}")
+        )
         touched = "last agent touch" if row.last_touch_at else "assigned" if row.assigned_at else "created"
-        owner = (f"Check with {row.agent_name} that the lead is still being worked, or reassign it."
-                 if row.agent_id else "Assign the lead to an agent with capacity.")  # fmt: skip
+        owner = (
+            f"Check with {row.agent_name} that the lead is still being worked, or reassign it."
+            if row.agent_id
+            else "Assign the lead to an agent with capacity."
+        )
         finding = Finding(
             type=InsightType.MISSED_OPPORTUNITY,
             priority=Priority.LOW,
@@ -308,8 +315,11 @@ def missed_opportunities(rows: Iterable[OpenLead], *, thresholds: Thresholds, ct
 
 def engagement_score(customer: Customer) -> int:
     points = ENGAGEMENT_POINTS
-    return (customer.activities * points["activities"] + customer.replies * points["replies"]
-            + customer.purchases * points["purchases"])  # fmt: skip
+    return (
+        customer.activities * points["activities"]
+        + customer.replies * points["replies"]
+        + customer.purchases * points["purchases"]
+    )
 
 
 def upsell_potential(rows: Iterable[Customer], *, thresholds: Thresholds, ctx: Context) -> list[Finding]:
@@ -331,7 +341,7 @@ def upsell_potential(rows: Iterable[Customer], *, thresholds: Thresholds, ctx: C
     )
     size = math.ceil(thresholds.upsell_top_share * len(customers))
     quiet = thresholds.upsell_quiet_days * DAY
-    share = round(thresholds.upsell_top_share * 100)
+    share = int(round_half_up(thresholds.upsell_top_share * 100, 0))
     found: list[tuple[tuple, Finding]] = []
     for rank, row in enumerate(customers[:size], start=1):
         score = engagement_score(row)
@@ -413,7 +423,7 @@ def conversion_risks(
         reasons = []
         if declined:
             sinces.append(row.last_activity_at or ctx.as_of - thresholds.risk_window_days * DAY)
-            drop = round((row.previous - row.current) / row.previous * 100)
+            drop = int(round_half_up((row.previous - row.current) / row.previous * 100, 0))
             reasons.append(
                 f"its activity fell by {drop}% ({row.previous} activities in the previous "
                 f"{thresholds.risk_window_days} days, {row.current} in the last {thresholds.risk_window_days})"
@@ -421,14 +431,17 @@ def conversion_risks(
         waited_hours = None
         if waiting:
             sinces.append(row.last_inbound_at + goal)
-            waited_hours = round((ctx.as_of - row.last_inbound_at) / dt.timedelta(hours=1), 1)
+            waited_hours = round_half_up((ctx.as_of - row.last_inbound_at) / dt.timedelta(hours=1), 1)
             reasons.append(
                 f"its message of {_day(row.last_inbound_at, ctx.tz)} has waited {waited_hours:g} hours for a "
                 f"reply (goal: {thresholds.response_goal_hours:g} hours)"
             )
         value = expected_value(row.estimated_value, row.score)
-        title = (f"{row.name} is waiting {waited_hours:g} hours for a reply" if waiting
-                 else f"{row.name} is going quiet: activity {row.previous} -> {row.current}")  # fmt: skip
+        title = (
+            f"{row.name} is waiting {waited_hours:g} hours for a reply"
+            if waiting
+            else f"{row.name} is going quiet: activity {row.previous} -> {row.current}"
+        )
         actions = [f"Reply to {row.name}'s last message today."] if waiting else []
         actions += [
             f"Call {row.name} to confirm their interest and agree a next step.",
@@ -553,9 +566,9 @@ def engagement_trends(
                 "weeklyCounts": {w.isoformat(): c for w, c in zip(weeks, counts, strict=True)},
                 "change": changes[0],
                 "changePercent": change_pct,
-                "usualChangeMean": round(result.mean, 2),
-                "usualChangeSd": round(result.sd, 2),
-                "z": round(result.z, 2),
+                "usualChangeMean": round_half_up(result.mean, 2),
+                "usualChangeSd": round_half_up(result.sd, 2),
+                "z": round_half_up(result.z, 2),
                 "zThreshold": z_limit,
                 "historyWeeks": thresholds.trend_history_weeks,
             },
@@ -591,22 +604,34 @@ class _Metric:
     actions_better: tuple[str, ...] = field(default=())
 
 
+def _float(value: Decimal | float | None) -> float | None:
+    # The deviation statistics run on floats; rates arrive as unrounded Decimals.
+    return None if value is None else float(value)
+
+
 def _agent_value(totals: AgentTotals, kind: str) -> float | None:
     kpis = agent_kpis(totals)
     if kind == "conversion":
-        return kpis.conversion_rate if totals.assigned >= PERFORMANCE_MIN_LEADS else None
-    return kpis.response_time_hours if totals.response_count >= PERFORMANCE_MIN_LEADS else None
+        return _float(kpis.conversion_rate) if totals.assigned >= PERFORMANCE_MIN_LEADS else None
+    return _float(kpis.response_time_hours) if totals.response_count >= PERFORMANCE_MIN_LEADS else None
 
 
 def _source_value(window: tuple[int, int]) -> float | None:
     leads, converted = window
-    return percent(converted, leads) if leads >= PERFORMANCE_MIN_LEADS else None
+    return _float(percent(converted, leads)) if leads >= PERFORMANCE_MIN_LEADS else None
 
 
 def _performance_finding(
-    *, subject_key: str, who: str, metric: _Metric, values: list[float | None], thresholds: Thresholds,
-    ctx: Context, agent_id: int | None, counts: dict,
-) -> Finding | None:  # fmt: skip
+    *,
+    subject_key: str,
+    who: str,
+    metric: _Metric,
+    values: list[float | None],
+    thresholds: Thresholds,
+    ctx: Context,
+    agent_id: int | None,
+    counts: dict,
+) -> Finding | None:
     current, history = values[0], [v for v in values[1:] if v is not None]
     needed = max(3, min(PERFORMANCE_MIN_SAMPLES, thresholds.performance_history_weeks))
     if current is None or len(history) < needed:
@@ -616,33 +641,38 @@ def _performance_finding(
         return None
     better = (result.z > 0) == metric.higher_is_better
     size = abs(result.z)
-    priority = Priority.LOW if better else (
-        Priority.HIGH if size >= 1.5 * thresholds.performance_z else Priority.MEDIUM)  # fmt: skip
+    priority = (
+        Priority.LOW
+        if better
+        else (Priority.HIGH if size >= 1.5 * thresholds.performance_z else Priority.MEDIUM)
+    )
     direction = "up" if result.z > 0 else "down"
+    # One decimal, half up, as the dashboards show the same figure.
+    shown, usual = round_half_up(current, 1), round_half_up(result.mean, 1)
     return Finding(
         type=InsightType.PERFORMANCE,
         priority=priority,
         subject_key=subject_key,
         agent_id=agent_id,
-        title=f"{who}: {metric.label} {direction} to {current:.1f}{metric.unit}",
+        title=f"{who}: {metric.label} {direction} to {shown:.1f}{metric.unit}",
         explanation=(
-            f"Over the last 30 days the {metric.label} of {who} was {current:.1f}{metric.unit}, against a usual "
-            f"{result.mean:.1f}{metric.unit} (± {result.sd:.1f}) over {result.samples} earlier 30-day windows: "
+            f"Over the last 30 days the {metric.label} of {who} was {shown:.1f}{metric.unit}, against a usual "
+            f"{usual:.1f}{metric.unit} (± {result.sd:.1f}) over {result.samples} earlier 30-day windows: "
             f"{result.z:+.1f} standard deviations, {'better' if better else 'worse'} than usual."
         ),
         action_items=metric.actions_better if better else metric.actions_worse,
         evidence={
             "metric": metric.kind,
-            "current": round(current, 2),
-            "usualMean": round(result.mean, 2),
-            "usualSd": round(result.sd, 2),
-            "z": round(result.z, 2),
+            "current": round_half_up(current, 2),
+            "usualMean": round_half_up(result.mean, 2),
+            "usualSd": round_half_up(result.sd, 2),
+            "z": round_half_up(result.z, 2),
             "zThreshold": thresholds.performance_z,
             "historySamples": result.samples,
-            "history": [None if v is None else round(v, 2) for v in values[1:]],
+            "history": [round_half_up(v, 2) for v in values[1:]],
             **counts,
         },
-        impact=Decimal(str(round(size, 2))),
+        impact=Decimal(str(round_half_up(size, 2))),
         condition_since=ctx.as_of - PERFORMANCE_WINDOW,
     )
 
@@ -670,47 +700,84 @@ def performance_shifts(
     for agent in agents:
         name = agent.name
         metrics = (
-            _Metric("conversion", True, "%", "conversion rate",
-                    actions_worse=(f"Review {name}'s recent lost and stalled leads with them.",
-                                   f"Pair {name} with a top performer for call reviews this week.",
-                                   f"Check whether {name}'s lead mix changed (sources, scores) before drawing "
-                                   "conclusions."),
-                    actions_better=(f"Ask {name} what they do differently and share it with the team.",
-                                    f"Consider routing more high-score leads to {name}.")),
-            _Metric("response", False, " h", "response time",
-                    actions_worse=(f"Check {name}'s workload and rebalance new leads if needed.",
-                                   f"Ask {name} to contact new leads within the {goal} response goal.",
-                                   "Look for leads that arrive outside working hours and cover them."),
-                    actions_better=(f"Recognise {name}'s faster responses in the team meeting.",
-                                    f"Ask {name} how they organise their day and share it.")),
-        )  # fmt: skip
+            _Metric(
+                "conversion",
+                True,
+                "%",
+                "conversion rate",
+                actions_worse=(
+                    f"Review {name}'s recent lost and stalled leads with them.",
+                    f"Pair {name} with a top performer for call reviews this week.",
+                    f"Check whether {name}'s lead mix changed (sources, scores) before drawing conclusions.",
+                ),
+                actions_better=(
+                    f"Ask {name} what they do differently and share it with the team.",
+                    f"Consider routing more high-score leads to {name}.",
+                ),
+            ),
+            _Metric(
+                "response",
+                False,
+                " h",
+                "response time",
+                actions_worse=(
+                    f"Check {name}'s workload and rebalance new leads if needed.",
+                    f"Ask {name} to contact new leads within the {goal} response goal.",
+                    "Look for leads that arrive outside working hours and cover them.",
+                ),
+                actions_better=(
+                    f"Recognise {name}'s faster responses in the team meeting.",
+                    f"Ask {name} how they organise their day and share it.",
+                ),
+            ),
+        )
         current = agent.windows[0]
         for metric in metrics:
-            counts = ({"handledLeads": current.assigned, "convertedLeads": current.converted}
-                      if metric.kind == "conversion" else {"respondedLeads": current.response_count})  # fmt: skip
+            counts = (
+                {"handledLeads": current.assigned, "convertedLeads": current.converted}
+                if metric.kind == "conversion"
+                else {"respondedLeads": current.response_count}
+            )
             finding = _performance_finding(
-                subject_key=f"agent:{agent.agent_id}:{metric.kind}", who=name, metric=metric,
-                values=[_agent_value(w, metric.kind) for w in agent.windows], thresholds=thresholds,
-                ctx=ctx, agent_id=agent.agent_id, counts=counts,
-            )  # fmt: skip
+                subject_key=f"agent:{agent.agent_id}:{metric.kind}",
+                who=name,
+                metric=metric,
+                values=[_agent_value(w, metric.kind) for w in agent.windows],
+                thresholds=thresholds,
+                ctx=ctx,
+                agent_id=agent.agent_id,
+                counts=counts,
+            )
             if finding is not None:
                 found.append(finding)
     for source in sources:
         name = source.source or NONE_SOURCE
         metric = _Metric(
-            "conversion", True, "%", "conversion rate",
-            actions_worse=(f"Check the quality of recent {name} leads (scores, fit, contact details).",
-                           f"Talk to whoever runs {name} about what changed in the last month.",
-                           f"Review how fast {name} leads are contacted."),
-            actions_better=(f"Put more budget or effort into {name} while it converts well.",
-                            f"Find out what changed in {name} and repeat it in other sources."),
-        )  # fmt: skip
+            "conversion",
+            True,
+            "%",
+            "conversion rate",
+            actions_worse=(
+                f"Check the quality of recent {name} leads (scores, fit, contact details).",
+                f"Talk to whoever runs {name} about what changed in the last month.",
+                f"Review how fast {name} leads are contacted.",
+            ),
+            actions_better=(
+                f"Put more budget or effort into {name} while it converts well.",
+                f"Find out what changed in {name} and repeat it in other sources.",
+            ),
+        )
         leads, converted = source.windows[0]
         finding = _performance_finding(
-            subject_key=f"source:{name}:conversion", who=f"{name} leads", metric=metric,
-            values=[_source_value(w) for w in source.windows], thresholds=thresholds, ctx=ctx,
-            agent_id=None, counts={"createdLeads": leads, "convertedLeads": converted},
-        )  # fmt: skip
+            subject_key=f"source:{name}:conversion",
+            who=f"{name} leads",
+            metric=metric,
+            values=[_source_value(w) for w in source.windows],
+            thresholds=thresholds,
+            ctx=ctx,
+            agent_id=None,
+            counts={"createdLeads": leads, "convertedLeads": converted},
+        )
         if finding is not None:
             found.append(finding)
     found.sort(key=lambda f: (-(f.impact or 0), f.subject_key))

@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
+from core.tenancy import OrgManager
 from crm.models import Contact, Lead, Member, Organization
-from crm.tenancy import OrgManager
 
 
 class InsightType(models.TextChoices):

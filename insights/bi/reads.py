@@ -22,10 +22,12 @@ from django.core.cache import cache
 from django.db.models import Case, Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 
-from crm.cache import org_cache_key
+from core.cache import org_cache_key
+from core.errors import ApplicationError
+from core.metrics import percent, trend_points
+from core.tenancy import get_for_org_or_404
+from core.timeranges import NAMED_RANGES, Window, local_midnight
 from crm.models import Activity, ActivityType, Lead, LeadStatus, Member, Organization, Role
-from crm.tenancy import get_for_org_or_404
-from crm.timeranges import NAMED_RANGES, Window, local_midnight
 from insights import analytics
 from insights import metrics as numbers
 from insights.bi.models import (
@@ -53,16 +55,18 @@ EMAIL_MAX_LENGTH = 254
 CENTS = Decimal("0.01")
 
 
-class FilterError(ValueError):
+class FilterError(ApplicationError):
     """A bad query value; `field` names it (answered 400)."""
 
+    # (field, message): the order of its raise sites here and in insights.bi.views.
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
-class ScopeForbidden(PermissionError):
+class ScopeForbidden(ApplicationError):
     """An agent asked for someone else's part (answered 403, like the agents' API)."""
+
+    status = 403
 
 
 # --- scope --------------------------------------------------------------------------------
@@ -93,9 +97,10 @@ def scope_for(*, member: Member, agent_email: str | None) -> Scope:
     """No ?agent=: managers and admins get the organization, agents themselves; naming
     someone else is for managers only (ScopeForbidden), and unknown e-mails are a 404."""
     organization, manager = member.organization, member.is_manager
-    email = (agent_email or "").strip().lower()
-    if not email:
+    if not agent_email:
         return Scope(organization, None if manager else member, manager)
+    # Only an empty value means "not given": one that strips to nothing names no member.
+    email = agent_email.strip().lower()
     if email == member.email.lower():
         return Scope(organization, member, manager)
     if not manager:
@@ -125,7 +130,7 @@ def opportunities_visible(scope: Scope) -> QuerySet:
 
 
 def _get_or_404(queryset: QuerySet, object_id: object) -> object:
-    # The same answer as crm.tenancy.get_for_org_or_404 for a missing id.
+    # The same answer as core.tenancy.get_for_org_or_404 for a missing id.
     try:
         return queryset.get(pk=object_id)
     except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
@@ -338,23 +343,33 @@ def _overview_cards(scope: Scope, window: Window) -> dict:
     if cards is not None:
         return cards
     request = analytics.OverviewRequest(
-        window=window, range_key=f"{SUMMARY_DAYS}d", metrics=("calls", "leads", "revenue"),
+        window=window,
+        range_key=f"{SUMMARY_DAYS}d",
+        metrics=("calls", "leads", "revenue"),
         filters=Filters(agent_id=scope.agent_id),
-    )  # fmt: skip
+    )
     answer, exact = analytics.compute_overview_exact(organization=scope.organization, request=request)
     comparisons = answer["comparisons"]
     rate_now, rate_before = (exact["leads"][w]["conversionRate"] for w in ("current", "previous"))
-    rate_change = (
-        None if rate_now is None or rate_before is None else numbers.one_decimal(rate_now - rate_before)
-    )
+    rate_change = trend_points(rate_now, rate_before)
     cards = {
-        "conversionRate": _card(comparisons["leads"]["current"]["conversionRate"],
-                                comparisons["leads"]["previous"]["conversionRate"], change=rate_change, unit="points"),
-        "revenue": _card(comparisons["revenue"]["current"]["total"], comparisons["revenue"]["previous"]["total"],
-                         change=answer["trends"]["revenue"]),
-        "calls": _card(comparisons["calls"]["current"]["total"], comparisons["calls"]["previous"]["total"],
-                       change=answer["trends"]["calls"]),
-    }  # fmt: skip
+        "conversionRate": _card(
+            comparisons["leads"]["current"]["conversionRate"],
+            comparisons["leads"]["previous"]["conversionRate"],
+            change=rate_change,
+            unit="points",
+        ),
+        "revenue": _card(
+            comparisons["revenue"]["current"]["total"],
+            comparisons["revenue"]["previous"]["total"],
+            change=answer["trends"]["revenue"],
+        ),
+        "calls": _card(
+            comparisons["calls"]["current"]["total"],
+            comparisons["calls"]["previous"]["total"],
+            change=answer["trends"]["calls"],
+        ),
+    }
     cache.set(key, cards, SUMMARY_TTL)
     return cards
 
@@ -369,8 +384,12 @@ def _insight_counts(scope: Scope, window: Window) -> dict:
         before=Count("pk", filter=_open_at(window.start, "resolved_at")),
     )
     now = sum(row[p] for p in Priority.values)
-    return _card(now, row["before"], change=numbers.trend(now, row["before"]),
-                 byPriority={p: row[p] for p in Priority.values})  # fmt: skip
+    return _card(
+        now,
+        row["before"],
+        change=numbers.trend(now, row["before"]),
+        byPriority={p: row[p] for p in Priority.values},
+    )
 
 
 WEIGHTED = F("estimated_value") * F("confidence") * Value(Decimal("0.01"))
@@ -390,15 +409,25 @@ def pipeline(scope: Scope, window: Window) -> tuple[list[dict], dict]:
     aggregates["before"] = Sum("estimated_value", filter=_open_at(window.start, "closed_at"))
     row = opportunities_visible(scope).aggregate(**aggregates)
     columns = [
-        {"status": s, "label": OpportunityStatus(s).label, "count": row[f"{s}_count"],
-         "estimatedValue": _money(row[f"{s}_value"]), "weightedValue": _money(row[f"{s}_weighted"])}
+        {
+            "status": s,
+            "label": OpportunityStatus(s).label,
+            "count": row[f"{s}_count"],
+            "estimatedValue": _money(row[f"{s}_value"]),
+            "weightedValue": _money(row[f"{s}_weighted"]),
+        }
         for s in OpportunityStatus.values
-    ]  # fmt: skip
+    ]
     open_value = sum((Decimal(row[f"{s}_value"] or 0) for s in OPEN_OPPORTUNITY_STATUSES), Decimal(0))
     weighted = sum((Decimal(row[f"{s}_weighted"] or 0) for s in OPEN_OPPORTUNITY_STATUSES), Decimal(0))
     before = Decimal(row["before"] or 0)
-    card = _card(_money(open_value), _money(before), change=numbers.trend(open_value, before),
-                 weightedValue=_money(weighted), count=sum(row[f"{s}_count"] for s in OPEN_OPPORTUNITY_STATUSES))  # fmt: skip
+    card = _card(
+        _money(open_value),
+        _money(before),
+        change=numbers.trend(open_value, before),
+        weightedValue=_money(weighted),
+        count=sum(row[f"{s}_count"] for s in OPEN_OPPORTUNITY_STATUSES),
+    )
     return columns, card
 
 
@@ -420,8 +449,15 @@ def activity_breakdown(scope: Scope, window: Window) -> list[dict]:
     out = []
     for value, label in ActivityType.choices:
         now, before = (rows.get(value, {}).get(k, 0) for k in ("current", "before"))
-        out.append({"type": value, "label": label.capitalize().replace("_", " "), "count": now,
-                    "previous": before, "change": numbers.trend(now, before)})  # fmt: skip
+        out.append(
+            {
+                "type": value,
+                "label": label.capitalize().replace("_", " "),
+                "count": now,
+                "previous": before,
+                "change": numbers.trend(now, before),
+            }
+        )
     return out
 
 
@@ -433,10 +469,14 @@ def lead_status_distribution(scope: Scope) -> list[dict]:
     counts = {r["status"]: r["n"] for r in qs.values("status").annotate(n=Count("pk"))}
     total = sum(counts.values())
     return [
-        {"status": value, "label": value.capitalize(), "count": counts.get(value, 0),
-         "share": numbers.percent(counts.get(value, 0), total)}
+        {
+            "status": value,
+            "label": value.capitalize(),
+            "count": counts.get(value, 0),
+            "share": numbers.one_decimal(percent(counts.get(value, 0), total)),
+        }
         for value in LeadStatus.values
-    ]  # fmt: skip
+    ]
 
 
 def summary_window(as_of: dt.datetime) -> Window:
@@ -446,8 +486,11 @@ def summary_window(as_of: dt.datetime) -> Window:
 def summary(*, scope: Scope, window: Window) -> tuple[dict, list[dict]]:
     """The summary cards, and the pipeline columns computed with them."""
     columns, pipeline_card = pipeline(scope, window)
-    cards = {**_overview_cards(scope, window), "openInsights": _insight_counts(scope, window),
-             "openPipeline": pipeline_card}  # fmt: skip
+    cards = {
+        **_overview_cards(scope, window),
+        "openInsights": _insight_counts(scope, window),
+        "openPipeline": pipeline_card,
+    }
     return cards, columns
 
 
@@ -506,10 +549,12 @@ def parse_metric_query(params: Mapping[str, str], *, tz: dt.tzinfo, as_of: dt.da
             raise FilterError("range", f"Use one of {', '.join(NAMED_RANGES)}, or start and end.")
         window = Window(as_of - NAMED_RANGES[range_name], as_of, range_name)
     return MetricQuery(
-        metrics=(metric,) if metric else tuple(MetricName.values), period=period, window=window,
+        metrics=(metric,) if metric else tuple(MetricName.values),
+        period=period,
+        window=window,
         first_day=window.start.astimezone(tz).date(),
         last_day=(window.end - dt.timedelta(microseconds=1)).astimezone(tz).date(),
-    )  # fmt: skip
+    )
 
 
 def metric_rows(*, scope: Scope, query: MetricQuery) -> list[dict]:

@@ -14,8 +14,8 @@ from decimal import Decimal
 from django.db.models import Count, DateTimeField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
-from agents.metrics import AgentTotals
-from agents.selectors import RESPONDED, RESPONSE, agent_leads, handled_in, micros, ranked_agents
+from agents.facade import RESPONDED, RESPONSE, AgentTotals, agent_leads, handled_in, micros, ranked_agents
+from core.timeranges import local_midnight
 from crm.models import (
     Activity,
     ActivityType,
@@ -26,7 +26,6 @@ from crm.models import (
     LeadStatus,
     Organization,
 )
-from crm.timeranges import local_midnight
 from insights.bi.detectors import (
     WEEK,
     AgentHistory,
@@ -141,7 +140,7 @@ def idle_open_leads(
             "assigned_agent_id",
             "assigned_agent__name",
             "assigned_agent__email",
-        )  # fmt: skip
+        )
         .order_by("id")
     )
     return [
@@ -280,7 +279,7 @@ def interested_open_leads(
                     activity__direction=Direction.INBOUND,
                     activity__automated=False,
                 ),
-            ),  # fmt: skip
+            ),
             last_touch=Max("activity__occurred_at", filter=agent_touch("activity__") & before),
         )
         .values(
@@ -297,7 +296,7 @@ def interested_open_leads(
             "assigned_agent_id",
             "assigned_agent__name",
             "assigned_agent__email",
-        )  # fmt: skip
+        )
         .order_by("id")
     )
     return [
@@ -337,7 +336,7 @@ def weekly_engagement(*, organization: Organization, weeks: list[dt.date]) -> li
             automated=False,
             direction=Direction.INBOUND,
             type__in=INBOUND_TYPES,
-        )  # fmt: skip
+        )
         .annotate(week=Trunc("occurred_at", "week", tzinfo=tz))
         .values("lead__source", "channel", "type", "week")
         .annotate(count=Count("id"))
@@ -360,15 +359,23 @@ def weekly_engagement(*, organization: Organization, weeks: list[dt.date]) -> li
         .order_by()
     )
     out = [
-        WeeklyEngagement(source=row["lead__source"] or "", channel=row["channel"] or row["type"],
-                         week=_as_day(row["week"], tz), count=row["count"])
+        WeeklyEngagement(
+            source=row["lead__source"] or "",
+            channel=row["channel"] or row["type"],
+            week=_as_day(row["week"], tz),
+            count=row["count"],
+        )
         for row in activities
-    ]  # fmt: skip
+    ]
     out += [
-        WeeklyEngagement(source=row["source"] or "", channel=row["campaign__channel"] or "campaign",
-                         week=_as_day(row["week"], tz), count=row["count"])
+        WeeklyEngagement(
+            source=row["source"] or "",
+            channel=row["campaign__channel"] or "campaign",
+            week=_as_day(row["week"], tz),
+            count=row["count"],
+        )
         for row in replies
-    ]  # fmt: skip
+    ]
     return out
 
 

@@ -30,9 +30,19 @@ BULK_BATCH_SIZE = 500
 # The fields a run rewrites on an open insight it finds again (created_at and the resolution
 # stay; condition_since follows the current condition, e.g. a lead touched then idle again).
 UPDATED_FIELDS = (
-    "priority", "title", "explanation", "action_items", "evidence", "impact", "condition_since",
-    "lead_id", "contact_id", "agent_id", "last_seen_at", "updated_at",
-)  # fmt: skip
+    "priority",
+    "title",
+    "explanation",
+    "action_items",
+    "evidence",
+    "impact",
+    "condition_since",
+    "lead_id",
+    "contact_id",
+    "agent_id",
+    "last_seen_at",
+    "updated_at",
+)
 TYPES = tuple(InsightType.values)
 
 
@@ -90,19 +100,26 @@ def insights_detect(
     t = thresholds
     findings: list[Finding] = []
     findings += detectors.missed_opportunities(
-        bi_selectors.idle_open_leads(organization=organization, as_of=as_of, min_score=t.missed_min_score,
-                                     idle_days=t.missed_idle_days),
-        thresholds=t, ctx=ctx,
-    )  # fmt: skip
+        bi_selectors.idle_open_leads(
+            organization=organization, as_of=as_of, min_score=t.missed_min_score, idle_days=t.missed_idle_days
+        ),
+        thresholds=t,
+        ctx=ctx,
+    )
     findings += detectors.upsell_potential(
-        bi_selectors.customers_engagement(organization=organization, as_of=as_of,
-                                          engagement_days=t.upsell_engagement_days),
-        thresholds=t, ctx=ctx,
-    )  # fmt: skip
+        bi_selectors.customers_engagement(
+            organization=organization, as_of=as_of, engagement_days=t.upsell_engagement_days
+        ),
+        thresholds=t,
+        ctx=ctx,
+    )
     findings += detectors.conversion_risks(
-        bi_selectors.interested_open_leads(organization=organization, as_of=as_of, window_days=t.risk_window_days),
-        thresholds=t, ctx=ctx,
-    )  # fmt: skip
+        bi_selectors.interested_open_leads(
+            organization=organization, as_of=as_of, window_days=t.risk_window_days
+        ),
+        thresholds=t,
+        ctx=ctx,
+    )
     weeks = detectors.trend_weeks(as_of=as_of, tz=ctx.tz, history_weeks=t.trend_history_weeks)
     findings += detectors.engagement_trends(
         bi_selectors.weekly_engagement(organization=organization, weeks=weeks), thresholds=t, ctx=ctx
@@ -111,8 +128,9 @@ def insights_detect(
     findings += detectors.performance_shifts(
         bi_selectors.agent_performance_history(organization=organization, windows=windows),
         bi_selectors.source_performance_history(organization=organization, windows=windows),
-        thresholds=t, ctx=ctx,
-    )  # fmt: skip
+        thresholds=t,
+        ctx=ctx,
+    )
     return findings
 
 

@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.display import Trend
-from crm.display import trend as display_trend
+from core.display import POINTS
+from core.display import trend as display_trend
 from crm.models import Organization
 from crm.views import MANAGER_ROLES, org_page
 from insights.bi import actions, reads, refresh, tasks_hook
@@ -49,15 +49,24 @@ class PageQuery:
     page: int = 1
 
     def filters(self) -> reads.InsightFilters:
-        values = {"type": self.type, "priority": self.priority, "lead": self.lead,
-                  "resolved": "" if self.resolved == "all" else self.resolved}  # fmt: skip
+        values = {
+            "type": self.type,
+            "priority": self.priority,
+            "lead": self.lead,
+            "resolved": "" if self.resolved == "all" else self.resolved,
+        }
         return reads.parse_insight_filters(values)
 
     def query(self, **changes: object) -> str:
         chosen = replace(self, **changes)
-        values = {"type": chosen.type, "priority": chosen.priority, "lead": chosen.lead, "agent": chosen.agent,
-                  "resolved": "" if chosen.resolved == "false" else chosen.resolved,
-                  "page": "" if chosen.page == 1 else chosen.page}  # fmt: skip
+        values = {
+            "type": chosen.type,
+            "priority": chosen.priority,
+            "lead": chosen.lead,
+            "agent": chosen.agent,
+            "resolved": "" if chosen.resolved == "false" else chosen.resolved,
+            "page": "" if chosen.page == 1 else chosen.page,
+        }
         return urlencode({k: v for k, v in values.items() if v})
 
     @property
@@ -68,8 +77,13 @@ class PageQuery:
 def parse_page_query(params: QueryDict) -> tuple[PageQuery, dict | None]:
     """The valid query, or the defaults (keeping the scope's agent) and the problem."""
     agent = params.get("agent", "")
-    query = PageQuery(type=params.get("type", ""), priority=params.get("priority", ""),
-                      resolved=params.get("resolved") or "false", lead=params.get("lead", ""), agent=agent)  # fmt: skip
+    query = PageQuery(
+        type=params.get("type", ""),
+        priority=params.get("priority", ""),
+        resolved=params.get("resolved") or "false",
+        lead=params.get("lead", ""),
+        agent=agent,
+    )
     page = params.get("page") or "1"
     try:
         if query.resolved not in RESOLVED_CHOICES:
@@ -85,34 +99,52 @@ def parse_page_query(params: QueryDict) -> tuple[PageQuery, dict | None]:
 # --- display records ------------------------------------------------------------------------
 
 
-def _points_trend(change: float | None) -> Trend:
-    """A rate's change, in percentage points (a percent of a percent would mislead)."""
-    if change is None:
-        return display_trend(None)
-    if change == 0:
-        return Trend("", "0.0 pts", "flat")
-    return Trend("▲" if change > 0 else "▼", f"{change:+.1f} pts", "good" if change > 0 else "bad")
-
-
 def summary_cards(summary: dict, currency: str) -> list[dict]:
     money = ValueFormat.money(currency)
     insights, pipeline = summary["openInsights"], summary["openPipeline"]
     by_priority = " · ".join(f"{insights['byPriority'][p]} {p}" for p in Priority.values)
     return [
-        {"key": "conversionRate", "label": "Lead conversion", "value": summary["conversionRate"]["value"],
-         "format": ValueFormat("percent"), "trend": _points_trend(summary["conversionRate"]["change"]),
-         "note": "of the leads created in 30 days"},
-        {"key": "revenue", "label": "Revenue", "value": summary["revenue"]["value"], "format": money,
-         "trend": display_trend(summary["revenue"]["change"]), "note": "sales closed in 30 days"},
-        {"key": "calls", "label": "Calls", "value": summary["calls"]["value"], "format": ValueFormat("integer"),
-         "trend": display_trend(summary["calls"]["change"]), "note": "in 30 days"},
-        {"key": "openInsights", "label": "Open insights", "value": insights["value"],
-         "format": ValueFormat("integer"), "trend": display_trend(insights["change"], lower_is_better=True),
-         "note": by_priority},
-        {"key": "openPipeline", "label": "Open pipeline", "value": pipeline["value"], "format": money,
-         "trend": display_trend(pipeline["change"]),
-         "note": f"{pipeline['count']} open · weighted {money.currency} {pipeline['weightedValue']:,.2f}"},
-    ]  # fmt: skip
+        {
+            "key": "conversionRate",
+            "label": "Lead conversion",
+            "value": summary["conversionRate"]["value"],
+            "format": ValueFormat("percent"),
+            "trend": display_trend(summary["conversionRate"]["change"], unit=POINTS),
+            "note": "of the leads created in 30 days",
+        },
+        {
+            "key": "revenue",
+            "label": "Revenue",
+            "value": summary["revenue"]["value"],
+            "format": money,
+            "trend": display_trend(summary["revenue"]["change"]),
+            "note": "sales closed in 30 days",
+        },
+        {
+            "key": "calls",
+            "label": "Calls",
+            "value": summary["calls"]["value"],
+            "format": ValueFormat("integer"),
+            "trend": display_trend(summary["calls"]["change"]),
+            "note": "in 30 days",
+        },
+        {
+            "key": "openInsights",
+            "label": "Open insights",
+            "value": insights["value"],
+            "format": ValueFormat("integer"),
+            "trend": display_trend(insights["change"], lower_is_better=True),
+            "note": by_priority,
+        },
+        {
+            "key": "openPipeline",
+            "label": "Open opportunity pipeline",
+            "value": pipeline["value"],
+            "format": money,
+            "trend": display_trend(pipeline["change"]),
+            "note": f"{pipeline['count']} open · weighted {money.currency} {pipeline['weightedValue']:,.2f}",
+        },
+    ]
 
 
 def _label(key: str) -> str:
@@ -190,13 +222,19 @@ def insight_card(
     shown = insight.agent if scope.shows_member(insight.agent) else None
     resolver = insight.resolved_by
     return InsightCard(
-        insight=insight, evidence=evidence_rows(insight.evidence), actions=action_texts(insight.action_items),
-        agent_name=shown.display_name if shown else None, agent_url=_agent_url(shown, scope),
-        resolved_by=(resolver.display_name if scope.shows_member(resolver) else "a colleague") if resolver
+        insight=insight,
+        evidence=evidence_rows(insight.evidence),
+        actions=action_texts(insight.action_items),
+        agent_name=shown.display_name if shown else None,
+        agent_url=_agent_url(shown, scope),
+        resolved_by=(resolver.display_name if scope.shows_member(resolver) else "a colleague")
+        if resolver
         else ("the system" if insight.resolved_at else None),
-        lead_url=f"{page_url}?{query.query(lead=insight.lead_id, page=1, resolved='all')}" if insight.lead_id else None,
+        lead_url=f"{page_url}?{query.query(lead=insight.lead_id, page=1, resolved='all')}"
+        if insight.lead_id
+        else None,
         notice=notice,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -216,23 +254,37 @@ class Column:
 def board(scope: reads.Scope, columns: list[dict]) -> list[Column]:
     cards = reads.opportunities_board(scope=scope, per_column=BOARD_PER_COLUMN)
     return [
-        Column(c["status"], c["label"], c["count"], c["estimatedValue"], c["weightedValue"], [
-            {"opportunity": o, "owner": o.owner.display_name if scope.shows_member(o.owner) else None,
-             "next": [(s, OpportunityStatus(s).label) for s in actions.allowed_statuses(o.status)]}
-            for o in cards[c["status"]]
-        ])
+        Column(
+            c["status"],
+            c["label"],
+            c["count"],
+            c["estimatedValue"],
+            c["weightedValue"],
+            [
+                {
+                    "opportunity": o,
+                    "owner": o.owner.display_name if scope.shows_member(o.owner) else None,
+                    "next": [(s, OpportunityStatus(s).label) for s in actions.allowed_statuses(o.status)],
+                }
+                for o in cards[c["status"]]
+            ],
+        )
         for c in columns
-    ]  # fmt: skip
+    ]
 
 
 def activity_chart(rows: list[dict]) -> BarChart:
     shown = [r for r in rows if r["count"] or r["previous"]]
     return BarChart(
         "Activities by type",
-        (Series("Last 30 days", tuple(Point(r["label"], r["count"]) for r in shown)),
-         Series("Previous 30 days", tuple(Point(r["label"], r["previous"]) for r in shown))),
-        ValueFormat("integer"), category_label="Type", value_label="Activities",
-    )  # fmt: skip
+        (
+            Series("Last 30 days", tuple(Point(r["label"], r["count"]) for r in shown)),
+            Series("Previous 30 days", tuple(Point(r["label"], r["previous"]) for r in shown)),
+        ),
+        ValueFormat("integer"),
+        category_label="Type",
+        value_label="Activities",
+    )
 
 
 def lead_status_chart(rows: list[dict]) -> DonutChart:
@@ -292,18 +344,22 @@ def _page_context(request: HttpRequest, scope: reads.Scope, query: PageQuery) ->
     organization = scope.organization
     data = reads.dashboard(scope=scope, as_of=timezone.now())
     return {
-        "scope": scope, "query": query, "money_format": ValueFormat.money(organization.currency),
-        **_summary_context(scope, data["summary"]), **_board_context(scope, data["pipeline"]),
+        "scope": scope,
+        "query": query,
+        "money_format": ValueFormat.money(organization.currency),
+        **_summary_context(scope, data["summary"]),
+        **_board_context(scope, data["pipeline"]),
         "activity_chart": activity_chart(data["activityBreakdown"]),
         "lead_chart": lead_status_chart(data["leadStatus"]),
         "has_activity": any(r["count"] or r["previous"] for r in data["activityBreakdown"]),
         "has_leads": any(r["count"] for r in data["leadStatus"]),
         **_list_context(scope, query),
-        "type_choices": InsightType.choices, "priority_choices": Priority.choices,
+        "type_choices": InsightType.choices,
+        "priority_choices": Priority.choices,
         "resolved_choices": RESOLVED_CHOICES.items(),
         "agents": reads.agent_choices(organization) if request.user.is_manager else [],
         "refresh_line": refresh_line(refresh.refresh_status(organization.pk)),
-    }  # fmt: skip
+    }
 
 
 # --- views ----------------------------------------------------------------------------------
@@ -388,8 +444,9 @@ def opportunity_status(request: HttpRequest, scope: reads.Scope, opportunity_id:
     opportunity = reads.opportunity_get(scope=scope, opportunity_id=opportunity_id)
     status = request.POST.get("status", "")
     try:
-        actions.opportunity_status_update(opportunity=opportunity, actor=request.user, status=status,
-                                          note=request.POST.get("note", ""))  # fmt: skip
+        actions.opportunity_status_update(
+            opportunity=opportunity, actor=request.user, status=status, note=request.POST.get("note", "")
+        )
         notice = {
             "level": "success",
             "text": f"“{opportunity.title}” moved to {OpportunityStatus(status).label}.",
@@ -401,9 +458,14 @@ def opportunity_status(request: HttpRequest, scope: reads.Scope, opportunity_id:
             request, messages.SUCCESS if notice["level"] == "success" else messages.ERROR, notice["text"]
         )
     extra = _oob_summary(scope)
-    context = {"scope": scope, "query": PageQuery(agent=request.POST.get("agent", "")), "board_notice": notice,
-               "money_format": ValueFormat.money(scope.organization.currency),
-               **_board_context(scope, extra.pop("columns_data")), **extra}  # fmt: skip
+    context = {
+        "scope": scope,
+        "query": PageQuery(agent=request.POST.get("agent", "")),
+        "board_notice": notice,
+        "money_format": ValueFormat.money(scope.organization.currency),
+        **_board_context(scope, extra.pop("columns_data")),
+        **extra,
+    }
     return render(request, f"{PAGE}#pipeline-response", context)
 
 

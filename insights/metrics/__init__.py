@@ -1,8 +1,12 @@
 """Pure arithmetic of the manager overview (DESIGN section 6, docs/metrics.md, "Manager overview").
 
-- Percentages are 0-100 with one decimal (half away from zero); a rate or mean over nothing
-  is None, never 0. Money keeps two decimals. Rounding happens once, here, at the edge.
-- Trends (DESIGN section 4) come from crm.metrics.trend_percent on the unrounded values.
+- Percentages are 0-100 with one decimal; a rate or mean over nothing is None, never 0.
+  Money keeps two decimals. Rounding (half up, core.metrics.round_half_up) happens once,
+  here, at the edge.
+- Trends (DESIGN section 4) come from core.metrics.trend_percent on the unrounded values; a
+  rate's change is core.metrics.trend_points (percentage points).
+- Percent, rounding, trends and the currency rule are core.metrics' (docs/metrics.md,
+  "Shared rules"); `one_decimal` and `money` below only name the two edges it rounds to.
 
 Inputs are the additive totals of insights.selectors (dicts of measure -> number, where an
 absent measure is 0). No ORM, no request, no clock.
@@ -12,34 +16,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from crm.metrics import trend_percent
-
-Number = int | float | Decimal
-ONE_DECIMAL = Decimal("0.1")
-CENTS = Decimal("0.01")
-
-
-def _dec(value: Number) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+from core.metrics import Number, decimal, percent, round_half_up, trend_percent
 
 
 def one_decimal(value: Number | None) -> float | None:
-    return None if value is None else float(_dec(value).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP))
+    """A percentage, a mean or a number of days as shown: one decimal, half up."""
+    return round_half_up(value, 1)
 
 
 def money(value: Number | None) -> float | None:
-    return None if value is None else float(_dec(value).quantize(CENTS, rounding=ROUND_HALF_UP))
+    """An amount as shown: two decimals, half up."""
+    return round_half_up(value, 2)
 
 
 def ratio(numerator: Number, denominator: Number) -> Decimal | None:
-    return None if not denominator else _dec(numerator) / _dec(denominator)
-
-
-def percent(part: Number, whole: Number) -> float | None:
-    value = ratio(part, whole)
-    return None if value is None else one_decimal(value * 100)
+    return None if not denominator else decimal(numerator) / decimal(denominator)
 
 
 # `exact=True` on the blocks below: the same figures unrounded (Decimals), so that changes
@@ -47,29 +40,28 @@ def percent(part: Number, whole: Number) -> float | None:
 
 
 def _one(value: Number | None, exact: bool) -> float | Decimal | None:
-    return (None if value is None else _dec(value)) if exact else one_decimal(value)
+    return (None if value is None else decimal(value)) if exact else one_decimal(value)
 
 
 def _money(value: Number | None, exact: bool) -> float | Decimal | None:
-    return (None if value is None else _dec(value)) if exact else money(value)
+    return (None if value is None else decimal(value)) if exact else money(value)
 
 
 def _pct(part: Number, whole: Number, exact: bool) -> float | Decimal | None:
-    value = ratio(part, whole)
-    return _one(None if value is None else value * 100, exact)
+    return _one(percent(part, whole), exact)
 
 
 def calls_block(t: Mapping[str, Number], *, exact: bool = False) -> dict:
     total, seconds = t.get("calls", 0), t.get("duration_seconds_sum", 0)
     mean_seconds = ratio(seconds, t.get("duration_count", 0))
-    minutes = _dec(seconds) / 60
+    minutes = decimal(seconds) / 60
     return {
         "total": total,
         "successful": t.get("successful", 0),
         "successRate": _pct(t.get("successful", 0), total, exact),
         # over the calls that have a duration; minutes
         "averageDuration": None if mean_seconds is None else _one(mean_seconds / 60, exact),
-        "totalMinutes": minutes if exact else int(minutes.quantize(Decimal(1), rounding=ROUND_HALF_UP)),
+        "totalMinutes": minutes if exact else int(round_half_up(minutes, 0)),
     }
 
 
@@ -124,7 +116,7 @@ def funnel_rates(counts: Mapping[str, int], *, exact: bool = False) -> dict:
 
 def roi_percent(*, revenue: Number, spend: Number, exact: bool = False) -> float | Decimal | None:
     """(attributed revenue - spend) / spend x 100; None without spend."""
-    value = ratio(_dec(revenue) - _dec(spend), spend)
+    value = ratio(decimal(revenue) - decimal(spend), spend)
     return _one(None if value is None else value * 100, exact)
 
 

@@ -13,8 +13,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from crm.timeranges import Window, local_midnight
-from insights.metrics import Number, calls_block, one_decimal, percent, ratio, trend
+from core.metrics import percent, trend_points
+from core.timeranges import Window, local_midnight
+from insights.metrics import Number, calls_block, one_decimal, ratio, trend
 
 # Drill-down values of insights.selectors.records (a test keeps them equal).
 NO_OUTCOME = "(none)"
@@ -30,18 +31,21 @@ HourCounts = Mapping[tuple[dt.date, int], Counts]
 
 
 def points_change(part: Number, whole: Number, part_before: Number, whole_before: Number) -> float | None:
-    """(part / whole - part_before / whole_before) x 100 on the unrounded rates, one decimal;
-    None when either rate is over nothing."""
-    now, before = ratio(part, whole), ratio(part_before, whole_before)
-    return None if now is None or before is None else one_decimal((now - before) * 100)
+    """The change of the rate part / whole in percentage points (core.metrics.trend_points) on
+    the unrounded rates; None when either rate is over nothing."""
+    return trend_points(percent(part, whole), percent(part_before, whole_before))
 
 
 def kpi_block(totals: Mapping[str, Number]) -> dict:
     """The overview's calls block plus the automated (AI-assisted) share."""
     block = calls_block(totals)
     automated = totals.get("automated", 0)
-    return {**block, "automated": automated, "manual": block["total"] - automated,
-            "automatedShare": percent(automated, block["total"])}  # fmt: skip
+    return {
+        **block,
+        "automated": automated,
+        "manual": block["total"] - automated,
+        "automatedShare": one_decimal(percent(automated, block["total"])),
+    }
 
 
 def _mean_duration(totals: Mapping[str, Number]) -> Decimal | None:
@@ -54,19 +58,30 @@ def kpi_changes(current: Mapping[str, Number], previous: Mapping[str, Number]) -
     calls, calls_before = current.get("calls", 0), previous.get("calls", 0)
     return {
         "total": trend(calls, calls_before),
-        "successRate": points_change(current.get("successful", 0), calls,
-                                     previous.get("successful", 0), calls_before),
+        "successRate": points_change(
+            current.get("successful", 0), calls, previous.get("successful", 0), calls_before
+        ),
         "averageDuration": None if now_mean is None or before_mean is None else trend(now_mean, before_mean),
-        "totalMinutes": trend(current.get("duration_seconds_sum", 0), previous.get("duration_seconds_sum", 0)),
-        "automatedShare": points_change(current.get("automated", 0), calls,
-                                        previous.get("automated", 0), calls_before),
-    }  # fmt: skip
+        "totalMinutes": trend(
+            current.get("duration_seconds_sum", 0), previous.get("duration_seconds_sum", 0)
+        ),
+        "automatedShare": points_change(
+            current.get("automated", 0), calls, previous.get("automated", 0), calls_before
+        ),
+    }
 
 
 def _point(label: str, day: dt.date, hour: int | None, counts: Counts, *, partial: bool) -> dict:
     calls, successful = counts.get("calls", 0), counts.get("successful", 0)
-    return {"label": label, "day": day.isoformat(), "hour": hour, "calls": calls, "successful": successful,
-            "successRate": percent(successful, calls), "partial": partial}  # fmt: skip
+    return {
+        "label": label,
+        "day": day.isoformat(),
+        "hour": hour,
+        "calls": calls,
+        "successful": successful,
+        "successRate": one_decimal(percent(successful, calls)),
+        "partial": partial,
+    }
 
 
 def _add(into: dict, counts: Counts) -> None:
@@ -118,13 +133,17 @@ def outcome_rows(groups: Iterable[tuple[str, str | None, Counts]], *, total: int
         label = outcome or NO_OUTCOME
         calls[label] = calls.get(label, 0) + counts.get("calls", 0)
     ordered = sorted(calls.items(), key=lambda item: (-item[1], item[0]))
-    return [{"outcome": label, "calls": n, "share": percent(n, total)} for label, n in ordered]
+    return [{"outcome": label, "calls": n, "share": one_decimal(percent(n, total))} for label, n in ordered]
 
 
 def _country_row(counts: Counts, total: int) -> dict:
     calls, successful = counts.get("calls", 0), counts.get("successful", 0)
-    return {"calls": calls, "successful": successful, "successRate": percent(successful, calls),
-            "share": percent(calls, total)}  # fmt: skip
+    return {
+        "calls": calls,
+        "successful": successful,
+        "successRate": one_decimal(percent(successful, calls)),
+        "share": one_decimal(percent(calls, total)),
+    }
 
 
 def country_rows(
@@ -154,7 +173,7 @@ def heatmap(by_hour: HourCounts) -> dict:
     calls = [[c.get("calls", 0) for c in row] for row in cells]
     successful = [[c.get("successful", 0) for c in row] for row in cells]
     rates = [
-        [percent(s, n) for s, n in zip(srow, nrow, strict=True)]
+        [one_decimal(percent(s, n)) for s, n in zip(srow, nrow, strict=True)]
         for srow, nrow in zip(successful, calls, strict=True)
     ]
     return {"weekdays": list(WEEKDAYS), "calls": calls, "successful": successful, "successRate": rates}

@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from core.metrics import round_half_up
 from insights.metrics import funnel_rates
 
 SIGNIFICANCE_LEVEL = 0.05
@@ -32,10 +32,6 @@ HOURS = tuple(range(24))
 # Payload rate key -> the measure counted over delivered messages.
 TESTED_RATES = {"read": "read", "reply": "replied"}
 Counts = Mapping[str, int]
-
-
-def _rounded(value: float, places: int) -> float:
-    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -94,8 +90,8 @@ def _test_against(best: str, best_counts: Counts, counts: Counts, measure: str) 
     )
     return {
         "vs": best,
-        "z": None if test is None else _rounded(test.z, 2),
-        "pValue": None if test is None else _rounded(test.p_value, 4),
+        "z": None if test is None else round_half_up(test.z, 2),
+        "pValue": None if test is None else round_half_up(test.p_value, 4),
         "significant": test is not None and test.significant,
         "verdict": verdict(test),
     }

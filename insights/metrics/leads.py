@@ -25,14 +25,20 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from crm.timeranges import Window, local_midnight, week_start
-from insights.metrics import Number, money, one_decimal, percent, ratio, trend
+from core.metrics import percent
+from core.timeranges import Window, local_midnight, week_start
+from insights.metrics import Number, money, one_decimal, ratio, trend
 from insights.metrics.calls import points_change
 from insights.metrics.revenue import SECONDS_PER_DAY, median_days
 
 STAGES = ("created", "contacted", "interested", "converted")
-STAGE_LABELS = {"created": "Created", "contacted": "Contacted", "interested": "Interested",
-                "converted": "Converted", "lost": "Lost"}  # fmt: skip
+STAGE_LABELS = {
+    "created": "Created",
+    "contacted": "Contacted",
+    "interested": "Interested",
+    "converted": "Converted",
+    "lost": "Lost",
+}
 # Inclusive bounds (the drill-down's scoreMin / scoreMax); scores are 0-100.
 SCORE_BUCKETS: tuple[tuple[int, int], ...] = (*((low, low + 9) for low in range(0, 90, 10)), (90, 100))
 NO_SCORE = "No score"
@@ -69,11 +75,12 @@ def kpi_changes(
     return {
         "total": trend(created, created_before),
         "qualified": trend(current.get("qualified", 0), previous.get("qualified", 0)),
-        "conversionRate": points_change(current.get("converted", 0), created,
-                                        previous.get("converted", 0), created_before),
+        "conversionRate": points_change(
+            current.get("converted", 0), created, previous.get("converted", 0), created_before
+        ),
         "averageScore": None if score is None or score_before is None else trend(score, score_before),
         "pipelineValue": trend(pipeline_now, pipeline_before),
-    }  # fmt: skip
+    }
 
 
 # --- the cohort's counts ------------------------------------------------------------------------
@@ -103,9 +110,15 @@ def funnel(totals: Counts) -> list[dict]:
     rows, before = [], None
     for stage in STAGES:
         leads = totals.get(stage, 0)
-        rows.append({"stage": stage, "label": STAGE_LABELS[stage], "leads": leads,
-                     "rateFromPrevious": None if before is None else percent(leads, before),
-                     "rateFromCreated": percent(leads, created)})  # fmt: skip
+        rows.append(
+            {
+                "stage": stage,
+                "label": STAGE_LABELS[stage],
+                "leads": leads,
+                "rateFromPrevious": None if before is None else one_decimal(percent(leads, before)),
+                "rateFromCreated": one_decimal(percent(leads, created)),
+            }
+        )
         before = leads
     return rows
 
@@ -118,18 +131,31 @@ def score_histogram(totals: Counts, buckets: Sequence[tuple[int, int]] = SCORE_B
     rows = []
     for key, label, low, high in keys:
         leads, converted = totals.get(key, 0), totals.get(f"{key}_converted", 0)
-        rows.append({"label": label, "min": low, "max": high, "leads": leads,
-                     "share": percent(leads, created), "converted": converted,
-                     "conversionRate": percent(converted, leads)})  # fmt: skip
+        rows.append(
+            {
+                "label": label,
+                "min": low,
+                "max": high,
+                "leads": leads,
+                "share": one_decimal(percent(leads, created)),
+                "converted": converted,
+                "conversionRate": one_decimal(percent(converted, leads)),
+            }
+        )
     return rows
 
 
 def _source_row(name: str, counts: Counts, revenue: Mapping[str, Number]) -> dict:
     leads, converted = counts.get("created", 0), counts.get("converted", 0)
-    return {"source": name, "leads": leads, "converted": converted,
-            "conversionRate": percent(converted, leads),
-            "revenue": money(revenue.get("amount_sum", 0)), "sales": revenue.get("count", 0),
-            "averageDaysToConvert": mean_days(counts.get("convert_time"), converted)}  # fmt: skip
+    return {
+        "source": name,
+        "leads": leads,
+        "converted": converted,
+        "conversionRate": one_decimal(percent(converted, leads)),
+        "revenue": money(revenue.get("amount_sum", 0)),
+        "sales": revenue.get("count", 0),
+        "averageDaysToConvert": mean_days(counts.get("convert_time"), converted),
+    }
 
 
 def source_rows(
@@ -143,18 +169,26 @@ def source_rows(
         if counts.get("created", 0)
     ]
     rows.sort(key=lambda r: (-r["leads"], r["source"]))
-    total_revenue = {"amount_sum": sum((r.get("amount_sum", 0) for r in revenue.values()), Decimal(0)),
-                     "count": sum(r.get("count", 0) for r in revenue.values())}  # fmt: skip
+    total_revenue = {
+        "amount_sum": sum((r.get("amount_sum", 0) for r in revenue.values()), Decimal(0)),
+        "count": sum(r.get("count", 0) for r in revenue.values()),
+    }
     return rows, _source_row("All sources", summed(groups.values()), total_revenue)
 
 
 def velocity(middles: Mapping[str, Mapping]) -> list[dict]:
     """Median days per stage pair (one decimal; None when no lead reached both ends)."""
     return [
-        {"key": key, "from": start, "to": end, "label": f"{STAGE_LABELS[start]} → {STAGE_LABELS[end]}",
-         "leads": middles[key]["count"], "medianDays": one_decimal(median_days(middles[key]["middle"]))}
+        {
+            "key": key,
+            "from": start,
+            "to": end,
+            "label": f"{STAGE_LABELS[start]} → {STAGE_LABELS[end]}",
+            "leads": middles[key]["count"],
+            "medianDays": one_decimal(median_days(middles[key]["middle"])),
+        }
         for key, start, end in VELOCITY_SPANS
-    ]  # fmt: skip
+    ]
 
 
 # --- weekly cohorts ---------------------------------------------------------------------------
@@ -200,8 +234,21 @@ def cohort_rows(
         for days in horizons_days:
             mature = as_of >= week_end + dt.timedelta(days=days)
             converted = week.get(f"within_{days}", 0) if mature else None
-            cells.append({"days": days, "mature": mature, "converted": converted,
-                          "share": percent(converted, created) if mature else None})  # fmt: skip
-        rows.append({"week": monday.isoformat(), "label": f"{monday.day} {monday:%b %Y}", "leads": created,
-                     "complete": as_of >= week_end, "cells": cells})  # fmt: skip
+            cells.append(
+                {
+                    "days": days,
+                    "mature": mature,
+                    "converted": converted,
+                    "share": one_decimal(percent(converted, created)) if mature else None,
+                }
+            )
+        rows.append(
+            {
+                "week": monday.isoformat(),
+                "label": f"{monday.day} {monday:%b %Y}",
+                "leads": created,
+                "complete": as_of >= week_end,
+                "cells": cells,
+            }
+        )
     return rows

@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from crm.timeranges import add_months, month_start, week_start
-from insights.metrics import Number, money, percent, ratio
+from core.metrics import percent
+from core.timeranges import add_months, month_start, week_start
+from insights.metrics import Number, money, one_decimal, ratio
 from insights.metrics.calls import points_change
 
 PERIODS = ("day", "week", "month")
@@ -89,7 +90,7 @@ def bucket_labels(starts: Sequence[dt.date], period: str) -> list[str]:
 
 
 def win_rate(*, won: int, decided: int) -> float | None:
-    return percent(won, decided)
+    return one_decimal(percent(won, decided))
 
 
 def win_rate_change(*, won: int, decided: int, won_before: int, decided_before: int) -> float | None:
@@ -175,10 +176,15 @@ def breakdown_rows(grouped: Mapping[object, Mapping[str, Number]], *, total: Num
         row["amount_sum"] += totals.get("amount_sum", 0)
         row["count"] += totals.get("count", 0)
     rows = [
-        {key: name, "revenue": money(t["amount_sum"]), "deals": t["count"], "share": percent(t["amount_sum"], total),
-         "averageDealSize": money(ratio(t["amount_sum"], t["count"]))}
+        {
+            key: name,
+            "revenue": money(t["amount_sum"]),
+            "deals": t["count"],
+            "share": one_decimal(percent(t["amount_sum"], total)),
+            "averageDealSize": money(ratio(t["amount_sum"], t["count"])),
+        }
         for name, t in merged.items()
         if t["count"]
-    ]  # fmt: skip
+    ]
     rows.sort(key=lambda r: (-r["revenue"], -r["deals"], r[key]))
     return rows

@@ -14,14 +14,26 @@ through conditional aggregation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Aggregate, Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from crm.fillstate import WindowPlan, trusted_through, window_plan  # noqa: F401 - re-exported
+from core.metrics import counted_currencies
+from core.models import FillState
+from core.stats.fillstate import WindowPlan, trusted_through, window_plan  # noqa: F401 - re-exported
+from core.stats.fillstate import fill_state as family_fill_state
+from core.stats.rollups import (  # noqa: F401 - re-exported for the tab selectors
+    Grouped,
+    Measure,
+    Part,
+    RollupSpec,
+    Totals,
+    raw_totals,
+    window_totals,
+)
+from core.timeranges import Window
 from crm.models import (
     Activity,
     ActivityType,
@@ -33,56 +45,17 @@ from crm.models import (
     Sale,
     Touchpoint,
 )
-from crm.timeranges import Window
 from insights.models import (
     AttributionDailyRollup,
     CallDailyRollup,
     CampaignDailyRollup,
     CampaignLeadDailyRollup,
-    InsightsFillState,
     LeadDailyRollup,
     SaleDailyRollup,
 )
 
 # A call is successful when its free-text outcome is exactly this (DESIGN section 6).
 SUCCESS_OUTCOME = "success"
-
-
-@dataclass(frozen=True)
-class Measure:
-    """One additive column: `function(expression, filter=own filter & window filter)`."""
-
-    function: type[Aggregate]
-    expression: str
-    where: Q | None = None
-    # Count(distinct=True): additive over days only where each counted value belongs to one
-    # day (CAMPAIGN_LEADS: a lead's first touch with a campaign).
-    distinct: bool = False
-
-    def build(self, extra: Q | None = None) -> Aggregate:
-        options = {"distinct": True} if self.distinct else {}
-        conditions = [q for q in (self.where, extra) if q is not None]
-        if not conditions:
-            return self.function(self.expression, **options)
-        combined = conditions[0]
-        for q in conditions[1:]:
-            combined &= q
-        return self.function(self.expression, filter=combined, **options)
-
-
-@dataclass(frozen=True)
-class RollupSpec:
-    name: str
-    model: type
-    raw: Callable[[Organization], QuerySet]
-    time_field: str
-    # rollup column -> raw lookup; text keys are stored "" when the raw value is empty/NULL
-    keys: dict[str, str]
-    measures: dict[str, Measure]
-    text_keys: tuple[str, ...] = field(default=())
-
-    def raw_lookup(self, column: str) -> str:
-        return self.keys[column]
 
 
 def _leads(organization: Organization) -> QuerySet:
@@ -94,8 +67,9 @@ def _calls(organization: Organization) -> QuerySet:
 
 
 def _sales(organization: Organization) -> QuerySet:
-    # Amounts are never converted: sales in another currency stay out of the revenue.
-    return Sale.objects.for_org(organization).filter(currency__in=(organization.currency, ""))
+    # Amounts are never converted: sales in another currency stay out of the revenue (the
+    # currency rule of core.metrics, the agents' revenue uses the same).
+    return Sale.objects.for_org(organization).filter(currency__in=counted_currencies(organization.currency))
 
 
 def _messages(organization: Organization) -> QuerySet:
@@ -227,6 +201,8 @@ CAMPAIGN_LEADS = RollupSpec(
 )
 
 SPECS: tuple[RollupSpec, ...] = (LEADS, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
+# The statistics engine's family these rollups make up (insights/statistics.py).
+STATISTICS_FAMILY = "insights"
 # Filter name -> rollup column; the campaign rollup has no such dimension (see the docs).
 FILTER_COLUMNS = {"region": "region", "product_line": "product_line", "source": "source", "agent": "agent_id"}
 
@@ -256,112 +232,11 @@ class Filters:
         return Q(**{spec.keys[c]: v for c, v in self._values().items() if c in spec.keys})
 
 
-def fill_state(organization: Organization) -> InsightsFillState | None:
-    return InsightsFillState.objects.for_org(organization).first()
+def fill_state(organization: Organization) -> FillState | None:
+    return family_fill_state(organization, STATISTICS_FAMILY)
 
 
 # --- window totals ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Part:
-    """One window of a window_totals call. `where` restricts it further and must name
-    columns spelled the same in the rollup and the raw table (e.g. Q(kind="recurring"))."""
-
-    window: Window
-    where: Q | None = None
-
-
-Totals = dict[str, int | Decimal]
-Grouped = dict[object, Totals]
-
-
-def _in_window(spec: RollupSpec, start: dt.datetime, end: dt.datetime) -> Q:
-    return Q(**{f"{spec.time_field}__gte": start, f"{spec.time_field}__lt": end})
-
-
-def _and(q: Q, where: Q | None) -> Q:
-    return q if where is None else q & where
-
-
-def _collect(qs: QuerySet, aggregates: dict, aliases: dict, group: str | None, out: dict) -> None:
-    rows = qs.values(group).annotate(**aggregates).order_by() if group else [qs.aggregate(**aggregates)]
-    for row in rows:
-        key = row[group] if group else None
-        for alias, (name, measure) in aliases.items():
-            if row[alias]:
-                target = out[name].setdefault(key, {})
-                target[measure] = target.get(measure, 0) + row[alias]
-
-
-def window_totals(
-    *,
-    organization: Organization,
-    spec: RollupSpec,
-    parts: dict[str, Part],
-    filters: Filters,
-    trusted_last_day: dt.date | None,
-    group_by: str | None = None,
-) -> dict[str, Grouped]:
-    """{part: {group (None without group_by): {measure: total}}} in at most two queries.
-
-    A measure with nothing to count is absent (read it with .get(measure, 0)).
-    """
-    plans = {name: window_plan(p.window, tz=organization.tz, trusted_last_day=trusted_last_day)
-             for name, p in parts.items()}  # fmt: skip
-    out: dict[str, Grouped] = {name: {} for name in parts}
-    rollup_aggs, rollup_aliases, day_filter = {}, {}, Q()
-    live_aggs, live_aliases, time_filter = {}, {}, Q()
-    for index, (name, plan) in enumerate(plans.items()):
-        where = parts[name].where
-        if plan.rollup_days is not None:
-            days = Q(day__gte=plan.rollup_days[0], day__lte=plan.rollup_days[1])
-            day_filter |= days
-            for measure in spec.measures:
-                alias = f"r{index}_{measure}"
-                rollup_aggs[alias] = Sum(measure, filter=_and(days, where))
-                rollup_aliases[alias] = (name, measure)
-        if plan.live_ranges:
-            span = Q()
-            for start, end in plan.live_ranges:
-                span |= _in_window(spec, start, end)
-            time_filter |= span
-            for measure, definition in spec.measures.items():
-                alias = f"l{index}_{measure}"
-                live_aggs[alias] = definition.build(_and(span, where))
-                live_aliases[alias] = (name, measure)
-    if rollup_aggs:
-        qs = spec.model.objects.for_org(organization).filter(day_filter).filter(filters.rollup_q(spec))
-        _collect(qs, rollup_aggs, rollup_aliases, group_by, out)
-    if live_aggs:
-        qs = spec.raw(organization).filter(time_filter).filter(filters.raw_q(spec))
-        raw_group = spec.keys[group_by] if group_by else None
-        _collect(qs, live_aggs, live_aliases, raw_group, out)
-        if raw_group and raw_group != group_by:
-            for grouped in out.values():
-                for key in list(grouped):
-                    grouped.setdefault(key, {})
-    return out
-
-
-def raw_totals(
-    *,
-    organization: Organization,
-    spec: RollupSpec,
-    window: Window,
-    filters: Filters,
-    where: Q | None = None,
-    group_by: str | None = None,
-) -> Grouped:
-    """The same totals straight from the raw tables: the reference the rollups must equal."""
-    qs = spec.raw(organization).filter(_in_window(spec, window.start, window.end)).filter(filters.raw_q(spec))
-    if where is not None:
-        qs = qs.filter(where)
-    aggregates = {f"x_{m}": d.build() for m, d in spec.measures.items()}
-    aliases = {f"x_{m}": ("raw", m) for m in spec.measures}
-    out: dict[str, Grouped] = {"raw": {}}
-    _collect(qs, aggregates, aliases, spec.keys[group_by] if group_by else None, out)
-    return out["raw"]
 
 
 def earliest_data_day(organization: Organization) -> dt.date | None:
@@ -421,9 +296,13 @@ def campaign_leads_touched(*, organization: Organization, trusted_last_day: dt.d
     """Leads whose touchpoints (at any time) include each campaign: the first-touch rollup
     days plus the live rest, two queries."""
     totals = window_totals(
-        organization=organization, spec=CAMPAIGN_LEADS, parts={"all": Part(ALL_TIME)},
-        filters=Filters(), trusted_last_day=trusted_last_day, group_by="campaign_id",
-    )  # fmt: skip
+        organization=organization,
+        spec=CAMPAIGN_LEADS,
+        parts={"all": Part(ALL_TIME)},
+        filters=Filters(),
+        trusted_last_day=trusted_last_day,
+        group_by="campaign_id",
+    )
     return {cid: t.get("leads", 0) for cid, t in totals["all"].items()}
 
 
@@ -431,8 +310,9 @@ def distinct_leads_touched(*, organization: Organization, sets: dict[str, set[in
     """The distinct leads touched by each set of campaigns (a lead touched by two campaigns of
     a set counts once in its total cost per lead): one query, live."""
     every = set().union(*sets.values())
-    touched = Touchpoint.objects.filter(organization_id=organization.pk, campaign_id__in=every,
-                                        lead_id__isnull=False)  # fmt: skip
+    touched = Touchpoint.objects.filter(
+        organization_id=organization.pk, campaign_id__in=every, lead_id__isnull=False
+    )
     totals = touched.aggregate(
         **{
             f"s_{n}": Count("lead_id", distinct=True, filter=Q(campaign_id__in=ids))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.db.models.functions import ExtractHour, TruncDate
 
+from core.timeranges import Window
 from crm.models import Organization
-from crm.timeranges import Window
 from insights import selectors
 from insights.selectors import CALLS, Filters, Part, Totals
 

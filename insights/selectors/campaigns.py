@@ -15,8 +15,8 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
+from core.timeranges import Window
 from crm.models import Campaign, Organization
-from crm.timeranges import Window
 from insights.selectors import CAMPAIGNS, Filters, Grouped, Part, window_plan, window_totals
 
 # Counts keyed by (ISO weekday 1..7, local hour 0..23).

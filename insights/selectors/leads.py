@@ -17,8 +17,8 @@ from decimal import Decimal
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber, Trunc
 
+from core.timeranges import Window as TimeWindow
 from crm.models import Organization
-from crm.timeranges import Window as TimeWindow
 from insights import selectors
 from insights.selectors import LEADS, SALES, Filters, Part, Totals
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 from django.db.models import Count, Q
 
+from core.timeranges import Window, add_months, local_midnight
 from crm.models import Organization
-from crm.timeranges import Window, add_months, local_midnight
 from insights import selectors
 from insights.models import OrganizationGoal
 from insights.selectors import CALLS, CAMPAIGNS, LEADS, SALES, Filters, Part
@@ -61,8 +61,9 @@ def month_actuals(*, organization: Organization, window: Window) -> dict[str, ob
     parts = {"month": Part(window)}
 
     def total(spec, measure):  # noqa: ANN001, ANN202
-        grouped = selectors.window_totals(organization=organization, spec=spec, parts=parts,
-                                          filters=Filters(), trusted_last_day=trusted)  # fmt: skip
+        grouped = selectors.window_totals(
+            organization=organization, spec=spec, parts=parts, filters=Filters(), trusted_last_day=trusted
+        )
         return grouped["month"].get(None, {}).get(measure, 0)
 
     # Conversions count when they happen (converted_at in the month), whatever the lead's

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 
+from core.timeranges import Window, local_midnight
 from crm.models import Campaign, SaleKind, Touchpoint
-from crm.timeranges import Window, local_midnight
 from insights import selectors
 from insights.selectors import leads as lead_reads
 from insights.tabs import (
@@ -153,8 +153,12 @@ def _leads(query: DashboardQuery, params: Mapping[str, str]) -> QuerySet:
             if week.isoweekday() != 1:
                 raise TabInputError("cohortWeek", "Give the Monday that starts the week.")
             tz = organization.tz
-            qs = qs.filter(_in(Window(local_midnight(week, tz), local_midnight(week + dt.timedelta(days=7), tz)),
-                               "created_at"))  # fmt: skip
+            qs = qs.filter(
+                _in(
+                    Window(local_midnight(week, tz), local_midnight(week + dt.timedelta(days=7), tz)),
+                    "created_at",
+                )
+            )
         else:
             qs = qs.filter(_in(_window(params, query), "created_at"))
     stage = _choice(params, "stage", tuple(STAGES))

@@ -27,8 +27,8 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber, Trunc, TruncMonth, TruncWeek
 
+from core.timeranges import Window as TimeWindow
 from crm.models import Organization
-from crm.timeranges import Window as TimeWindow
 from insights import selectors
 from insights.metrics.revenue import DealBucket
 from insights.selectors import LEADS, SALES, Filters, Grouped, Part
@@ -48,8 +48,14 @@ def sales_totals(
     trusted_last_day: dt.date | None,
     group_by: str | None = None,
 ) -> dict[str, Grouped]:
-    return selectors.window_totals(organization=organization, spec=SALES, parts=parts, filters=filters,
-                                   trusted_last_day=trusted_last_day, group_by=group_by)  # fmt: skip
+    return selectors.window_totals(
+        organization=organization,
+        spec=SALES,
+        parts=parts,
+        filters=filters,
+        trusted_last_day=trusted_last_day,
+        group_by=group_by,
+    )
 
 
 def _rollup_bucket(period: str):  # noqa: ANN202 - a Django expression

@@ -17,7 +17,7 @@ Each tab is a module `insights.tabs.<name>` exposing
     csv_tables(payload) -> dict[str, CsvTable]      # every table of the tab, for CSV export
 
 and a template `insights/tabs/<name>.html` rendered with {payload, charts, query, tab}.
-`tab_payload()` caches the payload per organization data version (crm.cache), five minutes.
+`tab_payload()` caches the payload per organization data version (core.cache), five minutes.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from urllib.parse import urlencode
 from django.core.cache import cache
 from django.urls import reverse
 
-from crm.cache import org_cache_key
+from core.cache import org_cache_key
+from core.timeranges import NAMED_RANGES, Window
 from crm.models import Organization
-from crm.timeranges import NAMED_RANGES, Window
 from insights import analytics
 from insights.selectors import Filters
 
@@ -53,15 +53,26 @@ COMMON_PARAMS = ("range", "start", "end", *FILTER_PARAMS)
 # Drill-down record kinds (insights.views records page) and the extra parameters each takes
 # on top of the common ones; insights/selectors/records.py and docs/metrics.md give their meaning.
 RECORD_KINDS: dict[str, tuple[str, ...]] = {
-    "leads": ("stage", "reached", "scoreMin", "scoreMax", "noScore", "cohortWeek", "convertedWithinDays",
-              "campaign", "from", "to"),
+    "leads": (
+        "stage",
+        "reached",
+        "scoreMin",
+        "scoreMax",
+        "noScore",
+        "cohortWeek",
+        "convertedWithinDays",
+        "campaign",
+        "from",
+        "to",
+    ),
     "calls": ("outcome", "country", "hour", "weekday", "automated", "from", "to"),
     "sales": ("kind", "dealMin", "dealMax", "campaign", "leadCreated", "from", "to"),
-}  # fmt: skip
+}
 
 
 class TabInputError(analytics.OverviewInputError):
-    """A bad query-string value; `field` names the parameter (a 400 / the form error)."""
+    """A bad query-string value; `field` names the parameter (an ApplicationError: the API's
+    400, the page's form error)."""
 
 
 @dataclass(frozen=True)

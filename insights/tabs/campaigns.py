@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from crm.display import trend as display_trend
+from core.api import inline_serializer
+from core.display import trend as display_trend
 from insights import analytics, metrics, selectors
 from insights.metrics import campaigns as campaign_metrics
 from insights.selectors import Filters
@@ -40,76 +40,141 @@ RATES = (("deliveredRate", "Delivered rate"), ("readRate", "Read rate"), ("reply
 
 _rate = {"allow_null": True, "help_text": "percent 0-100, one decimal; null over nothing"}
 _COUNTS = {
-    "sent": serializers.IntegerField(), "delivered": serializers.IntegerField(),
-    "read": serializers.IntegerField(), "replied": serializers.IntegerField(),
-}  # fmt: skip
+    "sent": serializers.IntegerField(),
+    "delivered": serializers.IntegerField(),
+    "read": serializers.IntegerField(),
+    "replied": serializers.IntegerField(),
+}
 _FUNNEL = {
-    **_COUNTS, "deliveredRate": serializers.FloatField(**_rate), "readRate": serializers.FloatField(**_rate),
+    **_COUNTS,
+    "deliveredRate": serializers.FloatField(**_rate),
+    "readRate": serializers.FloatField(**_rate),
     "replyRate": serializers.FloatField(**_rate),
-}  # fmt: skip
+}
 _MONEY = {"help_text": "organization currency, two decimals"}
 _ROW = {
-    "id": serializers.CharField(help_text="the campaign's external id"), "name": serializers.CharField(),
-    **_FUNNEL, "spend": serializers.FloatField(**_MONEY),
+    "id": serializers.CharField(help_text="the campaign's external id"),
+    "name": serializers.CharField(),
+    **_FUNNEL,
+    "spend": serializers.FloatField(**_MONEY),
     "attributedRevenue": serializers.FloatField(help_text="last touch, sales closed in the period"),
     "roi": serializers.FloatField(allow_null=True, help_text="percent; null without spend"),
     "leads": serializers.IntegerField(help_text="leads with a touchpoint of the campaign, any time"),
     "costPerLead": serializers.FloatField(allow_null=True),
-}  # fmt: skip
-_TEST = inline_serializer("CampaignsTabVariantTest", {
-    "vs": serializers.CharField(help_text="the best variant"),
-    "z": serializers.FloatField(allow_null=True, help_text="two decimals; positive: the best is higher"),
-    "pValue": serializers.FloatField(allow_null=True, help_text="two-sided, four decimals"),
-    "significant": serializers.BooleanField(help_text="p < 0.05"),
-    "verdict": serializers.ChoiceField([campaign_metrics.SIGNIFICANT, campaign_metrics.NOT_YET_SIGNIFICANT]),
-}, allow_null=True)  # fmt: skip
+}
+_TEST = inline_serializer(
+    "CampaignsTabVariantTest",
+    {
+        "vs": serializers.CharField(help_text="the best variant"),
+        "z": serializers.FloatField(allow_null=True, help_text="two decimals; positive: the best is higher"),
+        "pValue": serializers.FloatField(allow_null=True, help_text="two-sided, four decimals"),
+        "significant": serializers.BooleanField(help_text="p < 0.05"),
+        "verdict": serializers.ChoiceField(
+            [campaign_metrics.SIGNIFICANT, campaign_metrics.NOT_YET_SIGNIFICANT]
+        ),
+    },
+    allow_null=True,
+)
 _TIME = {**_COUNTS, "readRate": serializers.FloatField(**_rate), "replyRate": serializers.FloatField(**_rate)}
-OPENAPI_RESPONSE = inline_serializer("CampaignsTab", {
-    "range": inline_serializer("CampaignsTabRange", {
-        "label": serializers.CharField(), "start": serializers.DateTimeField(), "end": serializers.DateTimeField(),
-        "previousStart": serializers.DateTimeField(), "timezone": serializers.CharField(),
-        "currency": serializers.CharField(),
-    }),
-    "filtersApplied": serializers.BooleanField(help_text="always false: campaign figures are organization-wide"),
-    "totals": inline_serializer("CampaignsTabTotals", {
-        "active": serializers.IntegerField(), **_FUNNEL, "responseRate": serializers.FloatField(**_rate),
-        "totalSpend": serializers.FloatField(**_MONEY), "attributedRevenue": serializers.FloatField(**_MONEY),
-        "roi": serializers.FloatField(allow_null=True), "costPerLead": serializers.FloatField(allow_null=True),
-        "trend": serializers.FloatField(allow_null=True, help_text="% change of sent vs the previous period"),
-    }),
-    "campaigns": inline_serializer("CampaignsTabRow", _ROW, many=True),
-    "comparison": inline_serializer("CampaignsTabComparison", {
-        "selected": serializers.ListField(child=serializers.CharField()),
-        "isDefault": serializers.BooleanField(help_text="true: the two campaigns with most messages sent"),
-        "campaigns": inline_serializer("CampaignsTabCompared", _ROW, many=True),
-    }),
-    "variants": inline_serializer("CampaignsTabAbTest", {
-        "id": serializers.CharField(), "name": serializers.CharField(),
-        "readBestVariant": serializers.CharField(allow_null=True),
-        "replyBestVariant": serializers.CharField(allow_null=True),
-        "readVerdict": serializers.CharField(), "replyVerdict": serializers.CharField(),
-        "variants": inline_serializer("CampaignsTabVariant", {
-            "variant": serializers.CharField(), **_TIME,
-            "readBest": serializers.BooleanField(), "replyBest": serializers.BooleanField(),
-            "readTest": _TEST, "replyTest": _TEST,
-        }, many=True),
-    }, many=True),
-    "sendTimes": inline_serializer("CampaignsTabSendTimes", {
-        "minDelivered": serializers.IntegerField(),
-        "cells": inline_serializer("CampaignsTabSendCell", {
-            "weekday": serializers.IntegerField(help_text="ISO, Monday = 1"), "hour": serializers.IntegerField(),
-            **_TIME,
-        }, many=True),
-        "byHour": inline_serializer("CampaignsTabSendHour", {"hour": serializers.IntegerField(), **_TIME},
-                                    many=True),
-        "bestHour": inline_serializer("CampaignsTabBestHour", {
-            "hour": serializers.IntegerField(), "delivered": serializers.IntegerField(),
-            "replied": serializers.IntegerField(), "readRate": serializers.FloatField(allow_null=True),
-            "replyRate": serializers.FloatField(allow_null=True),
-        }, allow_null=True),
-        "bestHourNote": serializers.CharField(allow_null=True, help_text="why there is no best hour"),
-    }),
-})  # fmt: skip
+OPENAPI_RESPONSE = inline_serializer(
+    "CampaignsTab",
+    {
+        "range": inline_serializer(
+            "CampaignsTabRange",
+            {
+                "label": serializers.CharField(),
+                "start": serializers.DateTimeField(),
+                "end": serializers.DateTimeField(),
+                "previousStart": serializers.DateTimeField(),
+                "timezone": serializers.CharField(),
+                "currency": serializers.CharField(),
+            },
+        ),
+        "filtersApplied": serializers.BooleanField(
+            help_text="always false: campaign figures are organization-wide"
+        ),
+        "totals": inline_serializer(
+            "CampaignsTabTotals",
+            {
+                "active": serializers.IntegerField(),
+                **_FUNNEL,
+                "responseRate": serializers.FloatField(**_rate),
+                "totalSpend": serializers.FloatField(**_MONEY),
+                "attributedRevenue": serializers.FloatField(**_MONEY),
+                "roi": serializers.FloatField(allow_null=True),
+                "costPerLead": serializers.FloatField(allow_null=True),
+                "trend": serializers.FloatField(
+                    allow_null=True, help_text="% change of sent vs the previous period"
+                ),
+            },
+        ),
+        "campaigns": inline_serializer("CampaignsTabRow", _ROW, many=True),
+        "comparison": inline_serializer(
+            "CampaignsTabComparison",
+            {
+                "selected": serializers.ListField(child=serializers.CharField()),
+                "isDefault": serializers.BooleanField(
+                    help_text="true: the two campaigns with most messages sent"
+                ),
+                "campaigns": inline_serializer("CampaignsTabCompared", _ROW, many=True),
+            },
+        ),
+        "variants": inline_serializer(
+            "CampaignsTabAbTest",
+            {
+                "id": serializers.CharField(),
+                "name": serializers.CharField(),
+                "readBestVariant": serializers.CharField(allow_null=True),
+                "replyBestVariant": serializers.CharField(allow_null=True),
+                "readVerdict": serializers.CharField(),
+                "replyVerdict": serializers.CharField(),
+                "variants": inline_serializer(
+                    "CampaignsTabVariant",
+                    {
+                        "variant": serializers.CharField(),
+                        **_TIME,
+                        "readBest": serializers.BooleanField(),
+                        "replyBest": serializers.BooleanField(),
+                        "readTest": _TEST,
+                        "replyTest": _TEST,
+                    },
+                    many=True,
+                ),
+            },
+            many=True,
+        ),
+        "sendTimes": inline_serializer(
+            "CampaignsTabSendTimes",
+            {
+                "minDelivered": serializers.IntegerField(),
+                "cells": inline_serializer(
+                    "CampaignsTabSendCell",
+                    {
+                        "weekday": serializers.IntegerField(help_text="ISO, Monday = 1"),
+                        "hour": serializers.IntegerField(),
+                        **_TIME,
+                    },
+                    many=True,
+                ),
+                "byHour": inline_serializer(
+                    "CampaignsTabSendHour", {"hour": serializers.IntegerField(), **_TIME}, many=True
+                ),
+                "bestHour": inline_serializer(
+                    "CampaignsTabBestHour",
+                    {
+                        "hour": serializers.IntegerField(),
+                        "delivered": serializers.IntegerField(),
+                        "replied": serializers.IntegerField(),
+                        "readRate": serializers.FloatField(allow_null=True),
+                        "replyRate": serializers.FloatField(allow_null=True),
+                    },
+                    allow_null=True,
+                ),
+                "bestHourNote": serializers.CharField(allow_null=True, help_text="why there is no best hour"),
+            },
+        ),
+    },
+)
 
 
 # --- own parameters -----------------------------------------------------------------------
@@ -183,10 +248,18 @@ def _comparison(
         elif external_id in info:
             # Not listed: nothing sent and no revenue attributed in W, by the listing rule.
             c = info[external_id]
-            compared.append(metrics.campaign_row(metrics.CampaignInput(
-                external_id=external_id, name=c["name"], counts=counts_now.get(c["id"], {}), spend=c["spend"],
-                attributed_revenue=Decimal(0), leads=leads.get(c["id"], 0),
-            )))  # fmt: skip
+            compared.append(
+                metrics.campaign_row(
+                    metrics.CampaignInput(
+                        external_id=external_id,
+                        name=c["name"],
+                        counts=counts_now.get(c["id"], {}),
+                        spend=c["spend"],
+                        attributed_revenue=Decimal(0),
+                        leads=leads.get(c["id"], 0),
+                    )
+                )
+            )
     return {"selected": selected, "isDefault": not chosen, "campaigns": compared}
 
 
@@ -219,8 +292,9 @@ def _send_times(query: DashboardQuery) -> dict:
 def compute(query: DashboardQuery) -> dict:
     organization, window, previous = query.organization, query.window, query.previous
     trusted = selectors.trusted_through(selectors.fill_state(organization))
-    counted = reads.campaign_counts(organization=organization, windows={"current": window, "previous": previous},
-                                    trusted_last_day=trusted)  # fmt: skip
+    counted = reads.campaign_counts(
+        organization=organization, windows={"current": window, "previous": previous}, trusted_last_day=trusted
+    )
     # The overview's own computation, so the totals are exactly the overview's campaigns block.
     build, (sent_now, sent_before) = analytics.campaign_blocks(
         organization, counted, window=window, previous=previous, trusted_last_day=trusted
@@ -273,8 +347,13 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
     def grid(rate: str) -> list[list[float | None]]:
         return [[by_cell[(w, h)][rate] for h in campaign_metrics.HOURS] for w in range(1, 8)]
 
-    heat = {"x_labels": hours, "y_labels": campaign_metrics.WEEKDAYS, "value_format": ValueFormat("percent"),
-            "x_label": f"Local hour of sending ({payload['range']['timezone']})", "y_label": "Weekday"}  # fmt: skip
+    heat = {
+        "x_labels": hours,
+        "y_labels": campaign_metrics.WEEKDAYS,
+        "value_format": ValueFormat("percent"),
+        "x_label": f"Local hour of sending ({payload['range']['timezone']})",
+        "y_label": "Weekday",
+    }
     best = send["bestHour"]["hour"] if send["bestHour"] else None
     return {
         "totals_funnel": FunnelChart(
@@ -325,7 +404,7 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
                         for h in send["byHour"]
                     ),
                 ),
-            ),  # fmt: skip
+            ),
             ValueFormat("percent"),
             category_label=f"Local hour ({payload['range']['timezone']})",
             value_label="Reply rate",
@@ -340,38 +419,91 @@ def _pct(value: float | None) -> str:
 def _linked(rows: list[dict], query: DashboardQuery) -> list[dict]:
     wide = organization_wide(query)
     return [
-        {**r, "leads_href": records_url("leads", wide, campaign=r["id"]),
-         "revenue_href": records_url("sales", wide, campaign=r["id"])}
+        {
+            **r,
+            "leads_href": records_url("leads", wide, campaign=r["id"]),
+            "revenue_href": records_url("sales", wide, campaign=r["id"]),
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def page_context(payload: dict, query: DashboardQuery) -> dict:
     t, currency = payload["totals"], query.organization.currency
     money, percent, integer = ValueFormat.money(currency), ValueFormat("percent"), ValueFormat("integer")
     cards = [
-        {"key": "active", "label": "Active campaigns", "value": t["active"], "format": integer,
-         "note": "sent messages in the period"},
-        {"key": "sent", "label": "Messages sent", "value": t["sent"], "format": integer,
-         "trend": display_trend(t["trend"]), "note": "vs the previous period"},
-        {"key": "deliveredRate", "label": "Delivered rate", "value": t["deliveredRate"], "format": percent,
-         "note": f"{t['delivered']:,} of {t['sent']:,} sent"},
-        {"key": "readRate", "label": "Read rate", "value": t["readRate"], "format": percent,
-         "note": f"{t['read']:,} of {t['delivered']:,} delivered"},
-        {"key": "replyRate", "label": "Reply rate", "value": t["replyRate"], "format": percent,
-         "note": f"{t['replied']:,} of {t['delivered']:,} delivered"},
-        {"key": "totalSpend", "label": "Total spend", "value": t["totalSpend"], "format": money,
-         "note": "of the campaigns listed"},
-        {"key": "attributedRevenue", "label": "Attributed revenue", "value": t["attributedRevenue"],
-         "format": money, "note": "last touch, sales closed in the period"},
-        {"key": "roi", "label": "ROI", "value": t["roi"], "format": percent, "note": "(revenue − spend) / spend"},
-        {"key": "costPerLead", "label": "Cost per lead", "value": t["costPerLead"], "format": money,
-         "note": "spend / distinct leads touched"},
-    ]  # fmt: skip
+        {
+            "key": "active",
+            "label": "Active campaigns",
+            "value": t["active"],
+            "format": integer,
+            "note": "sent messages in the period",
+        },
+        {
+            "key": "sent",
+            "label": "Messages sent",
+            "value": t["sent"],
+            "format": integer,
+            "trend": display_trend(t["trend"]),
+            "note": "vs the previous period",
+        },
+        {
+            "key": "deliveredRate",
+            "label": "Delivered rate",
+            "value": t["deliveredRate"],
+            "format": percent,
+            "note": f"{t['delivered']:,} of {t['sent']:,} sent",
+        },
+        {
+            "key": "readRate",
+            "label": "Read rate",
+            "value": t["readRate"],
+            "format": percent,
+            "note": f"{t['read']:,} of {t['delivered']:,} delivered",
+        },
+        {
+            "key": "replyRate",
+            "label": "Reply rate",
+            "value": t["replyRate"],
+            "format": percent,
+            "note": f"{t['replied']:,} of {t['delivered']:,} delivered",
+        },
+        {
+            "key": "totalSpend",
+            "label": "Total spend",
+            "value": t["totalSpend"],
+            "format": money,
+            "note": "of the campaigns listed",
+        },
+        {
+            "key": "attributedRevenue",
+            "label": "Attributed revenue",
+            "value": t["attributedRevenue"],
+            "format": money,
+            "note": "last touch, sales closed in the period",
+        },
+        {
+            "key": "roi",
+            "label": "ROI",
+            "value": t["roi"],
+            "format": percent,
+            "note": "(revenue − spend) / spend",
+        },
+        {
+            "key": "costPerLead",
+            "label": "Cost per lead",
+            "value": t["costPerLead"],
+            "format": money,
+            "note": "spend / distinct leads touched",
+        },
+    ]
     comparison = payload["comparison"]
     listed = [{"id": r["id"], "name": r["name"]} for r in payload["campaigns"]]
-    extra = [{"id": r["id"], "name": r["name"]} for r in comparison["campaigns"]
-             if r["id"] not in {c["id"] for c in listed}]  # fmt: skip
+    extra = [
+        {"id": r["id"], "name": r["name"]}
+        for r in comparison["campaigns"]
+        if r["id"] not in {c["id"] for c in listed}
+    ]
     choices = [{**c, "checked": c["id"] in comparison["selected"]} for c in listed + extra]
     return {
         "cards": cards,
@@ -385,13 +517,40 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
 
 
 def _row_cells(r: dict) -> tuple:
-    return (r["id"], r["name"], r["sent"], r["delivered"], r["read"], r["replied"], r["deliveredRate"],
-            r["readRate"], r["replyRate"], r["spend"], r["leads"], r["costPerLead"], r["attributedRevenue"],
-            r["roi"])  # fmt: skip
+    return (
+        r["id"],
+        r["name"],
+        r["sent"],
+        r["delivered"],
+        r["read"],
+        r["replied"],
+        r["deliveredRate"],
+        r["readRate"],
+        r["replyRate"],
+        r["spend"],
+        r["leads"],
+        r["costPerLead"],
+        r["attributedRevenue"],
+        r["roi"],
+    )
 
 
-ROW_HEADER = ("campaign id", "campaign", "sent", "delivered", "read", "replied", "delivered rate %", "read rate %",
-              "reply rate %", "spend", "leads", "cost per lead", "attributed revenue", "ROI %")  # fmt: skip
+ROW_HEADER = (
+    "campaign id",
+    "campaign",
+    "sent",
+    "delivered",
+    "read",
+    "replied",
+    "delivered rate %",
+    "read rate %",
+    "reply rate %",
+    "spend",
+    "leads",
+    "cost per lead",
+    "attributed revenue",
+    "ROI %",
+)
 
 
 def _test_cells(test: dict | None) -> tuple:
@@ -404,38 +563,87 @@ def csv_tables(payload: dict) -> dict[str, CsvTable]:
         "Campaign totals (organization-wide)",
         ("figure", "value"),
         (
-            ("active campaigns", t["active"]), ("messages sent", t["sent"]), ("messages sent trend %", t["trend"]),
-            ("delivered", t["delivered"]), ("read", t["read"]), ("replied", t["replied"]),
-            ("delivered rate %", t["deliveredRate"]), ("read rate %", t["readRate"]),
-            ("reply rate %", t["replyRate"]), ("total spend", t["totalSpend"]),
-            ("attributed revenue", t["attributedRevenue"]), ("ROI %", t["roi"]), ("cost per lead", t["costPerLead"]),
+            ("active campaigns", t["active"]),
+            ("messages sent", t["sent"]),
+            ("messages sent trend %", t["trend"]),
+            ("delivered", t["delivered"]),
+            ("read", t["read"]),
+            ("replied", t["replied"]),
+            ("delivered rate %", t["deliveredRate"]),
+            ("read rate %", t["readRate"]),
+            ("reply rate %", t["replyRate"]),
+            ("total spend", t["totalSpend"]),
+            ("attributed revenue", t["attributedRevenue"]),
+            ("ROI %", t["roi"]),
+            ("cost per lead", t["costPerLead"]),
         ),
-    )  # fmt: skip
+    )
     campaigns = CsvTable("Campaigns", ROW_HEADER, tuple(_row_cells(r) for r in payload["campaigns"]))
     comparison = CsvTable(
         "Compared campaigns", ROW_HEADER, tuple(_row_cells(r) for r in payload["comparison"]["campaigns"])
     )
     variants = CsvTable(
         "A/B variants",
-        ("campaign id", "campaign", "variant", "sent", "delivered", "read", "replied", "read rate %", "reply rate %",
-         "best read rate", "read z vs best", "read p-value vs best", "read verdict", "best reply rate",
-         "reply z vs best", "reply p-value vs best", "reply verdict"),
+        (
+            "campaign id",
+            "campaign",
+            "variant",
+            "sent",
+            "delivered",
+            "read",
+            "replied",
+            "read rate %",
+            "reply rate %",
+            "best read rate",
+            "read z vs best",
+            "read p-value vs best",
+            "read verdict",
+            "best reply rate",
+            "reply z vs best",
+            "reply p-value vs best",
+            "reply verdict",
+        ),
         tuple(
-            (c["id"], c["name"], v["variant"], v["sent"], v["delivered"], v["read"], v["replied"], v["readRate"],
-             v["replyRate"], v["readBest"], *_test_cells(v["readTest"]), v["replyBest"],
-             *_test_cells(v["replyTest"]))
+            (
+                c["id"],
+                c["name"],
+                v["variant"],
+                v["sent"],
+                v["delivered"],
+                v["read"],
+                v["replied"],
+                v["readRate"],
+                v["replyRate"],
+                v["readBest"],
+                *_test_cells(v["readTest"]),
+                v["replyBest"],
+                *_test_cells(v["replyTest"]),
+            )
             for c in payload["variants"]
             for v in c["variants"]
         ),
-    )  # fmt: skip
+    )
     send_times = CsvTable(
         "Send times (local weekday and hour)",
         ("weekday", "hour", "sent", "delivered", "read", "replied", "read rate %", "reply rate %"),
         tuple(
-            (campaign_metrics.WEEKDAYS[c["weekday"] - 1], c["hour"], c["sent"], c["delivered"], c["read"],
-             c["replied"], c["readRate"], c["replyRate"])
+            (
+                campaign_metrics.WEEKDAYS[c["weekday"] - 1],
+                c["hour"],
+                c["sent"],
+                c["delivered"],
+                c["read"],
+                c["replied"],
+                c["readRate"],
+                c["replyRate"],
+            )
             for c in payload["sendTimes"]["cells"]
         ),
-    )  # fmt: skip
-    return {"totals": totals, "campaigns": campaigns, "comparison": comparison, "variants": variants,
-            "send-times": send_times}  # fmt: skip
+    )
+    return {
+        "totals": totals,
+        "campaigns": campaigns,
+        "comparison": comparison,
+        "variants": variants,
+        "send-times": send_times,
+    }

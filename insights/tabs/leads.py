@@ -5,15 +5,14 @@ leads (or sales) behind it."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from decimal import ROUND_CEILING, Decimal
 
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from crm.display import Trend
-from crm.display import trend as display_trend
+from core.api import inline_serializer
+from core.display import POINTS
+from core.display import trend as display_trend
 from insights import metrics
 from insights.metrics import leads as calc
 from insights.selectors import leads as reads
@@ -21,8 +20,13 @@ from insights.tabs import CsvTable, DashboardQuery, records_url
 from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
 
 TITLE = "Leads"
-PERIODS = {"24h": "in the last 24 hours", "7d": "in the last 7 days", "30d": "in the last 30 days",
-           "90d": "in the last 90 days", "1y": "in the last year"}  # fmt: skip
+PERIODS = {
+    "24h": "in the last 24 hours",
+    "7d": "in the last 7 days",
+    "30d": "in the last 30 days",
+    "90d": "in the last 90 days",
+    "1y": "in the last year",
+}
 # The source charts draw the biggest sources; the table lists them all.
 TOP_SOURCES = 10
 HEAT_LEVELS = 5
@@ -33,79 +37,151 @@ HORIZON_LABELS = {7: "1 week", 14: "2 weeks", 28: "4 weeks", 56: "8 weeks"}
 _pct = {"allow_null": True, "help_text": "percent 0-100, one decimal; null over nothing"}
 _change = {"allow_null": True}
 _days = {"allow_null": True, "help_text": "days, one decimal; null without a lead"}
-_BLOCK = inline_serializer("LeadsTabKpis", {
-    "total": serializers.IntegerField(help_text="leads created in the window"),
-    "qualified": serializers.IntegerField(help_text="of those, with interested_at set"),
-    "conversionRate": serializers.FloatField(**_pct),
-    "averageScore": serializers.FloatField(allow_null=True, help_text="mean score over those with one"),
-    "pipelineValue": serializers.FloatField(help_text="estimated value of the leads open at W's end"),
-})  # fmt: skip
+_BLOCK = inline_serializer(
+    "LeadsTabKpis",
+    {
+        "total": serializers.IntegerField(help_text="leads created in the window"),
+        "qualified": serializers.IntegerField(help_text="of those, with interested_at set"),
+        "conversionRate": serializers.FloatField(**_pct),
+        "averageScore": serializers.FloatField(allow_null=True, help_text="mean score over those with one"),
+        "pipelineValue": serializers.FloatField(
+            help_text="lead pipeline value: estimated value of the leads open at W's end (not the "
+            "opportunity pipeline of /api/bi)"
+        ),
+    },
+)
 _SOURCE = {
     "source": serializers.CharField(help_text=f"the lead's source, '{calc.NONE_SOURCE}' when empty"),
-    "leads": serializers.IntegerField(), "converted": serializers.IntegerField(),
+    "leads": serializers.IntegerField(),
+    "converted": serializers.IntegerField(),
     "conversionRate": serializers.FloatField(**_pct),
     "revenue": serializers.FloatField(help_text="sales of these leads, closed at any time"),
     "sales": serializers.IntegerField(),
     "averageDaysToConvert": serializers.FloatField(**_days),
-}  # fmt: skip
-OPENAPI_RESPONSE = inline_serializer("LeadsTab", {
-    "range": inline_serializer("LeadsTabRange", {
-        "label": serializers.CharField(), "start": serializers.DateTimeField(),
-        "end": serializers.DateTimeField(), "previousStart": serializers.DateTimeField(),
-        "timezone": serializers.CharField(), "currency": serializers.CharField(),
-    }),
-    "kpis": inline_serializer("LeadsTabKpiComparison", {
-        "current": _BLOCK,
-        "previous": _BLOCK,
-        "changes": inline_serializer("LeadsTabChanges", {
-            "total": serializers.FloatField(**_change, help_text="% change; null when the previous is 0"),
-            "qualified": serializers.FloatField(**_change, help_text="% change"),
-            "conversionRate": serializers.FloatField(**_change, help_text="change in percentage points"),
-            "averageScore": serializers.FloatField(**_change, help_text="% change of the mean"),
-            "pipelineValue": serializers.FloatField(**_change, help_text="% change"),
-        }),
-    }),
-    "funnel": inline_serializer("LeadsTabFunnel", {
-        "stages": inline_serializer("LeadsTabStage", {
-            "stage": serializers.ChoiceField(calc.STAGES), "label": serializers.CharField(),
-            "leads": serializers.IntegerField(help_text="created in W, with the milestone set (whenever)"),
-            "rateFromPrevious": serializers.FloatField(**_pct),
-            "rateFromCreated": serializers.FloatField(**_pct),
-        }, many=True),
-        "lost": serializers.IntegerField(help_text="leads created in W with lost_at set"),
-    }),
-    "scores": inline_serializer("LeadsTabScoreBucket", {
-        "label": serializers.CharField(),
-        "min": serializers.IntegerField(allow_null=True, help_text="inclusive; null for the no-score bar"),
-        "max": serializers.IntegerField(allow_null=True, help_text="inclusive"),
-        "leads": serializers.IntegerField(), "share": serializers.FloatField(**_pct),
-        "converted": serializers.IntegerField(), "conversionRate": serializers.FloatField(**_pct),
-    }, many=True),
-    "sources": inline_serializer("LeadsTabSource", _SOURCE, many=True),
-    "sourceTotals": inline_serializer("LeadsTabSourceTotals", _SOURCE),
-    "velocity": inline_serializer("LeadsTabVelocity", {
-        "key": serializers.ChoiceField([key for key, _a, _b in calc.VELOCITY_SPANS]),
-        "from": serializers.CharField(), "to": serializers.CharField(), "label": serializers.CharField(),
-        "leads": serializers.IntegerField(help_text="leads created in W that reached both stages"),
-        "medianDays": serializers.FloatField(**_days),
-    }, many=True),
-    "cohorts": inline_serializer("LeadsTabCohorts", {
-        "horizons": serializers.ListField(child=serializers.IntegerField(), help_text="days after creation"),
-        "weeks": inline_serializer("LeadsTabCohortWeek", {
-            "week": serializers.DateField(help_text="the local Monday starting the ISO week"),
-            "label": serializers.CharField(),
-            "leads": serializers.IntegerField(help_text="leads created that week (Monday to Sunday, local)"),
-            "complete": serializers.BooleanField(help_text="the week is over"),
-            "cells": inline_serializer("LeadsTabCohortCell", {
-                "days": serializers.IntegerField(),
-                "mature": serializers.BooleanField(help_text="the horizon passed for all the week's leads"),
-                "converted": serializers.IntegerField(allow_null=True, help_text="null when immature"),
-                "share": serializers.FloatField(allow_null=True, help_text="% of the week's leads; null when "
-                                                                          "immature or the week has no lead"),
-            }, many=True),
-        }, many=True),
-    }),
-})  # fmt: skip
+}
+OPENAPI_RESPONSE = inline_serializer(
+    "LeadsTab",
+    {
+        "range": inline_serializer(
+            "LeadsTabRange",
+            {
+                "label": serializers.CharField(),
+                "start": serializers.DateTimeField(),
+                "end": serializers.DateTimeField(),
+                "previousStart": serializers.DateTimeField(),
+                "timezone": serializers.CharField(),
+                "currency": serializers.CharField(),
+            },
+        ),
+        "kpis": inline_serializer(
+            "LeadsTabKpiComparison",
+            {
+                "current": _BLOCK,
+                "previous": _BLOCK,
+                "changes": inline_serializer(
+                    "LeadsTabChanges",
+                    {
+                        "total": serializers.FloatField(
+                            **_change, help_text="% change; null when the previous is 0"
+                        ),
+                        "qualified": serializers.FloatField(**_change, help_text="% change"),
+                        "conversionRate": serializers.FloatField(
+                            **_change, help_text="change in percentage points"
+                        ),
+                        "averageScore": serializers.FloatField(**_change, help_text="% change of the mean"),
+                        "pipelineValue": serializers.FloatField(**_change, help_text="% change"),
+                    },
+                ),
+            },
+        ),
+        "funnel": inline_serializer(
+            "LeadsTabFunnel",
+            {
+                "stages": inline_serializer(
+                    "LeadsTabStage",
+                    {
+                        "stage": serializers.ChoiceField(calc.STAGES),
+                        "label": serializers.CharField(),
+                        "leads": serializers.IntegerField(
+                            help_text="created in W, with the milestone set (whenever)"
+                        ),
+                        "rateFromPrevious": serializers.FloatField(**_pct),
+                        "rateFromCreated": serializers.FloatField(**_pct),
+                    },
+                    many=True,
+                ),
+                "lost": serializers.IntegerField(help_text="leads created in W with lost_at set"),
+            },
+        ),
+        "scores": inline_serializer(
+            "LeadsTabScoreBucket",
+            {
+                "label": serializers.CharField(),
+                "min": serializers.IntegerField(
+                    allow_null=True, help_text="inclusive; null for the no-score bar"
+                ),
+                "max": serializers.IntegerField(allow_null=True, help_text="inclusive"),
+                "leads": serializers.IntegerField(),
+                "share": serializers.FloatField(**_pct),
+                "converted": serializers.IntegerField(),
+                "conversionRate": serializers.FloatField(**_pct),
+            },
+            many=True,
+        ),
+        "sources": inline_serializer("LeadsTabSource", _SOURCE, many=True),
+        "sourceTotals": inline_serializer("LeadsTabSourceTotals", _SOURCE),
+        "velocity": inline_serializer(
+            "LeadsTabVelocity",
+            {
+                "key": serializers.ChoiceField([key for key, _a, _b in calc.VELOCITY_SPANS]),
+                "from": serializers.CharField(),
+                "to": serializers.CharField(),
+                "label": serializers.CharField(),
+                "leads": serializers.IntegerField(help_text="leads created in W that reached both stages"),
+                "medianDays": serializers.FloatField(**_days),
+            },
+            many=True,
+        ),
+        "cohorts": inline_serializer(
+            "LeadsTabCohorts",
+            {
+                "horizons": serializers.ListField(
+                    child=serializers.IntegerField(), help_text="days after creation"
+                ),
+                "weeks": inline_serializer(
+                    "LeadsTabCohortWeek",
+                    {
+                        "week": serializers.DateField(help_text="the local Monday starting the ISO week"),
+                        "label": serializers.CharField(),
+                        "leads": serializers.IntegerField(
+                            help_text="leads created that week (Monday to Sunday, local)"
+                        ),
+                        "complete": serializers.BooleanField(help_text="the week is over"),
+                        "cells": inline_serializer(
+                            "LeadsTabCohortCell",
+                            {
+                                "days": serializers.IntegerField(),
+                                "mature": serializers.BooleanField(
+                                    help_text="the horizon passed for all the week's leads"
+                                ),
+                                "converted": serializers.IntegerField(
+                                    allow_null=True, help_text="null when immature"
+                                ),
+                                "share": serializers.FloatField(
+                                    allow_null=True,
+                                    help_text="% of the week's leads; null when "
+                                    "immature or the week has no lead",
+                                ),
+                            },
+                            many=True,
+                        ),
+                    },
+                    many=True,
+                ),
+            },
+        ),
+    },
+)
 
 
 # --- the payload --------------------------------------------------------------------------
@@ -132,23 +208,32 @@ def compute(query: DashboardQuery) -> dict:
     mondays = calc.cohort_mondays(window, tz)
     span = calc.cohort_span(mondays, tz)
     weekly = (
-        reads.weekly_cohorts(organization=organization, weeks=span, filters=query.filters,
-                             horizons_days=calc.HORIZONS_DAYS)
-        if span else {}
-    )  # fmt: skip
+        reads.weekly_cohorts(
+            organization=organization, weeks=span, filters=query.filters, horizons_days=calc.HORIZONS_DAYS
+        )
+        if span
+        else {}
+    )
     cohort = calc.summed(by_source.values())
     sources, source_totals = calc.source_rows(by_source, revenue)
     return {
         "range": {
-            "label": window.label, "start": _utc(window.start), "end": _utc(window.end),
-            "previousStart": _utc(previous.start), "timezone": organization.timezone,
+            "label": window.label,
+            "start": _utc(window.start),
+            "end": _utc(window.end),
+            "previousStart": _utc(previous.start),
+            "timezone": organization.timezone,
             "currency": organization.currency,
         },
         "kpis": {
             "current": metrics.leads_block(totals.current, pipeline_value=totals.pipeline_now),
             "previous": metrics.leads_block(totals.previous, pipeline_value=totals.pipeline_before),
-            "changes": calc.kpi_changes(totals.current, totals.previous, pipeline_now=totals.pipeline_now,
-                                        pipeline_before=totals.pipeline_before),
+            "changes": calc.kpi_changes(
+                totals.current,
+                totals.previous,
+                pipeline_now=totals.pipeline_now,
+                pipeline_before=totals.pipeline_before,
+            ),
         },
         "funnel": {"stages": calc.funnel(cohort), "lost": cohort.get("lost", 0)},
         "scores": calc.score_histogram(cohort),
@@ -159,7 +244,7 @@ def compute(query: DashboardQuery) -> dict:
             "horizons": list(calc.HORIZONS_DAYS),
             "weeks": calc.cohort_rows(mondays, weekly, tz=tz, as_of=query.as_of),
         },
-    }  # fmt: skip
+    }
 
 
 # --- links --------------------------------------------------------------------------------
@@ -225,40 +310,91 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
     return {
         "funnel": FunnelChart(
             "Lead funnel",
-            tuple(Point(s["label"], s["leads"], href=stage_href(query, s["stage"]),
-                        tooltip=f"{_pct(s['rateFromCreated'])} of the leads created")
-                  for s in stages),
+            tuple(
+                Point(
+                    s["label"],
+                    s["leads"],
+                    href=stage_href(query, s["stage"]),
+                    tooltip=f"{_pct(s['rateFromCreated'])} of the leads created",
+                )
+                for s in stages
+            ),
             integer,
         ),
         "scores": BarChart(
             "Lead score distribution",
-            (Series("Leads", tuple(
-                Point(b["label"], b["leads"], href=score_href(query, b),
-                      tooltip=f"{b['converted']} converted ({_pct(b['conversionRate'])})")
-                for b in payload["scores"])),),
-            integer, category_label="Score", value_label="Leads",
+            (
+                Series(
+                    "Leads",
+                    tuple(
+                        Point(
+                            b["label"],
+                            b["leads"],
+                            href=score_href(query, b),
+                            tooltip=f"{b['converted']} converted ({_pct(b['conversionRate'])})",
+                        )
+                        for b in payload["scores"]
+                    ),
+                ),
+            ),
+            integer,
+            category_label="Score",
+            value_label="Leads",
         ),
         "source_leads": BarChart(
             "Leads by source",
-            (Series("Leads", tuple(Point(r["source"], r["leads"], href=source_href(query, r))
-                                   for r in sources)),),
-            integer, horizontal=True, category_label="Source", value_label="Leads",
+            (
+                Series(
+                    "Leads",
+                    tuple(Point(r["source"], r["leads"], href=source_href(query, r)) for r in sources),
+                ),
+            ),
+            integer,
+            horizontal=True,
+            category_label="Source",
+            value_label="Leads",
         ),
         "source_conversion": BarChart(
             "Conversion rate by source",
-            (Series("Conversion rate", tuple(
-                Point(r["source"], r["conversionRate"], href=source_href(query, r, stage="converted"),
-                      tooltip=f"{r['converted']} of {r['leads']} leads converted")
-                for r in sources)),),
-            pct, horizontal=True, category_label="Source", value_label="Conversion rate",
+            (
+                Series(
+                    "Conversion rate",
+                    tuple(
+                        Point(
+                            r["source"],
+                            r["conversionRate"],
+                            href=source_href(query, r, stage="converted"),
+                            tooltip=f"{r['converted']} of {r['leads']} leads converted",
+                        )
+                        for r in sources
+                    ),
+                ),
+            ),
+            pct,
+            horizontal=True,
+            category_label="Source",
+            value_label="Conversion rate",
         ),
         "velocity": BarChart(
             "Median days per stage",
-            (Series("Median days", tuple(
-                Point(v["label"], v["medianDays"], href=velocity_href(query, v),
-                      tooltip=f"over {v['leads']} leads")
-                for v in payload["velocity"])),),
-            ValueFormat("number"), horizontal=True, category_label="Stage", value_label="Days",
+            (
+                Series(
+                    "Median days",
+                    tuple(
+                        Point(
+                            v["label"],
+                            v["medianDays"],
+                            href=velocity_href(query, v),
+                            tooltip=f"over {v['leads']} leads",
+                        )
+                        for v in payload["velocity"]
+                    ),
+                ),
+            ),
+            ValueFormat("number"),
+            horizontal=True,
+            category_label="Stage",
+            value_label="Days",
         ),
         "cohorts": HeatmapChart(
             "Share converted by weeks after creation",
@@ -267,21 +403,14 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
             [[c["share"] for c in w["cells"]] for w in weeks],
             pct,
             hrefs=[[cell_href(query, w, c) for c in w["cells"]] for w in weeks],
-            x_label="Converted within", y_label="Week created",
+            x_label="Converted within",
+            y_label="Week created",
         ),
-    }  # fmt: skip
+    }
 
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
-
-
-def _points_trend(value: float | None) -> Trend:
-    """A change of a rate, in percentage points (coloured as a % change would be)."""
-    shown = display_trend(value)
-    if value is None:
-        return shown
-    return dataclasses.replace(shown, text="0.0 pts" if value == 0 else f"{value:+.1f} pts")
 
 
 def _period_text(query: DashboardQuery) -> str:
@@ -310,51 +439,101 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
     stages = {s["stage"]: s for s in payload["funnel"]["stages"]}
     unscored = payload["scores"][-1]["leads"]
     cards = [
-        {"key": "total", "label": "Leads created", "value": current["total"], "previous": previous["total"],
-         "format": ValueFormat("integer"), "trend": display_trend(changes["total"]),
-         "href": stage_href(query, "created"), "note": f"{payload['funnel']['lost']} of them lost"},
-        {"key": "qualified", "label": "Qualified", "value": current["qualified"],
-         "previous": previous["qualified"], "format": ValueFormat("integer"),
-         "trend": display_trend(changes["qualified"]), "href": stage_href(query, "interested"),
-         "note": "reached the interested stage"},
-        {"key": "conversionRate", "label": "Conversion rate", "value": current["conversionRate"],
-         "previous": previous["conversionRate"], "format": ValueFormat("percent"),
-         "trend": _points_trend(changes["conversionRate"]), "href": stage_href(query, "converted"),
-         "note": f"{stages['converted']['leads']} of {current['total']} converted"},
-        {"key": "averageScore", "label": "Average score", "value": current["averageScore"],
-         "previous": previous["averageScore"], "format": ValueFormat("number"),
-         "trend": display_trend(changes["averageScore"]), "href": records_url("leads", query, scoreMin=0),
-         "note": f"over {current['total'] - unscored} scored leads"},
-        {"key": "pipelineValue", "label": "Pipeline value", "value": current["pipelineValue"],
-         "previous": previous["pipelineValue"], "format": money,
-         "trend": display_trend(changes["pipelineValue"]), "href": None,
-         "note": "open leads at the end of the period, whenever created"},
-    ]  # fmt: skip
+        {
+            "key": "total",
+            "label": "Leads created",
+            "value": current["total"],
+            "previous": previous["total"],
+            "format": ValueFormat("integer"),
+            "trend": display_trend(changes["total"]),
+            "href": stage_href(query, "created"),
+            "note": f"{payload['funnel']['lost']} of them lost",
+        },
+        {
+            "key": "qualified",
+            "label": "Qualified",
+            "value": current["qualified"],
+            "previous": previous["qualified"],
+            "format": ValueFormat("integer"),
+            "trend": display_trend(changes["qualified"]),
+            "href": stage_href(query, "interested"),
+            "note": "reached the interested stage",
+        },
+        {
+            "key": "conversionRate",
+            "label": "Conversion rate",
+            "value": current["conversionRate"],
+            "previous": previous["conversionRate"],
+            "format": ValueFormat("percent"),
+            "trend": display_trend(changes["conversionRate"], unit=POINTS),
+            "href": stage_href(query, "converted"),
+            "note": f"{stages['converted']['leads']} of {current['total']} converted",
+        },
+        {
+            "key": "averageScore",
+            "label": "Average score",
+            "value": current["averageScore"],
+            "previous": previous["averageScore"],
+            "format": ValueFormat("number"),
+            "trend": display_trend(changes["averageScore"]),
+            "href": records_url("leads", query, scoreMin=0),
+            "note": f"over {current['total'] - unscored} scored leads",
+        },
+        {
+            "key": "pipelineValue",
+            "label": "Lead pipeline value",
+            "value": current["pipelineValue"],
+            "previous": previous["pipelineValue"],
+            "format": money,
+            "trend": display_trend(changes["pipelineValue"]),
+            "href": None,
+            "note": "estimated value of the leads open at the end of the period, whenever created",
+        },
+    ]
     funnel_rows = [{**s, "href": stage_href(query, s["stage"])} for s in payload["funnel"]["stages"]]
-    score_rows = [{**b, "href": score_href(query, b),
-                   "converted_href": records_url("leads", query, stage="converted",
-                                                 **({"noScore": "1"} if b["min"] is None else
-                                                    {"scoreMin": b["min"], "scoreMax": b["max"]}))}
-                  for b in payload["scores"]]  # fmt: skip
+    score_rows = [
+        {
+            **b,
+            "href": score_href(query, b),
+            "converted_href": records_url(
+                "leads",
+                query,
+                stage="converted",
+                **({"noScore": "1"} if b["min"] is None else {"scoreMin": b["min"], "scoreMax": b["max"]}),
+            ),
+        }
+        for b in payload["scores"]
+    ]
     most_leads = max((r["leads"] for r in payload["sources"]), default=0)
     most_revenue = max((r["revenue"] for r in payload["sources"]), default=0)
     source_rows = [
-        {**r, "href": source_href(query, r), "converted_href": source_href(query, r, stage="converted"),
-         "revenue_href": revenue_href(query, r) if r["sales"] else None,
-         "leads_bar": _bar(r["leads"], most_leads), "revenue_bar": _bar(r["revenue"], most_revenue)}
+        {
+            **r,
+            "href": source_href(query, r),
+            "converted_href": source_href(query, r, stage="converted"),
+            "revenue_href": revenue_href(query, r) if r["sales"] else None,
+            "leads_bar": _bar(r["leads"], most_leads),
+            "revenue_bar": _bar(r["revenue"], most_revenue),
+        }
         for r in payload["sources"]
-    ]  # fmt: skip
+    ]
     totals = {**payload["sourceTotals"], "total": True}
-    totals.update(href=source_href(query, totals),
-                  converted_href=source_href(query, totals, stage="converted"),
-                  revenue_href=revenue_href(query, totals) if totals["sales"] else None)  # fmt: skip
+    totals.update(
+        href=source_href(query, totals),
+        converted_href=source_href(query, totals, stage="converted"),
+        revenue_href=revenue_href(query, totals) if totals["sales"] else None,
+    )
     velocity_rows = [{**v, "href": velocity_href(query, v)} for v in payload["velocity"]]
     cohort_rows = [
-        {**w, "href": cohort_href(query, w) if w["leads"] else None,
-         "cells": [{**c, "href": cell_href(query, w, c), "level": _heat_level(c["share"])}
-                   for c in w["cells"]]}
+        {
+            **w,
+            "href": cohort_href(query, w) if w["leads"] else None,
+            "cells": [
+                {**c, "href": cell_href(query, w, c), "level": _heat_level(c["share"])} for c in w["cells"]
+            ],
+        }
         for w in payload["cohorts"]["weeks"]
-    ]  # fmt: skip
+    ]
     return {
         "cards": cards,
         "funnel_rows": funnel_rows,
@@ -376,39 +555,67 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
 
 def csv_tables(payload: dict) -> dict[str, CsvTable]:
     current, previous, changes = (payload["kpis"][k] for k in ("current", "previous", "changes"))
-    kpi_rows = (("Leads created", "total"), ("Qualified", "qualified"),
-                ("Conversion rate % (trend in points)", "conversionRate"), ("Average score", "averageScore"),
-                ("Pipeline value", "pipelineValue"))  # fmt: skip
-    source_header = ("source", "leads", "converted", "conversion rate %", "revenue", "sales",
-                     "average days to convert")  # fmt: skip
+    kpi_rows = (
+        ("Leads created", "total"),
+        ("Qualified", "qualified"),
+        ("Conversion rate % (trend in points)", "conversionRate"),
+        ("Average score", "averageScore"),
+        ("Lead pipeline value", "pipelineValue"),
+    )
+    source_header = (
+        "source",
+        "leads",
+        "converted",
+        "conversion rate %",
+        "revenue",
+        "sales",
+        "average days to convert",
+    )
 
     def source_cells(r: dict) -> tuple:
-        return (r["source"], r["leads"], r["converted"], r["conversionRate"], r["revenue"], r["sales"],
-                r["averageDaysToConvert"])  # fmt: skip
+        return (
+            r["source"],
+            r["leads"],
+            r["converted"],
+            r["conversionRate"],
+            r["revenue"],
+            r["sales"],
+            r["averageDaysToConvert"],
+        )
 
     weeks = payload["cohorts"]["weeks"]
     horizons = payload["cohorts"]["horizons"]
     return {
-        "kpis": CsvTable("Lead KPIs, current vs previous period", ("metric", "current", "previous", "trend"),
-                         tuple((label, current[k], previous[k], changes[k]) for label, k in kpi_rows)),
+        "kpis": CsvTable(
+            "Lead KPIs, current vs previous period",
+            ("metric", "current", "previous", "trend"),
+            tuple((label, current[k], previous[k], changes[k]) for label, k in kpi_rows),
+        ),
         "funnel": CsvTable(
             "Lead funnel (leads created in the period)",
             ("stage", "leads", "% of previous stage", "% of created"),
-            tuple((s["stage"], s["leads"], s["rateFromPrevious"], s["rateFromCreated"])
-                  for s in payload["funnel"]["stages"]) + (("lost", payload["funnel"]["lost"], None, None),),
+            tuple(
+                (s["stage"], s["leads"], s["rateFromPrevious"], s["rateFromCreated"])
+                for s in payload["funnel"]["stages"]
+            )
+            + (("lost", payload["funnel"]["lost"], None, None),),
         ),
         "scores": CsvTable(
-            "Lead score distribution", ("score from", "score to", "leads", "share %", "converted",
-                                        "conversion rate %"),
-            tuple((b["min"], b["max"], b["leads"], b["share"], b["converted"], b["conversionRate"])
-                  for b in payload["scores"]),
+            "Lead score distribution",
+            ("score from", "score to", "leads", "share %", "converted", "conversion rate %"),
+            tuple(
+                (b["min"], b["max"], b["leads"], b["share"], b["converted"], b["conversionRate"])
+                for b in payload["scores"]
+            ),
         ),
         "sources": CsvTable(
-            "Source performance", source_header,
+            "Source performance",
+            source_header,
             tuple(source_cells(r) for r in payload["sources"]) + (source_cells(payload["sourceTotals"]),),
         ),
         "velocity": CsvTable(
-            "Pipeline velocity (median days)", ("from stage", "to stage", "leads", "median days"),
+            "Pipeline velocity (median days)",
+            ("from stage", "to stage", "leads", "median days"),
             tuple((v["from"], v["to"], v["leads"], v["medianDays"]) for v in payload["velocity"]),
         ),
         "cohorts": CsvTable(
@@ -416,4 +623,4 @@ def csv_tables(payload: dict) -> dict[str, CsvTable]:
             ("week", "leads", *(f"converted within {d} days %" for d in horizons)),
             tuple((w["week"], w["leads"], *(c["share"] for c in w["cells"])) for w in weeks),
         ),
-    }  # fmt: skip
+    }

@@ -3,12 +3,14 @@ four metrics), today so far against the same time yesterday, and the month's goa
 
 from __future__ import annotations
 
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from crm.display import trend as display_trend
+from core.api import NumberField, inline_serializer
+from core.display import PERCENT, POINTS, UNIT_SUFFIXES
+from core.display import trend as display_trend
+from core.metrics import trend_points
 from insights import analytics, metrics
-from insights.metrics.overview import goal_progress, month_elapsed_percent
+from insights.metrics.overview import month_elapsed_percent, month_goal
 from insights.models import GoalMetric
 from insights.selectors import overview as reads
 from insights.tabs import CsvTable, DashboardQuery, records_url
@@ -33,7 +35,7 @@ COMPARISON_ROWS = (
     ("leads", "qualified", "Leads qualified", "integer"),
     ("leads", "conversionRate", "Lead conversion rate", "percent"),
     ("leads", "averageScore", "Average lead score", "number"),
-    ("leads", "pipelineValue", "Pipeline value", "money"),
+    ("leads", "pipelineValue", "Lead pipeline value", "money"),
     ("revenue", "total", "Revenue", "money"),
     ("revenue", "deals", "Deals", "integer"),
     ("revenue", "averageDealSize", "Average deal size", "money"),
@@ -46,10 +48,14 @@ COMPARISON_ROWS = (
     ("campaigns", "roi", "Campaign ROI", "percent"),
 )
 
-_figure = inline_serializer("OverviewTodayFigure", {
-    "today": serializers.FloatField(), "sameTimeYesterday": serializers.FloatField(),
-    "trend": serializers.FloatField(allow_null=True),
-})  # fmt: skip
+_figure = inline_serializer(
+    "OverviewTodayFigure",
+    {
+        "today": NumberField(),
+        "sameTimeYesterday": NumberField(),
+        "trend": serializers.FloatField(allow_null=True),
+    },
+)
 OPENAPI_RESPONSE = inline_serializer(
     "OverviewTab",
     {
@@ -67,12 +73,17 @@ OPENAPI_RESPONSE = inline_serializer(
                     "field": serializers.CharField(),
                     "label": serializers.CharField(),
                     "format": serializers.CharField(),
-                    "current": serializers.FloatField(allow_null=True),
-                    "previous": serializers.FloatField(allow_null=True),
-                    "change": serializers.FloatField(allow_null=True),
+                    "current": NumberField(allow_null=True),
+                    "previous": NumberField(allow_null=True),
+                    "change": serializers.FloatField(
+                        allow_null=True, help_text="against the previous period, in changeUnit"
+                    ),
+                    "changeUnit": serializers.ChoiceField(
+                        [PERCENT, POINTS], help_text="points for a rate (format percent), else percent"
+                    ),
                 },
             )
-        ),  # fmt: skip
+        ),
         "today": inline_serializer("OverviewToday", {name: _figure for name in TODAY_FIGURES}),
         "goals": inline_serializer(
             "OverviewGoals",
@@ -86,7 +97,7 @@ OPENAPI_RESPONSE = inline_serializer(
                             "metric": serializers.ChoiceField(GoalMetric.values),
                             "label": serializers.CharField(),
                             "target": serializers.FloatField(allow_null=True),
-                            "actual": serializers.FloatField(),
+                            "actual": NumberField(),
                             "completion": serializers.FloatField(allow_null=True),
                             "expectedByNow": serializers.FloatField(allow_null=True),
                             "onTrack": serializers.BooleanField(allow_null=True),
@@ -95,7 +106,7 @@ OPENAPI_RESPONSE = inline_serializer(
                     )
                 ),
             },
-        ),  # fmt: skip
+        ),
     },
 )
 
@@ -133,11 +144,20 @@ def _goals(query: DashboardQuery) -> dict:
         goal = goals.get(metric)
         if goal is None:
             actual = actuals[metric]
-            items.append({"metric": metric, "label": label, "target": None,
-                          "actual": metrics.money(actual) if metric == "revenue" else _number(actual),
-                          "completion": None, "expectedByNow": None, "onTrack": None, "achieved": False})  # fmt: skip
+            items.append(
+                {
+                    "metric": metric,
+                    "label": label,
+                    "target": None,
+                    "actual": metrics.money(actual) if metric == "revenue" else _number(actual),
+                    "completion": None,
+                    "expectedByNow": None,
+                    "onTrack": None,
+                    "achieved": False,
+                }
+            )
             continue
-        progress = goal_progress(
+        progress = month_goal(
             metric=metric, target=goal.target, actual=actuals[metric], elapsed_percent=elapsed
         )
         items.append({**progress, "label": label})
@@ -151,13 +171,24 @@ def _comparison_rows(comparisons: dict, exact: dict) -> list[dict]:
         current = comparisons[metric]["current"].get(field)
         previous = comparisons[metric]["previous"].get(field)
         now, before = exact[metric]["current"].get(field), exact[metric]["previous"].get(field)
-        if kind == "percent":
-            # A change of a rate is in points, not a percent of a percent.
-            change = None if now is None or before is None else metrics.one_decimal(now - before)
+        # A change of a rate is in points, not a percent of a percent.
+        unit = POINTS if kind == "percent" else PERCENT
+        if unit == POINTS:
+            change = trend_points(now, before)
         else:
             change = metrics.trend(now or 0, before or 0) if now is not None else None
-        rows.append({"metric": metric, "field": field, "label": label, "format": kind,
-                     "current": current, "previous": previous, "change": change})  # fmt: skip
+        rows.append(
+            {
+                "metric": metric,
+                "field": field,
+                "label": label,
+                "format": kind,
+                "current": current,
+                "previous": previous,
+                "change": change,
+                "changeUnit": unit,
+            }
+        )
     return rows
 
 
@@ -205,24 +236,53 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
     data, currency = payload["data"], query.organization.currency
     money = ValueFormat.money(currency)
     cards = [
-        {"key": "calls", "label": "Calls", "value": data["calls"]["total"], "format": ValueFormat("integer"),
-         "trend": display_trend(payload["trends"]["calls"]), "href": records_url("calls", query),
-         "note": f"{_pct(data['calls']['successRate'])} successful"},
-        {"key": "leads", "label": "New leads", "value": data["leads"]["total"], "format": ValueFormat("integer"),
-         "trend": display_trend(payload["trends"]["leads"]), "href": records_url("leads", query),
-         "note": f"{_pct(data['leads']['conversionRate'])} converted"},
-        {"key": "revenue", "label": "Revenue", "value": data["revenue"]["total"], "format": money,
-         "trend": display_trend(payload["trends"]["revenue"]), "href": records_url("sales", query),
-         "note": f"{data['revenue']['deals']} deals"},
-        {"key": "campaigns", "label": "Messages sent", "value": data["campaigns"]["sent"],
-         "format": ValueFormat("integer"), "trend": display_trend(payload["trends"]["campaigns"]), "href": None,
-         "note": f"{data['campaigns']['active']} active campaigns"},
-    ]  # fmt: skip
+        {
+            "key": "calls",
+            "label": "Calls",
+            "value": data["calls"]["total"],
+            "format": ValueFormat("integer"),
+            "trend": display_trend(payload["trends"]["calls"]),
+            "href": records_url("calls", query),
+            "note": f"{_pct(data['calls']['successRate'])} successful",
+        },
+        {
+            "key": "leads",
+            "label": "New leads",
+            "value": data["leads"]["total"],
+            "format": ValueFormat("integer"),
+            "trend": display_trend(payload["trends"]["leads"]),
+            "href": records_url("leads", query),
+            "note": f"{_pct(data['leads']['conversionRate'])} converted",
+        },
+        {
+            "key": "revenue",
+            "label": "Revenue",
+            "value": data["revenue"]["total"],
+            "format": money,
+            "trend": display_trend(payload["trends"]["revenue"]),
+            "href": records_url("sales", query),
+            "note": f"{data['revenue']['deals']} deals",
+        },
+        {
+            "key": "campaigns",
+            "label": "Messages sent",
+            "value": data["campaigns"]["sent"],
+            "format": ValueFormat("integer"),
+            "trend": display_trend(payload["trends"]["campaigns"]),
+            "href": None,
+            "note": f"{data['campaigns']['active']} active campaigns",
+        },
+    ]
     today = [
-        {"key": key, "label": label, "format": money if key == "revenue" else ValueFormat("integer"),
-         "trend": display_trend(payload["today"][key]["trend"]), **payload["today"][key]}
+        {
+            "key": key,
+            "label": label,
+            "format": money if key == "revenue" else ValueFormat("integer"),
+            "trend": display_trend(payload["today"][key]["trend"]),
+            **payload["today"][key],
+        }
         for key, (_s, _m, label) in TODAY_FIGURES.items()
-    ]  # fmt: skip
+    ]
     return {"cards": cards, "today": today, "money_format": money, "goal_metrics": GoalMetric.choices}
 
 
@@ -233,8 +293,11 @@ def _pct(value: float | None) -> str:
 def csv_tables(payload: dict) -> dict[str, CsvTable]:
     comparison = CsvTable(
         "Current vs previous period",
-        ("metric", "current", "previous", "change"),
-        tuple((r["label"], r["current"], r["previous"], r["change"]) for r in payload["comparisonRows"]),
+        ("metric", "current", "previous", "change", "change unit"),
+        tuple(
+            (r["label"], r["current"], r["previous"], r["change"], UNIT_SUFFIXES[r["changeUnit"]].strip())
+            for r in payload["comparisonRows"]
+        ),
     )
     today = CsvTable(
         "Today so far",
@@ -242,7 +305,7 @@ def csv_tables(payload: dict) -> dict[str, CsvTable]:
         tuple(
             (TODAY_FIGURES[k][2], v["today"], v["sameTimeYesterday"], v["trend"])
             for k, v in payload["today"].items()
-        ),  # fmt: skip
+        ),
     )
     goals = CsvTable(
         f"Goals {payload['goals']['month']}",
@@ -250,6 +313,6 @@ def csv_tables(payload: dict) -> dict[str, CsvTable]:
         tuple(
             (g["label"], g["target"], g["actual"], g["completion"], g["expectedByNow"], g["onTrack"])
             for g in payload["goals"]["items"]
-        ),  # fmt: skip
+        ),
     )
     return {"comparison": comparison, "today": today, "goals": goals}

@@ -4,7 +4,6 @@ straight-line forecast, deal sizes, and revenue by product line, region and kind
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,13 +12,13 @@ from typing import Any
 
 from django.db.models import Q
 from django.urls import reverse
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
-from crm.display import Trend
-from crm.display import trend as display_trend
+from core.api import inline_serializer
+from core.display import POINTS, Trend
+from core.display import trend as display_trend
+from core.timeranges import Window, local_midnight
 from crm.models import SaleKind
-from crm.timeranges import Window, local_midnight
 from insights import analytics, metrics, selectors
 from insights.forecast import DEFAULT_CONFIDENCE, MIN_POINTS, linear_forecast
 from insights.metrics import revenue as calc
@@ -75,11 +74,26 @@ class Breakdown:
 # In page order: kinds beside the deal sizes, then product lines beside regions.
 BREAKDOWNS = (
     Breakdown("kinds", "kind", "kind", "kinds", "Revenue by kind", "Kind", "kinds"),
-    Breakdown("productLines", "product_line", "productLine", "product-lines", "Revenue by product line",
-              "Product line", "product lines"),
-    Breakdown("regions", "region", "region", "regions", "Revenue by region", "Region", "regions",
-              note="of the sale's lead"),
-)  # fmt: skip
+    Breakdown(
+        "productLines",
+        "product_line",
+        "productLine",
+        "product-lines",
+        "Revenue by product line",
+        "Product line",
+        "product lines",
+    ),
+    Breakdown(
+        "regions",
+        "region",
+        "region",
+        "regions",
+        "Revenue by region",
+        "Region",
+        "regions",
+        note="of the sale's lead",
+    ),
+)
 RANGE_WORDS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days", "90d": "90 days", "1y": "year"}
 ONE_DAY = dt.timedelta(days=1)
 
@@ -118,7 +132,7 @@ OPENAPI_RESPONSE = inline_serializer(
                 "timezone": serializers.CharField(),
                 "currency": serializers.CharField(),
             },
-        ),  # fmt: skip
+        ),
         "period": serializers.ChoiceField(calc.PERIODS),
         "kpis": inline_serializer(
             "RevenueKpis", {**_kpi_fields, "growthRate": serializers.FloatField(allow_null=True)}
@@ -142,7 +156,7 @@ OPENAPI_RESPONSE = inline_serializer(
                     "deals": serializers.IntegerField(),
                 },
             )
-        ),  # fmt: skip
+        ),
         "forecast": inline_serializer(
             "RevenueForecast",
             {
@@ -168,7 +182,7 @@ OPENAPI_RESPONSE = inline_serializer(
                     )
                 ),
             },
-        ),  # fmt: skip
+        ),
         "dealSizes": inline_serializer(
             "RevenueDealSizes",
             {
@@ -186,7 +200,7 @@ OPENAPI_RESPONSE = inline_serializer(
                     )
                 ),
             },
-        ),  # fmt: skip
+        ),
         "productLines": serializers.ListField(
             child=inline_serializer(
                 "RevenueProductLine", {"productLine": serializers.CharField(), **_breakdown_row}
@@ -297,16 +311,23 @@ def _kpis(query: DashboardQuery, trusted: dt.date | None) -> tuple[dict, dict, d
     trends = {key: metrics.trend(raw["current"][key], raw["previous"][key]) for key in raw["current"]}
     # A rate's change is in points, as everywhere on the dashboard, never a percent of a percent.
     trends["winRate"] = calc.win_rate_change(
-        won=wins["current"]["won"], decided=wins["current"]["decided"],
-        won_before=wins["previous"]["won"], decided_before=wins["previous"]["decided"],
-    )  # fmt: skip
+        won=wins["current"]["won"],
+        decided=wins["current"]["decided"],
+        won_before=wins["previous"]["won"],
+        decided_before=wins["previous"]["decided"],
+    )
     return blocks["current"], blocks["previous"], trends
 
 
 def _series(query: DashboardQuery, period: str, trusted: dt.date | None) -> tuple[list[dict], dict]:
     tz, window = query.organization.tz, query.window
-    by_bucket = reads.sales_by_bucket(organization=query.organization, window=window, period=period,
-                                      filters=query.filters, trusted_last_day=trusted)  # fmt: skip
+    by_bucket = reads.sales_by_bucket(
+        organization=query.organization,
+        window=window,
+        period=period,
+        filters=query.filters,
+        trusted_last_day=trusted,
+    )
     first_day, last_day = _local_days(window, tz)
     starts = calc.bucket_starts(first_day, last_day, period)
     horizon = calc.FORECAST_HORIZON[period]
@@ -321,17 +342,32 @@ def _series(query: DashboardQuery, period: str, trusted: dt.date | None) -> tupl
         complete = local_midnight(start, tz) >= window.start and bucket_end <= window.end
         totals = by_bucket.get(start, {})
         amount = totals.get("amount_sum", Decimal(0))
-        series.append({"bucket": start.isoformat(), "label": label, "from": start.isoformat(),
-                       "to": end.isoformat(), "complete": complete, "revenue": metrics.money(amount),
-                       "deals": totals.get("count", 0)})  # fmt: skip
+        series.append(
+            {
+                "bucket": start.isoformat(),
+                "label": label,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "complete": complete,
+                "revenue": metrics.money(amount),
+                "deals": totals.get("count", 0),
+            }
+        )
         # A custom range may end after now: its buckets still to come (today included) hold
         # only the sales so far, and fitting them would bend the trend down.
         if complete and bucket_end <= query.as_of:
             fit_x.append(index)
             fit_y.append(amount)
-    forecast = {"available": False, "reason": None, "method": "linear least squares",
-                "confidence": DEFAULT_CONFIDENCE * 100, "horizon": horizon, "fittedBuckets": len(fit_x),
-                "slope": None, "points": []}  # fmt: skip
+    forecast = {
+        "available": False,
+        "reason": None,
+        "method": "linear least squares",
+        "confidence": DEFAULT_CONFIDENCE * 100,
+        "horizon": horizon,
+        "fittedBuckets": len(fit_x),
+        "slope": None,
+        "points": [],
+    }
     if len(fit_x) < MIN_POINTS:
         noun = PERIOD_NOUNS[period]
         forecast["reason"] = (
@@ -343,13 +379,17 @@ def _series(query: DashboardQuery, period: str, trusted: dt.date | None) -> tupl
     forecast.update(available=True, slope=metrics.money(fit.slope))
     for start, label, prediction in zip(ahead, labels[len(starts) :], fit.predictions, strict=True):
         # Revenue is not negative: the line and its interval are floored at zero.
-        forecast["points"].append({
-            "bucket": start.isoformat(), "label": label, "from": start.isoformat(),
-            "to": calc.bucket_last_day(start, period).isoformat(),
-            "forecast": metrics.money(max(prediction.value, 0.0)),
-            "lower": metrics.money(max(prediction.lower, 0.0)),
-            "upper": metrics.money(max(prediction.upper, 0.0)),
-        })  # fmt: skip
+        forecast["points"].append(
+            {
+                "bucket": start.isoformat(),
+                "label": label,
+                "from": start.isoformat(),
+                "to": calc.bucket_last_day(start, period).isoformat(),
+                "forecast": metrics.money(max(prediction.value, 0.0)),
+                "lower": metrics.money(max(prediction.lower, 0.0)),
+                "upper": metrics.money(max(prediction.upper, 0.0)),
+            }
+        )
     return series, forecast
 
 
@@ -364,11 +404,16 @@ def _deal_sizes(query: DashboardQuery) -> dict:
     return {
         "width": metrics.money(width),
         "buckets": [
-            {"label": calc.deal_bucket_label(b, width), "min": metrics.money(b.low), "max": metrics.money(b.high),
-             "deals": c["count"], "revenue": metrics.money(c["amount_sum"])}
+            {
+                "label": calc.deal_bucket_label(b, width),
+                "min": metrics.money(b.low),
+                "max": metrics.money(b.high),
+                "deals": c["count"],
+                "revenue": metrics.money(c["amount_sum"]),
+            }
             for b, c in zip(buckets, counts, strict=True)
         ],
-    }  # fmt: skip
+    }
 
 
 def compute(query: DashboardQuery) -> dict:
@@ -396,8 +441,13 @@ def compute(query: DashboardQuery) -> dict:
     }
     total = Decimal(str(kpis["total"]))
     for b in BREAKDOWNS:
-        grouped = reads.sales_totals(organization=organization, parts={"current": Part(window)},
-                                     filters=query.filters, trusted_last_day=trusted, group_by=b.column)  # fmt: skip
+        grouped = reads.sales_totals(
+            organization=organization,
+            parts={"current": Part(window)},
+            filters=query.filters,
+            trusted_last_day=trusted,
+            group_by=b.column,
+        )
         payload[b.key] = calc.breakdown_rows(grouped["current"], total=total, key=b.row_key)
     for row in payload["kinds"]:
         row["label"] = SaleKind(row["kind"]).label if row["kind"] in SaleKind.values else row["kind"]
@@ -463,10 +513,14 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
     period, forecast = payload["period"], payload["forecast"]
     noun = PERIOD_NOUNS[period]
     actual = tuple(
-        Point(p["label"], p["revenue"], href=bucket_href(query, p),
-              tooltip=_deals(p["deals"]) + ("" if p["complete"] else f", part of the {noun} only"))
+        Point(
+            p["label"],
+            p["revenue"],
+            href=bucket_href(query, p),
+            tooltip=_deals(p["deals"]) + ("" if p["complete"] else f", part of the {noun} only"),
+        )
         for p in payload["series"]
-    )  # fmt: skip
+    )
     lines, band = [Series("Revenue", actual)], None
     if forecast["available"]:
         lines.append(
@@ -479,10 +533,14 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
             tuple(BandPoint(p["label"], p["lower"], p["upper"]) for p in forecast["points"]),
         )
     deal_points = tuple(
-        Point(b["label"], b["deals"], href=deal_bucket_href(query, b),
-              tooltip=f"revenue {currency} {b['revenue']:,.2f}")
+        Point(
+            b["label"],
+            b["deals"],
+            href=deal_bucket_href(query, b),
+            tooltip=f"revenue {currency} {b['revenue']:,.2f}",
+        )
         for b in payload["dealSizes"]["buckets"]
-    )  # fmt: skip
+    )
     out = {
         "revenue_line": LineChart(
             f"Revenue per {noun}",
@@ -501,10 +559,14 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
     }
     for b in BREAKDOWNS:
         points = tuple(
-            Point(_row_name(b, row), row["revenue"], href=breakdown_href(query, b, row[b.row_key]),
-                  tooltip=_deals(row["deals"]))
+            Point(
+                _row_name(b, row),
+                row["revenue"],
+                href=breakdown_href(query, b, row[b.row_key]),
+                tooltip=_deals(row["deals"]),
+            )
             for row in payload[b.key]
-        )  # fmt: skip
+        )
         if b.key == "kinds":
             out[b.slug] = DonutChart(b.title, points, money)
         else:
@@ -529,27 +591,23 @@ def _when(query: DashboardQuery) -> str:
     return f"in the last {RANGE_WORDS.get(query.range_name, query.range_name)}"
 
 
-def _points_trend(value: float | None) -> Trend:
-    """The win rate's change, in percentage points (coloured as a % change would be)."""
-    shown = display_trend(value)
-    if value is None:
-        return shown
-    return dataclasses.replace(shown, text="0.0 pts" if value == 0 else f"{value:+.1f} pts")
-
-
 def _card_trend(key: str, payload: dict, *, lower_is_better: bool) -> Trend | None:
     if key == "growthRate":
         # The growth rate is itself a change: its card shows the previous total, not a trend.
         return None
     if key == "winRate":
-        return _points_trend(payload["trends"][key])
+        return display_trend(payload["trends"][key], unit=POINTS)
     return display_trend(payload["trends"][key], lower_is_better=lower_is_better)
 
 
 def page_context(payload: dict, query: DashboardQuery) -> dict:
     money = ValueFormat.money(payload["range"]["currency"])
-    formats = {"money": money, "integer": ValueFormat("integer"), "percent": ValueFormat("percent"),
-               "number": ValueFormat("number")}  # fmt: skip
+    formats = {
+        "money": money,
+        "integer": ValueFormat("integer"),
+        "percent": ValueFormat("percent"),
+        "number": ValueFormat("number"),
+    }
     sales = sales_url(query)
     hrefs = {"total": sales, "deals": sales, "averageDealSize": sales, "monthlyRecurring": mrr_href(query)}
     cards = []
@@ -560,23 +618,44 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
             if key == "growthRate"
             else _note(key, payload)
         )
-        cards.append({"key": key, "label": label, "value": payload["kpis"][key], "format": formats[kind],
-                      "trend": change, "href": hrefs.get(key), "note": note})  # fmt: skip
+        cards.append(
+            {
+                "key": key,
+                "label": label,
+                "value": payload["kpis"][key],
+                "format": formats[kind],
+                "trend": change,
+                "href": hrefs.get(key),
+                "note": note,
+            }
+        )
     dashboard, tab_url = reverse("insights-dashboard"), reverse("insights-tab", kwargs={"name": "revenue"})
     period_links = [
-        {"value": p, "label": PERIOD_TITLES[p], "active": p == payload["period"],
-         "url": f"{dashboard}?{query.query_string(tab='revenue', period=p)}",
-         "hx_url": f"{tab_url}?{query.query_string(period=p)}"}
+        {
+            "value": p,
+            "label": PERIOD_TITLES[p],
+            "active": p == payload["period"],
+            "url": f"{dashboard}?{query.query_string(tab='revenue', period=p)}",
+            "hx_url": f"{tab_url}?{query.query_string(period=p)}",
+        }
         for p in calc.PERIODS
-    ]  # fmt: skip
+    ]
     charted = charts(payload, query)
     breakdowns = [
-        {"key": b.slug, "title": b.title, "heading": b.heading, "note": b.note, "empty": b.plural,
-         "chart": charted[b.slug],
-         "rows": [{**row, "name": _row_name(b, row), "href": breakdown_href(query, b, row[b.row_key])}
-                  for row in payload[b.key]]}
+        {
+            "key": b.slug,
+            "title": b.title,
+            "heading": b.heading,
+            "note": b.note,
+            "empty": b.plural,
+            "chart": charted[b.slug],
+            "rows": [
+                {**row, "name": _row_name(b, row), "href": breakdown_href(query, b, row[b.row_key])}
+                for row in payload[b.key]
+            ],
+        }
         for b in BREAKDOWNS
-    ]  # fmt: skip
+    ]
     return {
         "cards": cards,
         "period_links": period_links,
@@ -592,10 +671,14 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
 def csv_tables(payload: dict) -> dict[str, CsvTable]:
     kpis, previous, trends = payload["kpis"], payload["previous"], payload["trends"]
     kpi_rows = tuple(
-        (f"{label} % (change in points)" if key == "winRate" else label, kpis[key], previous.get(key),
-         None if key == "growthRate" else trends[key])
+        (
+            f"{label} % (change in points)" if key == "winRate" else label,
+            kpis[key],
+            previous.get(key),
+            None if key == "growthRate" else trends[key],
+        )
         for key, label, _kind, _lower in KPI_ROWS
-    )  # fmt: skip
+    )
     actual = tuple((p["bucket"], p["revenue"], p["deals"], None, None, None) for p in payload["series"])
     ahead = tuple(
         (p["bucket"], None, None, p["forecast"], p["lower"], p["upper"])

@@ -6,9 +6,11 @@ currency code, a missing value shown as "—" (never as 0).
 
 from __future__ import annotations
 
+from core.display import MISSING
+
 from .spec import ValueFormat
 
-MISSING = "—"
+__all__ = ["MISSING", "format_tick", "format_value"]
 
 
 def _no_negative_zero(value: float, decimals: int) -> float:

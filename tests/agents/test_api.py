@@ -6,7 +6,8 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
-from agents.services import agent_metrics_refresh
+from core.models import FillState
+from core.stats.refresh import statistics_refresh
 from tests.agents.factories import AS_OF, build_history
 
 pytestmark = pytest.mark.django_db
@@ -37,8 +38,10 @@ EXPECTED_KPIS_7D = {
     "leadsThisWeek": 5,
     # converted: L1 -> 1/5
     "conversionRate": 20.0,
-    # S1 1000.00 + S2 250.50
+    # S1 1000.00 + S2 250.50 (both KES, the organization's currency)
     "totalRevenue": 1250.5,
+    # no sale in another currency left out
+    "excludedSales": 0,
     # L1 2h, L2 4h, L7 1h (L4 has no assigned_at) -> 7/3 = 2.333
     "responseTimeHours": 2.33,
     # L1 5, L2 3 -> 4.0 over 2 ratings
@@ -52,7 +55,7 @@ EXPECTED_KPIS_7D = {
 EXPECTED_TRENDS_7D = {
     # previous window: L5, L6 handled; L5 converted; L5 3h; rating 4; S3 500.00
     "leads": 150.0,  # (5 - 2) / 2
-    "conversion": -60.0,  # (20 - 50) / 50
+    "conversion": -30.0,  # a rate: 20 - 50 percentage points
     "revenue": 150.1,  # (1250.50 - 500) / 500 = 150.1
     "response": -22.2,  # (2.3333 - 3) / 3 = -22.22
     "satisfaction": 0.0,  # (4 - 4) / 4
@@ -64,7 +67,7 @@ EXPECTED_TRENDS_7D = {
 def test_kpis_hand_computed(history, agent_a, api_client_for, org_a, frozen, use_rollups):
     if use_rollups:
         # daily rows up to 21 Nov local; 22 Nov (today) stays live
-        agent_metrics_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="agents", as_of=AS_OF)
     response = api_client_for(agent_a).get("/agent/analytics/kpis?range=7d")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -72,6 +75,14 @@ def test_kpis_hand_computed(history, agent_a, api_client_for, org_a, frozen, use
     assert body["dateRange"] == "7"
     assert body["kpis"] == EXPECTED_KPIS_7D
     assert body["trends"] == EXPECTED_TRENDS_7D
+    assert body["trendUnits"] == {
+        "leads": "percent",
+        "conversion": "points",
+        "revenue": "percent",
+        "response": "percent",
+        "satisfaction": "percent",
+        "ranking": "places",
+    }
 
 
 def test_funnel_and_rates(history, agent_a, api_client_for, frozen):
@@ -196,8 +207,14 @@ def test_activity_timeline_cursor_pages(org_a, agent_a, api_client_for):
     from tests.factories import ActivityFactory
 
     for i in range(5):
-        ActivityFactory(organization=org_a, agent=agent_a, external_id=f"A{i}", type="call",
-                        occurred_at=at(11, 10 + i, 9), title=f"Call {i}")  # fmt: skip
+        ActivityFactory(
+            organization=org_a,
+            agent=agent_a,
+            external_id=f"A{i}",
+            type="call",
+            occurred_at=at(11, 10 + i, 9),
+            title=f"Call {i}",
+        )
     ActivityFactory(
         organization=org_a, agent=agent_a, external_id="E1", type="email", occurred_at=at(11, 12, 10)
     )
@@ -278,7 +295,7 @@ def test_session_login_works_too(client, agent_a, history):
 def test_ranking_payload_reveals_position_only(history, agent_a, api_client_for, frozen):
     body = api_client_for(agent_a).get("/agent/analytics/kpis?range=7d").json()
     text = str(body)
-    assert set(body) == {"agentId", "dateRange", "kpis", "trends"}
+    assert set(body) == {"agentId", "dateRange", "kpis", "trends", "trendUnits"}
     assert set(body["kpis"]) == set(EXPECTED_KPIS_7D)
     # nothing of Bea's: no e-mail, name, id or revenue figure
     bea, _, sales = history
@@ -301,14 +318,19 @@ def test_kpi_query_count_does_not_grow_with_data(
             assert api_client_for(agent_a).get("/agent/analytics/kpis?range=30d").status_code == 200
         return len(ctx.captured_queries)
 
-    agent_metrics_refresh(organization=org_a, as_of=AS_OF)
+    statistics_refresh(organization=org_a, family="agents", as_of=AS_OF)
     small = request_count()
     for i in range(30):
         agent = MemberFactory(organization=org_a, role="agent", email=f"extra{i}@acme.test")
         for j in range(3):
-            LeadFactory(organization=org_a, assigned_agent=agent, created_at=at(11, 10 + j), assigned_at=at(11, 10 + j),
-                        contacted_at=at(11, 11 + j))  # fmt: skip
-    agent_metrics_refresh(organization=org_a, as_of=AS_OF)
+            LeadFactory(
+                organization=org_a,
+                assigned_agent=agent,
+                created_at=at(11, 10 + j),
+                assigned_at=at(11, 10 + j),
+                contacted_at=at(11, 11 + j),
+            )
+    statistics_refresh(organization=org_a, family="agents", as_of=AS_OF)
     large = request_count()
     assert large == small
     assert large <= 12
@@ -317,10 +339,9 @@ def test_kpi_query_count_does_not_grow_with_data(
 def test_import_invalidates_cached_kpis_and_marks_days_stale(
     history, agent_a, org_a, api_client_for, frozen, django_capture_on_commit_callbacks
 ):
-    from agents.models import AgentMetricsFillState
     from crm.ingestion import ingest_records
 
-    agent_metrics_refresh(organization=org_a, as_of=AS_OF)
+    statistics_refresh(organization=org_a, family="agents", as_of=AS_OF)
     client = api_client_for(agent_a)
     before = client.get("/agent/analytics/kpis?range=7d").json()["kpis"]
     assert before["leadsHandled"] == 5
@@ -330,14 +351,23 @@ def test_import_invalidates_cached_kpis_and_marks_days_stale(
             organization=org_a,
             entity="leads",
             records=[
-                {"external_id": "L9", "name": "New", "source": "Events", "status": "converted",
-                 "assigned_agent": agent_a.email, "created_at": "2026-11-17T08:00:00Z",
-                 "assigned_at": "2026-11-17T09:00:00Z", "contacted_at": "2026-11-17T10:00:00Z",
-                 "converted_at": "2026-11-18T10:00:00Z"}
+                {
+                    "external_id": "L9",
+                    "name": "New",
+                    "source": "Events",
+                    "status": "converted",
+                    "assigned_agent": agent_a.email,
+                    "created_at": "2026-11-17T08:00:00Z",
+                    "assigned_at": "2026-11-17T09:00:00Z",
+                    "contacted_at": "2026-11-17T10:00:00Z",
+                    "converted_at": "2026-11-18T10:00:00Z",
+                }
             ],
-        )  # fmt: skip
+        )
     assert result.rows_stored == 1
     # then the day is marked stale and the cached answer is gone: 6 leads, 2 converted
-    assert AgentMetricsFillState.objects.for_org(org_a).get().dirty_from.isoformat() == "2026-11-17"
+    assert (
+        FillState.objects.for_org(org_a).filter(family="agents").get().dirty_from.isoformat() == "2026-11-17"
+    )
     after = client.get("/agent/analytics/kpis?range=7d").json()["kpis"]
     assert (after["leadsHandled"], after["conversionRate"]) == (6, 33.3)

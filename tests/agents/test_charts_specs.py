@@ -22,6 +22,7 @@ KPIS_7D = {
         "leadsThisWeek": 5,
         "conversionRate": 20.0,
         "totalRevenue": 1250.5,
+        "excludedSales": 0,
         "responseTimeHours": 2.33,
         "satisfactionScore": 4.0,
         "satisfactionCount": 2,
@@ -30,7 +31,7 @@ KPIS_7D = {
     },
     "trends": {
         "leads": 150.0,
-        "conversion": -60.0,
+        "conversion": -30.0,
         "revenue": 150.1,
         "response": -22.2,
         "satisfaction": 0.0,
@@ -110,7 +111,11 @@ def test_kpi_cards_from_the_7d_payload():
     assert list(cards) == ["leads", "conversion", "revenue", "response", "satisfaction", "ranking"]
     assert (cards["leads"].value, cards["leads"].note) == ("5", "5 this week")
     assert cards["conversion"].value == "20.0%"
+    # a rate's trend is in percentage points: 20% against 50%
+    assert cards["conversion"].trend == charts.Trend("▼", "-30.0 pts", "bad")
     assert cards["revenue"].value == "KES 1,250.50"
+    assert cards["revenue"].note == ""  # no sale in another currency
+    assert cards["revenue"].trend == charts.Trend("▲", "+150.1%", "good")
     assert cards["response"].value == "2.33 h"
     assert cards["response"].trend == charts.Trend("▼", "-22.2%", "good")
     assert (cards["satisfaction"].value, cards["satisfaction"].note) == ("4.00 / 5", "2 ratings")
@@ -125,6 +130,7 @@ def test_kpi_cards_without_data_show_dashes():
             "leadsThisWeek": 0,
             "conversionRate": None,
             "totalRevenue": 0.0,
+            "excludedSales": 0,
             "responseTimeHours": None,
             "satisfactionScore": None,
             "satisfactionCount": 1,
@@ -202,16 +208,22 @@ def test_revenue_chart_daily():
 
 
 def test_revenue_chart_weekly_and_monthly_labels():
-    weekly = {**REVENUE_DAILY_7D, "period": "weekly", "data": [
-        {"date": "2026-11-09", "revenue": 500.0}, {"date": "2026-11-16", "revenue": 1250.5}]}  # fmt: skip
+    weekly = {
+        **REVENUE_DAILY_7D,
+        "period": "weekly",
+        "data": [{"date": "2026-11-09", "revenue": 500.0}, {"date": "2026-11-16", "revenue": 1250.5}],
+    }
     spec = charts.revenue_chart(weekly, range_label="30 days")
     assert spec.title == "Revenue per week, last 30 days"
     assert spec.x_label == "Week starting"
     assert [p.label for p in spec.series[0].points] == ["9 Nov", "16 Nov"]
     assert spec.series[0].points[0].tooltip == "Week of Monday 9 Nov 2026"
 
-    monthly = {**REVENUE_DAILY_7D, "period": "monthly", "data": [
-        {"date": "2026-10-01", "revenue": 799.25}, {"date": "2026-11-01", "revenue": 1760.5}]}  # fmt: skip
+    monthly = {
+        **REVENUE_DAILY_7D,
+        "period": "monthly",
+        "data": [{"date": "2026-10-01", "revenue": 799.25}, {"date": "2026-11-01", "revenue": 1760.5}],
+    }
     spec = charts.revenue_chart(monthly, range_label="90 days")
     assert [p.label for p in spec.series[0].points] == ["Oct 2026", "Nov 2026"]
     assert spec.series[0].points[1].tooltip == "November 2026"
@@ -233,8 +245,11 @@ def test_revenue_insights():
     assert insights.month_total == "KES 1,760.50"
     assert insights.month_change == charts.Trend("▲", "+151.4%", "good")
     assert charts.has_revenue(REVENUE_DAILY_7D)
-    nothing = {**REVENUE_DAILY_7D, "data": [{"date": "2026-11-15", "revenue": 0.0}],
-               "insights": {"bestDay": None, "monthTotal": 0.0, "monthChange": None}}  # fmt: skip
+    nothing = {
+        **REVENUE_DAILY_7D,
+        "data": [{"date": "2026-11-15", "revenue": 0.0}],
+        "insights": {"bestDay": None, "monthTotal": 0.0, "monthChange": None},
+    }
     assert charts.revenue_insights(nothing).best_day == ""
     assert not charts.has_revenue(nothing)
 

@@ -9,10 +9,12 @@ from django.core.management import call_command
 
 from agents import selectors
 from agents.metrics import AgentTotals, agent_kpis
-from agents.models import AgentDailyMetrics, AgentMetricsFillState
-from agents.services import agent_daily_metrics_rebuild, agent_metrics_refresh
+from agents.models import AgentDailyMetrics
+from agents.services import agent_daily_metrics_rebuild
+from core.models import FillState
+from core.stats.refresh import statistics_mark_stale, statistics_refresh
+from core.timeranges import parse_range
 from crm.models import Member, Role
-from crm.timeranges import parse_range
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +31,23 @@ def generated_org(request):
 
 def kpi_numbers(totals: AgentTotals) -> tuple:
     k = agent_kpis(totals).payload()
-    return (totals.assigned, totals.contacted, totals.interested, totals.converted, totals.sales_count,
-            k["conversionRate"], k["totalRevenue"], k["responseTimeHours"], k["satisfactionScore"],
-            k["satisfactionCount"])  # fmt: skip
+    return (
+        totals.assigned,
+        totals.contacted,
+        totals.interested,
+        totals.converted,
+        totals.sales_count,
+        k["conversionRate"],
+        k["totalRevenue"],
+        k["responseTimeHours"],
+        k["satisfactionScore"],
+        k["satisfactionCount"],
+    )
 
 
 def test_daily_rows_equal_raw_tables(generated_org):
     org = generated_org
-    agent_metrics_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="agents", as_of=AS_OF)
     state = selectors.fill_state(org)
     assert state.filled_through == AS_OF.astimezone(org.tz).date() - dt.timedelta(days=1)
     agents = list(Member.objects.for_org(org).filter(role=Role.AGENT))
@@ -57,18 +68,20 @@ def test_daily_rows_equal_raw_tables(generated_org):
 
 def test_stale_days_are_answered_live_until_rebuilt(generated_org):
     org = generated_org
-    agent_metrics_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="agents", as_of=AS_OF)
     agent = Member.objects.for_org(org).filter(role=Role.AGENT).first()
     window = parse_range("30d", as_of=AS_OF)
     # given a lead changed on a day already in the daily rows, and that day marked stale
-    lead = selectors.agent_leads(org).filter(assigned_agent=agent, assigned_at__gte=window.start,
-                                             converted_at__isnull=True).first()  # fmt: skip
+    lead = (
+        selectors.agent_leads(org)
+        .filter(assigned_agent=agent, assigned_at__gte=window.start, converted_at__isnull=True)
+        .first()
+    )
     lead.converted_at = AS_OF - dt.timedelta(hours=1)
     lead.save()
-    from agents.services import agent_metrics_mark_stale
     from crm.events import Ingested
 
-    agent_metrics_mark_stale(Ingested(org.pk, "leads", lead.assigned_at, lead.assigned_at, 1))
+    statistics_mark_stale(Ingested(org.pk, "leads", lead.assigned_at, lead.assigned_at, 1))
     state = selectors.fill_state(org)
     assert state.dirty_from == lead.assigned_at.astimezone(org.tz).date()
     # then the window still equals the raw tables before any rebuild
@@ -76,7 +89,7 @@ def test_stale_days_are_answered_live_until_rebuilt(generated_org):
     raw = selectors.raw_window_totals(organization=org, window=window, agent_id=agent.pk)
     assert kpi_numbers(rolled[agent.pk]) == kpi_numbers(raw)
     # and a refresh clears the mark and keeps the equality
-    agent_metrics_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="agents", as_of=AS_OF)
     state = selectors.fill_state(org)
     assert state.dirty_from is None
     rolled = selectors.agent_window_totals(organization=org, window=window, state=state, agent_id=agent.pk)
@@ -120,17 +133,19 @@ def test_rebuild_is_idempotent_and_survives_a_half_done_run(generated_org):
 
 def test_nightly_refresh_twice_gives_identical_rows(generated_org):
     org = generated_org
-    agent_metrics_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="agents", as_of=AS_OF)
     rows = list(AgentDailyMetrics.objects.for_org(org).order_by("agent_id", "day").values())
-    agent_metrics_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="agents", as_of=AS_OF)
     again = list(AgentDailyMetrics.objects.for_org(org).order_by("agent_id", "day").values())
     strip = lambda rs: [{k: v for k, v in r.items() if k != "id"} for r in rs]  # noqa: E731
     assert strip(again) == strip(rows)
-    assert AgentMetricsFillState.objects.for_org(org).get().version == 0
+    assert FillState.objects.for_org(org).filter(family="agents").get().version == 0
 
 
 def test_rebuild_command(generated_org, capsys):
-    call_command("rebuild_agent_metrics", generated_org.slug, days=3)
+    call_command("rebuild_statistics", generated_org.slug, family=["agents"], days=3)
     out = capsys.readouterr().out
-    assert "daily rows rewritten for the last 3 days" in out
-    assert AgentMetricsFillState.objects.for_org(generated_org).get().filled_through is not None
+    assert "agents: " in out
+    assert "rows rewritten for the last 3 days" in out
+    assert "insights: " not in out
+    assert FillState.objects.for_org(generated_org).filter(family="agents").get().filled_through is not None

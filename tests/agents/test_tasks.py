@@ -8,9 +8,11 @@ import time_machine
 from django.core.cache import cache
 
 from agents import analytics, tasks
-from agents.models import AgentDailyMetrics, AgentGoal, AgentMetricsFillState
+from agents.models import AgentDailyMetrics, AgentGoal
 from agents.services import goals_record_achievements, goals_set
-from crm.timeranges import parse_range
+from core import tasks as core_tasks
+from core.models import FillState
+from core.timeranges import parse_range
 from tests.agents.factories import AS_OF, build_history
 
 pytestmark = pytest.mark.django_db
@@ -24,15 +26,21 @@ def history(org_a, agent_a):
 
 def test_refresh_task_builds_rows_and_records_goals_once(history, org_a, agent_a, api_client_for):
     # given November goals: revenue 1,500 (1,760.50 reached) and conversions 4 (2 reached)
-    goals_set(agent=agent_a, period="monthly", goals={"revenue": 1500, "conversions": 4}, actor=agent_a,
-              as_of=AS_OF, create=True)  # fmt: skip
+    goals_set(
+        agent=agent_a,
+        period="monthly",
+        goals={"revenue": 1500, "conversions": 4},
+        actor=agent_a,
+        as_of=AS_OF,
+        create=True,
+    )
     # when the nightly refresh runs (twice)
     with time_machine.travel(AS_OF, tick=False):
-        tasks.refresh_metrics(org_a.pk, AS_OF.isoformat())
+        core_tasks.refresh_statistics(org_a.pk, "agents", AS_OF.isoformat())
         first_achieved = AgentGoal.objects.get(goal_type="revenue").achieved_at
-        tasks.refresh_metrics(org_a.pk, AS_OF.isoformat())
+        core_tasks.refresh_statistics(org_a.pk, "agents", AS_OF.isoformat())
     # then the daily rows reach yesterday (21 Nov local), and only revenue is achieved, once
-    state = AgentMetricsFillState.objects.for_org(org_a).get()
+    state = FillState.objects.for_org(org_a).filter(family="agents").get()
     assert state.filled_through.isoformat() == "2026-11-21"
     # agent_a's local days up to 21 Nov: leads on 10, 12, 16, 17, 20, 21 Nov; sales on 5 Oct,
     # 25 Oct, 1 Nov (S6), 9 Nov (S3), 18 Nov -> 11 rows (L7 and S2 are today, live only)
@@ -59,26 +67,3 @@ def test_ranking_job_caches_every_offered_range(history, org_a, agent_a):
             cache.get(analytics._ranking_key(org_a, parse_range("7d", as_of=AS_OF))).position_of(agent_a.pk)
             == 2
         )
-
-
-def test_refresh_is_debounced_per_organization(org_a, monkeypatch):
-    queued = []
-    monkeypatch.setattr(tasks.refresh_metrics, "apply_async", lambda *a, **k: queued.append((a, k)))
-    cache.clear()
-    assert tasks.schedule_metrics_refresh(org_a.pk) is True
-    assert tasks.schedule_metrics_refresh(org_a.pk) is False
-    assert len(queued) == 1
-
-
-def test_broker_down_leaves_the_stale_mark_for_later(org_a, monkeypatch):
-    from kombu.exceptions import OperationalError
-
-    def refuse(*args, **kwargs):
-        raise OperationalError("broker down")
-
-    monkeypatch.setattr(tasks.refresh_metrics, "apply_async", refuse)
-    cache.clear()
-    assert tasks.schedule_metrics_refresh(org_a.pk) is False
-    # the debounce key is released so the next ingest tries again
-    monkeypatch.setattr(tasks.refresh_metrics, "apply_async", lambda *a, **k: None)
-    assert tasks.schedule_metrics_refresh(org_a.pk) is True

@@ -18,8 +18,8 @@ from django.urls import reverse
 
 from agents import analytics
 from agents.models import AgentGoal
-from agents.services import agent_metrics_refresh
 from agents.team import sort_rows, team_table
+from core.stats.refresh import statistics_refresh
 from crm.models import Role
 from tests.agents.factories import AS_OF, at, build_history
 from tests.factories import ActivityFactory, LeadFactory, MemberFactory, OrganizationFactory
@@ -94,7 +94,7 @@ def test_agent_page_shows_the_hand_computed_numbers(client, agent_a, history, fr
     ("key", "arrow_and_text", "sense"),
     [
         ("leads", "▲ +150.0%", "good"),  # 5 against 2
-        ("conversion", "▼ -60.0%", "bad"),  # 20% against 50%
+        ("conversion", "▼ -30.0 pts", "bad"),  # a rate: 20% against 50% is 30 points down
         ("revenue", "▲ +150.1%", "good"),  # 1250.50 against 500
         # (2.33 - 3) / 3: faster than before, so the downward arrow is green
         ("response", "▼ -22.2%", "good"),
@@ -263,11 +263,23 @@ def test_revenue_toggle_with_a_bad_period_is_a_400_fragment(client, agent_a):
 def activities(org_a, agent_a):
     """25 calls and 3 e-mails, one a day from 1 Nov (newest last)."""
     for day in range(25):
-        ActivityFactory(organization=org_a, agent=agent_a, external_id=f"C{day:02}", type="call",
-                        occurred_at=at(11, 1 + day % 20, 9, day), title=f"Call {day:02}")  # fmt: skip
+        ActivityFactory(
+            organization=org_a,
+            agent=agent_a,
+            external_id=f"C{day:02}",
+            type="call",
+            occurred_at=at(11, 1 + day % 20, 9, day),
+            title=f"Call {day:02}",
+        )
     for day in range(3):
-        ActivityFactory(organization=org_a, agent=agent_a, external_id=f"E{day}", type="email",
-                        occurred_at=at(10, 1 + day, 9), title=f"E-mail {day}")  # fmt: skip
+        ActivityFactory(
+            organization=org_a,
+            agent=agent_a,
+            external_id=f"E{day}",
+            type="email",
+            occurred_at=at(10, 1 + day, 9),
+            title=f"E-mail {day}",
+        )
 
 
 def activity_ids(html: str) -> list[str]:
@@ -411,7 +423,7 @@ def test_agent_page_query_count_is_bounded_and_flat(
     client, org_a, agent_a, history, frozen, django_assert_max_num_queries
 ):
     client.force_login(agent_a)
-    agent_metrics_refresh(organization=org_a, as_of=AS_OF)
+    statistics_refresh(organization=org_a, family="agents", as_of=AS_OF)
     with django_assert_max_num_queries(30):
         client.get(PAGE, {"range": "30d"})
     small = page_queries(client, f"{PAGE}?range=30d")
@@ -420,13 +432,23 @@ def test_agent_page_query_count_is_bounded_and_flat(
     for i in range(30):
         other = MemberFactory(organization=org_a, role=Role.AGENT, email=f"extra{i}@acme.test")
         for j in range(3):
-            LeadFactory(organization=org_a, assigned_agent=other, created_at=at(11, 10 + j),
-                        assigned_at=at(11, 10 + j), contacted_at=at(11, 11 + j))  # fmt: skip
+            LeadFactory(
+                organization=org_a,
+                assigned_agent=other,
+                created_at=at(11, 10 + j),
+                assigned_at=at(11, 10 + j),
+                contacted_at=at(11, 11 + j),
+            )
     for j in range(10):
-        LeadFactory(organization=org_a, assigned_agent=agent_a, created_at=at(11, 5 + j), source=f"S{j}",
-                    assigned_at=at(11, 5 + j))  # fmt: skip
+        LeadFactory(
+            organization=org_a,
+            assigned_agent=agent_a,
+            created_at=at(11, 5 + j),
+            source=f"S{j}",
+            assigned_at=at(11, 5 + j),
+        )
         ActivityFactory(organization=org_a, agent=agent_a, occurred_at=at(11, 5 + j))
-    agent_metrics_refresh(organization=org_a, as_of=AS_OF)
+    statistics_refresh(organization=org_a, family="agents", as_of=AS_OF)
 
     # then the page needs no more queries
     assert page_queries(client, f"{PAGE}?range=30d") == small
@@ -472,8 +494,9 @@ def test_team_table_agrees_with_the_agent_kpis(org_a, agent_a, history):
 
 
 def test_inactive_agents_are_listed_unranked(org_a, agent_a, history):
-    MemberFactory(email="gone@acme.test", name="Gone Agent", organization=org_a, role=Role.AGENT,
-                  is_active_agent=False)  # fmt: skip
+    MemberFactory(
+        email="gone@acme.test", name="Gone Agent", organization=org_a, role=Role.AGENT, is_active_agent=False
+    )
     rows = {row.email: row for row in team_table(organization=org_a, range_value="7d", as_of=AS_OF)}
     assert rows["gone@acme.test"].rank is None
     assert not rows["gone@acme.test"].ranked

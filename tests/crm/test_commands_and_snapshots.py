@@ -87,11 +87,3 @@ def test_snapshot_task_runs_for_one_org(org_a):
     ContactFactory(organization=org_a, created_at=dt.datetime(2026, 11, 20, 12, tzinfo=UTC))
     assert snapshot_contacts(org_a.pk, "2026-11-20") == 1
     assert ContactSnapshot.objects.for_org(org_a).get().total_contacts == 1
-
-
-def test_beat_schedule_is_created_by_migration():
-    from django_celery_beat.models import PeriodicTask
-
-    task = PeriodicTask.objects.get(name="nightly contact snapshot")
-    assert task.task == "crm.snapshot_contacts_all"
-    assert (task.crontab.hour, task.crontab.minute) == ("0", "30")

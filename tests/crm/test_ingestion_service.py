@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm.cache import org_data_version
+from core.cache import org_data_version
 from crm.ingestion import (
     ENTITIES,
     IngestResult,

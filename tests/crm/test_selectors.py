@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.http import Http404
 
+from core.metrics import trend_percent
 from crm import selectors
-from crm.metrics import trend_percent
 from crm.models import ContactSnapshot, ImportRun, ImportStatus
 from tests.factories import (
     ActivityFactory,
@@ -76,7 +76,8 @@ def _seed_windows(org):
     SaleFactory(organization=org, amount=Decimal("500.00"), currency="USD", closed_at=AS_OF - SECOND)
     SaleFactory(organization=org, amount=Decimal("250.50"), currency="", closed_at=START)
     SaleFactory(organization=org, amount=Decimal("100.00"), currency="EUR", closed_at=START)
-    SaleFactory(organization=org, amount=Decimal("300.00"), currency="usd", closed_at=START - SECOND)
+    # ingestion stores codes upper-case (crm.ingestion.cells.Currency): one rule, exact match
+    SaleFactory(organization=org, amount=Decimal("300.00"), currency="USD", closed_at=START - SECOND)
     # Contacts: 2 before START, 1 in the window, 1 after AS_OF.
     for when in (dt.datetime(2025, 6, 1, tzinfo=UTC), START - SECOND, START, AS_OF):
         ContactFactory(organization=org, created_at=when)

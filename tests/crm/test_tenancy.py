@@ -3,8 +3,8 @@
 import pytest
 from django.http import Http404
 
+from core.tenancy import get_for_org_or_404
 from crm.models import Lead
-from crm.tenancy import get_for_org_or_404
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

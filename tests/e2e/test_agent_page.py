@@ -43,9 +43,15 @@ def acme_agents(transactional_db, at_as_of):
     )
     build_history(org, alan)
     for n in range(ACTIVITIES):
-        ActivityFactory(organization=org, agent=alan, type="call" if n % 3 else "email",
-                        occurred_at=at(11, 1 + n % 21, 8 + n % 9), title=f"Follow-up {n}",
-                        description=f"Lead L{n % 7 + 1}", duration_seconds=60 + n * 7)  # fmt: skip
+        ActivityFactory(
+            organization=org,
+            agent=alan,
+            type="call" if n % 3 else "email",
+            occurred_at=at(11, 1 + n % 21, 8 + n % 9),
+            title=f"Follow-up {n}",
+            description=f"Lead L{n % 7 + 1}",
+            duration_seconds=60 + n * 7,
+        )
     yield alan, manager
     cache.clear()
 

@@ -31,8 +31,9 @@ def acme_history(transactional_db):
         cache.clear()
         org = OrganizationFactory(slug="acme", name="Acme Ltd", timezone="Africa/Nairobi", currency="KES")
         agent = MemberFactory(email="agent@acme.test", organization=org, role=Role.AGENT)
-        manager = MemberFactory(email="manager@acme.test", name="Mia Manager", organization=org,
-                                role=Role.MANAGER)  # fmt: skip
+        manager = MemberFactory(
+            email="manager@acme.test", name="Mia Manager", organization=org, role=Role.MANAGER
+        )
         build_history(org, agent)
         yield manager
         cache.clear()

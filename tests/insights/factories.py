@@ -25,31 +25,93 @@ def build_history(org, agent, *, copy: int = 0) -> dict:
     other = MemberFactory(email=f"{p}bea@acme.test", organization=org, role=Role.AGENT)
     lead = lambda ext, **kw: LeadFactory(organization=org, external_id=p + ext, **kw)  # noqa: E731
     leads = {
-        "L1": lead("L1", region="North", product_line="Pro", source="Ads", score=80, estimated_value=Decimal(1000),
-                   created_at=at(10), interested_at=at(11), converted_at=at(12), assigned_agent=agent),
-        "L2": lead("L2", region="North", product_line="Basic", source="Referrals", score=60,
-                   estimated_value=Decimal(500), created_at=at(11), assigned_agent=agent),
-        "L3": lead("L3", region="South", product_line="Pro", source="Ads", score=None,
-                   estimated_value=Decimal(2000), created_at=at(14), lost_at=at(15, 8), assigned_agent=other),
-        "L4": lead("L4", region="South", product_line="Basic", source="Ads", score=40, estimated_value=Decimal(300),
-                   created_at=at(5), converted_at=at(6), assigned_agent=agent),
-        "L5": lead("L5", region="North", product_line="Pro", source="Referrals", score=70,
-                   estimated_value=Decimal(700), created_at=at(1, month=2)),
-    }  # fmt: skip
+        "L1": lead(
+            "L1",
+            region="North",
+            product_line="Pro",
+            source="Ads",
+            score=80,
+            estimated_value=Decimal(1000),
+            created_at=at(10),
+            interested_at=at(11),
+            converted_at=at(12),
+            assigned_agent=agent,
+        ),
+        "L2": lead(
+            "L2",
+            region="North",
+            product_line="Basic",
+            source="Referrals",
+            score=60,
+            estimated_value=Decimal(500),
+            created_at=at(11),
+            assigned_agent=agent,
+        ),
+        "L3": lead(
+            "L3",
+            region="South",
+            product_line="Pro",
+            source="Ads",
+            score=None,
+            estimated_value=Decimal(2000),
+            created_at=at(14),
+            lost_at=at(15, 8),
+            assigned_agent=other,
+        ),
+        "L4": lead(
+            "L4",
+            region="South",
+            product_line="Basic",
+            source="Ads",
+            score=40,
+            estimated_value=Decimal(300),
+            created_at=at(5),
+            converted_at=at(6),
+            assigned_agent=agent,
+        ),
+        "L5": lead(
+            "L5",
+            region="North",
+            product_line="Pro",
+            source="Referrals",
+            score=70,
+            estimated_value=Decimal(700),
+            created_at=at(1, month=2),
+        ),
+    }
     call = lambda ext, lead_key, member, outcome, seconds, when: ActivityFactory(  # noqa: E731
-        organization=org, external_id=p + ext, lead=leads[lead_key], agent=member, type=ActivityType.CALL,
-        outcome=outcome, duration_seconds=seconds, occurred_at=when,
-    )  # fmt: skip
+        organization=org,
+        external_id=p + ext,
+        lead=leads[lead_key],
+        agent=member,
+        type=ActivityType.CALL,
+        outcome=outcome,
+        duration_seconds=seconds,
+        occurred_at=when,
+    )
     call("C1", "L1", agent, "success", 300, at(10, 10))
     call("C2", "L2", agent, "failed", 90, at(11, 10))
     call("C3", "L3", other, "success", None, at(14, 10))
     call("C4", "L4", agent, "success", 600, at(5, 10))
-    ActivityFactory(organization=org, external_id=p + "E1", lead=leads["L1"], agent=agent,
-                    type=ActivityType.EMAIL, occurred_at=at(10, 11))  # fmt: skip
+    ActivityFactory(
+        organization=org,
+        external_id=p + "E1",
+        lead=leads["L1"],
+        agent=agent,
+        type=ActivityType.EMAIL,
+        occurred_at=at(10, 11),
+    )
     sale = lambda ext, lead_key, amount, kind, when, currency="KES": SaleFactory(  # noqa: E731
-        organization=org, external_id=p + ext, lead=leads[lead_key], agent=agent, amount=Decimal(amount),
-        kind=kind, closed_at=when, currency=currency, product_line=leads[lead_key].product_line,
-    )  # fmt: skip
+        organization=org,
+        external_id=p + ext,
+        lead=leads[lead_key],
+        agent=agent,
+        amount=Decimal(amount),
+        kind=kind,
+        closed_at=when,
+        currency=currency,
+        product_line=leads[lead_key].product_line,
+    )
     sale("S1", "L1", "1000.00", "new", at(12, 10))
     sale("S2", "L2", "250.50", "recurring", at(13, 10))
     sale("S3", "L4", "500.00", "recurring", at(6, 10))
@@ -68,13 +130,24 @@ def build_history(org, agent, *, copy: int = 0) -> dict:
     for i, (campaign, sent, delivered, read, replied, failed) in enumerate(messages):
         later = sent + dt.timedelta(minutes=5)
         CampaignMessage.objects.create(
-            organization=org, external_id=f"{p}M{i}", campaign=campaign, sent_at=sent,
-            delivered_at=later if delivered else None, read_at=later if read else None,
-            replied_at=later if replied else None, failed_at=later if failed else None,
-        )  # fmt: skip
-    touches = [("T1", "L1", k1, at(9)), ("T2", "L1", k2, at(11)), ("T3", "L1", k1, at(13)),
-               ("T4", "L2", k1, at(12)), ("T5", "L4", k1, at(4))]  # fmt: skip
+            organization=org,
+            external_id=f"{p}M{i}",
+            campaign=campaign,
+            sent_at=sent,
+            delivered_at=later if delivered else None,
+            read_at=later if read else None,
+            replied_at=later if replied else None,
+            failed_at=later if failed else None,
+        )
+    touches = [
+        ("T1", "L1", k1, at(9)),
+        ("T2", "L1", k2, at(11)),
+        ("T3", "L1", k1, at(13)),
+        ("T4", "L2", k1, at(12)),
+        ("T5", "L4", k1, at(4)),
+    ]
     for ext, lead_key, campaign, when in touches:
-        Touchpoint.objects.create(organization=org, external_id=p + ext, lead=leads[lead_key], campaign=campaign,
-                                  occurred_at=when)  # fmt: skip
+        Touchpoint.objects.create(
+            organization=org, external_id=p + ext, lead=leads[lead_key], campaign=campaign, occurred_at=when
+        )
     return {"leads": leads, "other": other, "campaigns": (k1, k2)}

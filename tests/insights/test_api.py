@@ -8,7 +8,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from insights.services import insights_rollups_refresh
+from core.models import FillState
+from core.stats.refresh import statistics_refresh
 from tests.insights.factories import AS_OF, build_history
 
 pytestmark = pytest.mark.django_db
@@ -73,28 +74,44 @@ EXPECTED_CAMPAIGNS_7D = {
     "trend": 400.0,  # sent (5 - 1) / 1
 }
 EXPECTED_K1 = {
-    "id": "K1", "name": "Spring", "sent": 4, "delivered": 3, "read": 2, "replied": 1,
+    "id": "K1",
+    "name": "Spring",
+    "sent": 4,
+    "delivered": 3,
+    "read": 2,
+    "replied": 1,
     "deliveredRate": 75.0,  # 3/4
     "readRate": 66.7,  # 2/3
     "replyRate": 33.3,  # 1/3
-    "spend": 100.0, "attributedRevenue": 250.5,
+    "spend": 100.0,
+    "attributedRevenue": 250.5,
     "roi": 150.5,  # (250.50 - 100) / 100
-    "leads": 3, "costPerLead": 33.33,  # 100 / 3 (L1, L2, L4)
-}  # fmt: skip
+    "leads": 3,
+    "costPerLead": 33.33,  # 100 / 3 (L1, L2, L4)
+}
 EXPECTED_K2 = {
-    "id": "K2", "name": "Promo", "sent": 1, "delivered": 1, "read": 1, "replied": 0,
-    "deliveredRate": 100.0, "readRate": 100.0, "replyRate": 0.0,
-    "spend": 50.0, "attributedRevenue": 1000.0,
+    "id": "K2",
+    "name": "Promo",
+    "sent": 1,
+    "delivered": 1,
+    "read": 1,
+    "replied": 0,
+    "deliveredRate": 100.0,
+    "readRate": 100.0,
+    "replyRate": 0.0,
+    "spend": 50.0,
+    "attributedRevenue": 1000.0,
     "roi": 1900.0,  # (1000 - 50) / 50
-    "leads": 1, "costPerLead": 50.0,  # 50 / 1 (L1)
-}  # fmt: skip
+    "leads": 1,
+    "costPerLead": 50.0,  # 50 / 1 (L1)
+}
 
 
 @pytest.mark.parametrize("use_rollups", [False, True], ids=["live", "rollups"])
 def test_overview_hand_computed(history, manager_a, org_a, api_client_for, frozen, use_rollups):
     if use_rollups:
         # rollups through 14 Mar local; 15 Mar (today) and the partial first day stay live
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     response = post(api_client_for(manager_a), {"timeRange": "7d"})
     assert response.status_code == 200, response.content
     body = response.json()
@@ -116,16 +133,27 @@ def test_comparisons_show_the_previous_period(history, manager_a, api_client_for
     assert set(body["data"]) == {"calls", "leads", "revenue"}
     # previous window: L4 created and converted, score 40; pipeline at 8 Mar 12:00: L5 700
     assert body["comparisons"]["leads"]["previous"] == {
-        "total": 1, "qualified": 0, "conversionRate": 100.0, "averageScore": 40.0, "pipelineValue": 700.0,
-    }  # fmt: skip
+        "total": 1,
+        "qualified": 0,
+        "conversionRate": 100.0,
+        "averageScore": 40.0,
+        "pipelineValue": 700.0,
+    }
     # S3 500.00 recurring
     assert body["comparisons"]["revenue"]["previous"] == {
-        "total": 500.0, "deals": 1, "averageDealSize": 500.0, "monthlyRecurring": 500.0,
-    }  # fmt: skip
+        "total": 500.0,
+        "deals": 1,
+        "averageDealSize": 500.0,
+        "monthlyRecurring": 500.0,
+    }
     # C4: 600 s
     assert body["comparisons"]["calls"]["previous"] == {
-        "total": 1, "successful": 1, "successRate": 100.0, "averageDuration": 10.0, "totalMinutes": 10,
-    }  # fmt: skip
+        "total": 1,
+        "successful": 1,
+        "successRate": 100.0,
+        "averageDuration": 10.0,
+        "totalMinutes": 10,
+    }
     assert body["comparisons"]["calls"]["current"]["total"] == 3
 
 
@@ -139,10 +167,11 @@ def test_previous_campaign_window_attributes_older_sales(history, manager_a, api
 
 
 @pytest.mark.parametrize("use_rollups", [False, True], ids=["live", "rollups"])
-def test_filters_narrow_every_dimensioned_metric(history, manager_a, org_a, agent_a, api_client_for, frozen,
-                                                 use_rollups):  # fmt: skip
+def test_filters_narrow_every_dimensioned_metric(
+    history, manager_a, org_a, agent_a, api_client_for, frozen, use_rollups
+):
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     client = api_client_for(manager_a)
     body = post(client, {"timeRange": "7d", "filters": {"region": "North"}}).json()["data"]
     # North: L1, L2 (and L5, created before W); calls C1, C2; sales S1, S2
@@ -191,21 +220,32 @@ def test_cache_is_invalidated_by_an_ingest(
     history, manager_a, org_a, api_client_for, frozen, django_capture_on_commit_callbacks
 ):
     from crm.ingestion import ingest_records
-    from insights.models import InsightsFillState
 
-    insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+    statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     client = api_client_for(manager_a)
     assert post(client, {"timeRange": "7d"}).json()["data"]["calls"]["total"] == 3
     # when a call of 11 Mar (a day already rolled up) is imported
     with django_capture_on_commit_callbacks(execute=True):
         result = ingest_records(
-            organization=org_a, entity="activities",
-            records=[{"external_id": "C9", "type": "call", "outcome": "success", "duration_seconds": 60,
-                      "occurred_at": "2026-03-11T08:00:00Z", "lead": "L2"}],
-        )  # fmt: skip
+            organization=org_a,
+            entity="activities",
+            records=[
+                {
+                    "external_id": "C9",
+                    "type": "call",
+                    "outcome": "success",
+                    "duration_seconds": 60,
+                    "occurred_at": "2026-03-11T08:00:00Z",
+                    "lead": "L2",
+                }
+            ],
+        )
     assert result.rows_stored == 1, result
     # then the day is stale, the cached answer is gone and the new call counts
-    assert InsightsFillState.objects.for_org(org_a).get().dirty_from.isoformat() == "2026-03-11"
+    assert (
+        FillState.objects.for_org(org_a).filter(family="insights").get().dirty_from.isoformat()
+        == "2026-03-11"
+    )
     calls = post(client, {"timeRange": "7d"}).json()["data"]["calls"]
     assert (calls["total"], calls["successful"]) == (4, 3)
 
@@ -226,12 +266,11 @@ def count_queries(client, body) -> int:
 
 
 @pytest.mark.parametrize("use_rollups", [False, True], ids=["live", "rollups"])
-def test_fixed_number_of_queries(history, org_a, manager_a, agent_a, api_client_for, frozen,
-                                 use_rollups):  # fmt: skip
+def test_fixed_number_of_queries(history, org_a, manager_a, agent_a, api_client_for, frozen, use_rollups):
     client = api_client_for(manager_a)
     body = {"timeRange": "1y", "filters": {"region": "North", "agent": agent_a.email}}
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     small = count_queries(client, body)
     # given three times the data and more agents
     from tests.factories import MemberFactory
@@ -239,7 +278,7 @@ def test_fixed_number_of_queries(history, org_a, manager_a, agent_a, api_client_
     for copy in (1, 2):
         build_history(org_a, MemberFactory(email=f"a{copy}@acme.test", organization=org_a), copy=copy)
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     assert count_queries(client, body) == small
     # auth 2, filter checks 2, fill state 1, then per table the rollup days and the live rest:
     # calls 2, leads 2 + pipeline 1, sales 2, campaign messages 2, attribution 2, campaigns 1,

@@ -64,8 +64,9 @@ def _csv(response) -> list[list[str]]:
 
 def test_overview_tab_carries_the_overview_answer(org_a, history, frozen):
     payload = overview.compute(_query(org_a, range="7d"))
-    api = analytics.overview(organization=org_a, time_range="7d", metrics=list(analytics.METRICS), filters={},
-                             as_of=AS_OF)  # fmt: skip
+    api = analytics.overview(
+        organization=org_a, time_range="7d", metrics=list(analytics.METRICS), filters={}, as_of=AS_OF
+    )
     assert payload["data"] == api["data"]
     assert (
         payload["trends"]
@@ -88,11 +89,25 @@ def test_overview_tab_carries_the_overview_answer(org_a, history, frozen):
 def test_today_so_far_against_the_same_time_yesterday(org_a, agent_a, history, frozen):
     # Today (Nairobi) = [14 Mar 21:00, 15 Mar 12:00) UTC; yesterday = [13 Mar 21:00, 14 Mar 12:00) UTC.
     lead = history["leads"]["L1"]
-    ActivityFactory(organization=org_a, lead=lead, agent=agent_a, type=ActivityType.CALL, outcome="success",
-                    duration_seconds=60, occurred_at=at(15, 10))  # fmt: skip
+    ActivityFactory(
+        organization=org_a,
+        lead=lead,
+        agent=agent_a,
+        type=ActivityType.CALL,
+        outcome="success",
+        duration_seconds=60,
+        occurred_at=at(15, 10),
+    )
     LeadFactory(organization=org_a, created_at=at(15, 6))
-    SaleFactory(organization=org_a, lead=lead, agent=agent_a, amount=Decimal("200.00"), kind="new",
-                currency="KES", closed_at=at(15, 11))  # fmt: skip
+    SaleFactory(
+        organization=org_a,
+        lead=lead,
+        agent=agent_a,
+        amount=Decimal("200.00"),
+        kind="new",
+        currency="KES",
+        closed_at=at(15, 11),
+    )
     today = overview.compute(_query(org_a, range="7d"))["today"]
     # calls: the new one vs C3 (14 Mar 10:00 UTC) -> 1 vs 1; leads: the new one vs L3 (14 Mar 09:00) -> 1 vs 1
     assert today["calls"] == {"today": 1, "sameTimeYesterday": 1, "trend": 0.0}
@@ -115,8 +130,16 @@ def test_goals_progress_for_the_month(org_a, manager_a, history, frozen):
     items = {g["metric"]: g for g in goals["items"]}
     # Goals are organization-wide (the source filter does not apply): calls C1-C4 = 4 of 10;
     # expected by now 10 x 47.2% = 4.72 -> 4.7; 4 < 4.72: behind pace
-    assert items["calls"] == {"metric": "calls", "label": "Calls", "target": 10.0, "actual": 4.0, "completion": 40.0,
-                              "expectedByNow": 4.7, "onTrack": False, "achieved": False}  # fmt: skip
+    assert items["calls"] == {
+        "metric": "calls",
+        "label": "Calls",
+        "target": 10.0,
+        "actual": 4.0,
+        "completion": 40.0,
+        "expectedByNow": 4.7,
+        "onTrack": False,
+        "achieved": False,
+    }
     # revenue S1 1000 + S2 250.50 + S3 500 (S4 is EUR) = 1750.50 of 1500: 116.7%, achieved
     assert items["revenue"]["actual"] == 1750.5
     assert items["revenue"]["completion"] == 116.7
@@ -131,17 +154,28 @@ def test_overview_csv_tables(org_a, history, frozen):
     payload = overview.compute(_query(org_a, range="7d"))
     tables = overview.csv_tables(payload)
     assert set(tables) == {"comparison", "today", "goals"}
-    assert tables["comparison"].header == ("metric", "current", "previous", "change")
-    assert tables["comparison"].rows[0] == ("Calls", 3, 1, 200.0)
+    assert tables["comparison"].header == ("metric", "current", "previous", "change", "change unit")
+    assert tables["comparison"].rows[0] == ("Calls", 3, 1, 200.0, "%")
+    # a rate's change is in percentage points, labelled so: 2 of 3 calls successful (66.7%)
+    # against 1 of 1 (100%) -> 66.67 - 100 = -33.3 pts
+    assert tables["comparison"].rows[1] == ("Call success rate", 66.7, 100.0, -33.3, "pts")
 
 
 def test_comparison_changes_use_unrounded_values():
     # given an average score of 45.65 (shown 45.7) against 46.34 (shown 46.3), and a conversion
     # rate of 26.25% (shown 26.3) against 24.0%
-    exact = {"leads": {"current": {"averageScore": Decimal("45.65"), "conversionRate": Decimal("26.25")},
-                       "previous": {"averageScore": Decimal("46.34"), "conversionRate": Decimal("24.0")}}}  # fmt: skip
-    shown = {"leads": {"current": {"averageScore": 45.7, "conversionRate": 26.3},
-                       "previous": {"averageScore": 46.3, "conversionRate": 24.0}}}  # fmt: skip
+    exact = {
+        "leads": {
+            "current": {"averageScore": Decimal("45.65"), "conversionRate": Decimal("26.25")},
+            "previous": {"averageScore": Decimal("46.34"), "conversionRate": Decimal("24.0")},
+        }
+    }
+    shown = {
+        "leads": {
+            "current": {"averageScore": 45.7, "conversionRate": 26.3},
+            "previous": {"averageScore": 46.3, "conversionRate": 24.0},
+        }
+    }
     for metric in ("calls", "revenue", "campaigns"):
         shown[metric] = exact[metric] = {"current": {}, "previous": {}}
 
@@ -180,9 +214,13 @@ def test_tab_fragment_for_htmx_pushes_the_page_url(manager_client, history, froz
 
 
 def test_bad_parameters_are_400s_naming_them(manager_client, history, frozen):
-    for params, field in (({"range": "2w"}, "range"), ({"tab": "sales"}, "tab"), ({"region": "Mars"}, "region"),
-                          ({"range": "custom", "start": "2026-03-10", "end": "2026-03-01"}, "start"),
-                          ({"agent": "nobody@x.test"}, "agent")):  # fmt: skip
+    for params, field in (
+        ({"range": "2w"}, "range"),
+        ({"tab": "sales"}, "tab"),
+        ({"region": "Mars"}, "region"),
+        ({"range": "custom", "start": "2026-03-10", "end": "2026-03-01"}, "start"),
+        ({"agent": "nobody@x.test"}, "agent"),
+    ):
         response = manager_client.get(PAGE, params)
         assert response.status_code == 400, params
         assert f"<strong>{field}</strong>" in response.content.decode(), params
@@ -193,8 +231,12 @@ def test_bad_parameters_are_400s_naming_them(manager_client, history, frozen):
 def test_agents_are_refused_and_strangers_sent_to_login(client, agent_a, history):
     assert client.get(PAGE).status_code == 302
     client.force_login(agent_a)
-    for url in (PAGE, "/dashboard/analytics/tab/overview", "/dashboard/analytics/records/leads",
-                "/dashboard/analytics/export/overview/comparison.csv"):  # fmt: skip
+    for url in (
+        PAGE,
+        "/dashboard/analytics/tab/overview",
+        "/dashboard/analytics/records/leads",
+        "/dashboard/analytics/export/overview/comparison.csv",
+    ):
         assert client.get(url).status_code == 403, url
     assert (
         client.post(
@@ -262,8 +304,14 @@ def test_records_behind_a_number(org_a, manager_client, history, frozen, url, ex
 
 def test_records_are_paginated_newest_first_and_export_as_csv(org_a, agent_a, manager_client, frozen):
     for i in range(55):
-        ActivityFactory(organization=org_a, external_id=f"P{i:02d}", agent=agent_a, type=ActivityType.CALL,
-                        outcome="success", occurred_at=at(14, 0).replace(minute=i))  # fmt: skip
+        ActivityFactory(
+            organization=org_a,
+            external_id=f"P{i:02d}",
+            agent=agent_a,
+            type=ActivityType.CALL,
+            outcome="success",
+            occurred_at=at(14, 0).replace(minute=i),
+        )
     first = manager_client.get("/dashboard/analytics/records/calls", {"range": "7d"})
     assert first.context["page"].paginator.num_pages == 2
     assert len(first.context["rows"]) == 50
@@ -278,10 +326,17 @@ def test_records_are_paginated_newest_first_and_export_as_csv(org_a, agent_a, ma
 
 
 def test_records_refuse_bad_parameters(manager_client, history, frozen):
-    for params, field in (({"hour": "24"}, "hour"), ({"weekday": "0"}, "weekday"), ({"stage": "won"}, "stage"),
-                          ({"dealMin": "1e9"}, "dealMin"), ({"cohortWeek": "2026-03-10"}, "cohortWeek"),
-                          ({"from": "2026-02-30"}, "from"), ({"country": "kenya"}, "country"),
-                          ({"page": "x"}, "page"), ({"campaign": "nope"}, "campaign")):  # fmt: skip
+    for params, field in (
+        ({"hour": "24"}, "hour"),
+        ({"weekday": "0"}, "weekday"),
+        ({"stage": "won"}, "stage"),
+        ({"dealMin": "1e9"}, "dealMin"),
+        ({"cohortWeek": "2026-03-10"}, "cohortWeek"),
+        ({"from": "2026-02-30"}, "from"),
+        ({"country": "kenya"}, "country"),
+        ({"page": "x"}, "page"),
+        ({"campaign": "nope"}, "campaign"),
+    ):
         kind = "leads" if field in ("stage", "cohortWeek", "campaign", "page") else "calls"
         kind = "sales" if field == "dealMin" else kind
         response = manager_client.get(f"/dashboard/analytics/records/{kind}", params)
@@ -307,8 +362,8 @@ def test_tab_table_csv(manager_client, history, frozen):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="acme-overview-comparison-7d.csv"'
     rows = _csv(response)
-    assert rows[0] == ["metric", "current", "previous", "change"]
-    assert rows[1] == ["Calls", "3", "1", "200.0"]
+    assert rows[0] == ["metric", "current", "previous", "change", "change unit"]
+    assert rows[1] == ["Calls", "3", "1", "200.0", "%"]
     assert manager_client.get("/dashboard/analytics/export/overview/nope.csv").status_code == 404
     assert manager_client.get("/dashboard/analytics/export/reports/x.csv").status_code == 404
     assert (
@@ -321,8 +376,10 @@ def test_tab_table_csv(manager_client, history, frozen):
 
 
 def test_manager_sets_a_goal_audited_and_shown(manager_client, org_a, manager_a, history, frozen):
-    response = manager_client.post("/dashboard/analytics/goals",
-                                   {"metric": "calls", "month": "this", "target": "10", "query": "range=7d"})  # fmt: skip
+    response = manager_client.post(
+        "/dashboard/analytics/goals",
+        {"metric": "calls", "month": "this", "target": "10", "query": "range=7d"},
+    )
     assert response.status_code == 302
     assert response["Location"] == "/dashboard/analytics?range=7d"
     goal = OrganizationGoal.objects.get(organization=org_a)
@@ -349,16 +406,21 @@ def test_goal_form_errors(manager_client, history, frozen):
     )
     assert bad.status_code == 400
     assert "whole numbers" in bad.content.decode()
-    htmx = manager_client.post("/dashboard/analytics/goals", {"metric": "fun", "month": "this", "target": "-1"},
-                               HTTP_HX_REQUEST="true")  # fmt: skip
+    htmx = manager_client.post(
+        "/dashboard/analytics/goals",
+        {"metric": "fun", "month": "this", "target": "-1"},
+        HTTP_HX_REQUEST="true",
+    )
     assert htmx.status_code == 200
     assert 'class="field-error"' in htmx.content.decode()
     assert not OrganizationGoal.objects.exists()
 
 
 def test_saved_views(manager_client, org_a, outsider, history, frozen):
-    response = manager_client.post("/dashboard/analytics/views",
-                                   {"name": "Ads, last week", "tab": "calls", "query": "range=7d&source=Ads"})  # fmt: skip
+    response = manager_client.post(
+        "/dashboard/analytics/views",
+        {"name": "Ads, last week", "tab": "calls", "query": "range=7d&source=Ads"},
+    )
     assert response.status_code == 302
     view = SavedView.objects.get(organization=org_a)
     assert view.query == "range=7d&source=Ads&tab=calls"

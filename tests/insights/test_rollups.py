@@ -10,11 +10,13 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Q
 
+from core.models import FillState
+from core.stats import rollups
+from core.stats.refresh import statistics_mark_stale, statistics_refresh
+from core.timeranges import day_window, parse_range
 from crm.events import Ingested
 from crm.models import Campaign, Lead, Member, Role, Sale, SaleKind, Touchpoint
-from crm.timeranges import day_window, parse_range
-from insights import selectors, services
-from insights.models import InsightsFillState
+from insights import selectors
 from insights.selectors import (
     ATTRIBUTION,
     CALLS,
@@ -26,7 +28,7 @@ from insights.selectors import (
     Filters,
     Part,
 )
-from insights.services import insights_rollups_mark_stale, insights_rollups_rebuild, insights_rollups_refresh
+from insights.services import insights_rollups_rebuild
 from tests.conftest import require_service
 from tests.factories import OrganizationFactory
 
@@ -75,7 +77,7 @@ def normal(grouped: dict) -> dict:
 
 def test_rollups_equal_raw_tables(generated_org):
     org = generated_org
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     assert selectors.fill_state(org).filled_through == AS_OF.astimezone(org.tz).date() - dt.timedelta(days=1)
     counted = 0
     for label in RANGES:
@@ -111,7 +113,7 @@ def test_rollups_equal_raw_tables(generated_org):
 
 def test_campaign_rollups_equal_their_direct_definitions(generated_org):
     org = generated_org
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     trusted = selectors.trusted_through(selectors.fill_state(org))
     # leads touched per campaign (at any time): each lead once, however many touchpoints
     direct = dict(
@@ -142,7 +144,7 @@ def test_campaign_rollups_equal_their_direct_definitions(generated_org):
 
 def test_late_touchpoint_moves_attribution_before_any_rebuild(generated_org):
     org = generated_org
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     window = parse_range("30d", as_of=AS_OF)
     # a sale with no later sale of its lead or contact, so the new last touch is its alone
     sale = next(
@@ -160,13 +162,15 @@ def test_late_touchpoint_moves_attribution_before_any_rebuild(generated_org):
     before = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
     # given a touchpoint of another campaign, a minute before the sale, arrives late
     touched_at = sale.closed_at - dt.timedelta(minutes=1)
-    Touchpoint.objects.create(organization=org, external_id="late-touch", lead=sale.lead, campaign=other,
-                              occurred_at=touched_at)  # fmt: skip
-    assert insights_rollups_mark_stale(Ingested(org.pk, "touchpoints", touched_at, touched_at, 1))
+    Touchpoint.objects.create(
+        organization=org, external_id="late-touch", lead=sale.lead, campaign=other, occurred_at=touched_at
+    )
+    assert "insights" in statistics_mark_stale(Ingested(org.pk, "touchpoints", touched_at, touched_at, 1))
     # then the sale's revenue already counts for that campaign
     after = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
-    raw = selectors.raw_totals(organization=org, spec=ATTRIBUTION, window=window, filters=Filters(),
-                               group_by="campaign_id")  # fmt: skip
+    raw = selectors.raw_totals(
+        organization=org, spec=ATTRIBUTION, window=window, filters=Filters(), group_by="campaign_id"
+    )
     assert normal(after) == normal(raw)
     gained = after[other.pk]["amount_sum"] - before.get(other.pk, {}).get("amount_sum", 0)
     assert gained == sale.amount
@@ -174,9 +178,12 @@ def test_late_touchpoint_moves_attribution_before_any_rebuild(generated_org):
 
 def test_rollups_are_used_for_whole_days(generated_org):
     org = generated_org
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
-    plan = selectors.window_plan(parse_range("90d", as_of=AS_OF), tz=org.tz,
-                                 trusted_last_day=selectors.trusted_through(selectors.fill_state(org)))  # fmt: skip
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    plan = selectors.window_plan(
+        parse_range("90d", as_of=AS_OF),
+        tz=org.tz,
+        trusted_last_day=selectors.trusted_through(selectors.fill_state(org)),
+    )
     # 89 whole local days from rollups; the partial first day and today live
     assert plan.rollup_days[1] - plan.rollup_days[0] == dt.timedelta(days=88)
     assert len(plan.live_ranges) == 2
@@ -184,7 +191,7 @@ def test_rollups_are_used_for_whole_days(generated_org):
 
 def test_custom_local_day_window_is_all_rollup(generated_org):
     org = generated_org
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     window = day_window(dt.date(2026, 10, 1), dt.date(2026, 10, 31), org.tz)
     plan = selectors.window_plan(window, tz=org.tz, trusted_last_day=selectors.fill_state(org).filled_through)
     assert plan.live_ranges == ()
@@ -217,16 +224,19 @@ def test_rebuild_is_idempotent_and_repairs_a_half_done_run(generated_org):
 
 def test_stale_mark_keeps_answers_exact_until_rebuilt(generated_org):
     org = generated_org
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     window = parse_range("30d", as_of=AS_OF)
     # given a lead of a day already rolled up converts now (its creation day's cohort changes)
-    lead = Lead.objects.for_org(org).filter(created_at__gte=window.start + dt.timedelta(days=2),
-                                            converted_at__isnull=True).first()  # fmt: skip
+    lead = (
+        Lead.objects.for_org(org)
+        .filter(created_at__gte=window.start + dt.timedelta(days=2), converted_at__isnull=True)
+        .first()
+    )
     before = normal(rolled(org, LEADS, window, Filters()))
     lead.converted_at = AS_OF - dt.timedelta(hours=1)
     lead.save()
     # when ingestion reports it
-    assert insights_rollups_mark_stale(Ingested(org.pk, "leads", lead.created_at, lead.created_at, 1))
+    assert "insights" in statistics_mark_stale(Ingested(org.pk, "leads", lead.created_at, lead.created_at, 1))
     state = selectors.fill_state(org)
     assert state.dirty_from == lead.created_at.astimezone(org.tz).date()
     # then the answer already counts the conversion, before any rebuild
@@ -235,45 +245,47 @@ def test_stale_mark_keeps_answers_exact_until_rebuilt(generated_org):
     assert after == normal(raw)
     assert after[None]["converted"] == before[None]["converted"] + 1
     # and a refresh clears the mark and keeps the equality
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     assert selectors.fill_state(org).dirty_from is None
     assert normal(rolled(org, LEADS, window, Filters())) == normal(raw)
 
 
 def test_refresh_twice_gives_identical_rows_and_keeps_version(generated_org):
     org = generated_org
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     once = snapshot(org)
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     assert snapshot(org) == once
-    assert InsightsFillState.objects.for_org(org).get().version == 0
+    assert FillState.objects.for_org(org).filter(family="insights").get().version == 0
 
 
 def test_other_entities_do_not_mark_stale(org_a):
-    InsightsFillState.objects.create(organization=org_a, filled_through=dt.date(2026, 1, 1))
-    assert not insights_rollups_mark_stale(Ingested(org_a.pk, "contacts", AS_OF, AS_OF, 1))
-    assert not insights_rollups_mark_stale(Ingested(org_a.pk, "leads", None, None, 1))
-    assert InsightsFillState.objects.for_org(org_a).get().dirty_from is None
+    FillState.objects.create(family="insights", organization=org_a, filled_through=dt.date(2026, 1, 1))
+    assert "insights" not in statistics_mark_stale(Ingested(org_a.pk, "contacts", AS_OF, AS_OF, 1))
+    assert "insights" not in statistics_mark_stale(Ingested(org_a.pk, "leads", None, None, 1))
+    assert FillState.objects.for_org(org_a).filter(family="insights").get().dirty_from is None
 
 
 def test_rebuild_command(generated_org, capsys):
-    call_command("rebuild_insights_rollups", generated_org.slug, days=3)
-    assert "rollup rows rewritten for the last 3 days" in capsys.readouterr().out
-    assert InsightsFillState.objects.for_org(generated_org).get().filled_through is not None
+    call_command("rebuild_statistics", generated_org.slug, family=["insights"], days=3)
+    out = capsys.readouterr().out
+    assert "insights: " in out
+    assert "rows rewritten for the last 3 days" in out
+    assert FillState.objects.for_org(generated_org).filter(family="insights").get().filled_through is not None
 
 
 def test_a_large_rebuild_refreshes_the_planner_statistics(generated_org, monkeypatch):
     org = generated_org
     analyzed = []
-    real = services._analyze_rollups
-    monkeypatch.setattr(services, "_analyze_rollups", lambda: analyzed.append(1) or real())
+    real = rollups._analyze_rollups
+    monkeypatch.setattr(rollups, "_analyze_rollups", lambda specs: analyzed.append(1) or real(specs))
     # given a rebuild below the threshold leaves the statistics alone
     first, last = dt.date(2026, 11, 20), dt.date(2026, 11, 21)
     written = insights_rollups_rebuild(organization=org, first_day=first, last_day=last)
-    assert 0 < written < services.ANALYZE_AFTER_ROWS
+    assert 0 < written < rollups.ANALYZE_AFTER_ROWS
     assert analyzed == []
     # when one writes at least ANALYZE_AFTER_ROWS rows, the rollup tables are analyzed
-    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", written)
+    monkeypatch.setattr(rollups, "ANALYZE_AFTER_ROWS", written)
     insights_rollups_rebuild(organization=org, first_day=dt.date(2026, 1, 1), last_day=last)
     assert analyzed == [1]
     require_service("PostgreSQL", connection.vendor == "postgresql")
@@ -281,15 +293,17 @@ def test_a_large_rebuild_refreshes_the_planner_statistics(generated_org, monkeyp
     with connection.cursor() as cursor:
         for spec in SPECS:
             table = spec.model._meta.db_table
-            cursor.execute(f"SELECT reltuples::bigint, (SELECT COUNT(*) FROM {table}) FROM pg_class WHERE relname = %s",
-                           [table])  # fmt: skip
+            cursor.execute(
+                f"SELECT reltuples::bigint, (SELECT COUNT(*) FROM {table}) FROM pg_class WHERE relname = %s",
+                [table],
+            )
             estimated, actual = cursor.fetchone()
             assert estimated == actual, table
 
 
 def test_deleting_an_organization_deletes_its_rollups(generated_org):
     # the rollups have no database constraint (docs/performance.md, B4): Django's cascade
-    insights_rollups_refresh(organization=generated_org, as_of=AS_OF)
+    statistics_refresh(organization=generated_org, family="insights", as_of=AS_OF)
     assert all(spec.model.objects.filter(organization_id=generated_org.pk).exists() for spec in SPECS)
     generated_org.delete()
     assert not any(spec.model.objects.filter(organization_id=generated_org.pk).exists() for spec in SPECS)

@@ -31,10 +31,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.stats.refresh import statistics_refresh
 from crm.models import ActivityType, Role
 from insights.metrics import calls as call_metrics
 from insights.selectors import records
-from insights.services import insights_rollups_refresh
 from insights.tabs import DashboardQuery, parse_tab_query
 from insights.tabs import calls as tab
 from reports.charts import BarChart, DonutChart, HeatmapChart, LineChart, render_svg
@@ -73,11 +73,26 @@ def build_calls(org, agent, other, *, copy: int = 0) -> None:
         ("P1", "LU", other, "success", 240, False, utc(3, 9)),
     ]
     for ext, lead_key, member, outcome, seconds, automated, when in rows:
-        ActivityFactory(organization=org, external_id=p + ext, lead=leads[lead_key] if lead_key else None,
-                        agent=member, type=ActivityType.CALL, outcome=outcome, duration_seconds=seconds,
-                        automated=automated, occurred_at=when)  # fmt: skip
-    ActivityFactory(organization=org, external_id=p + "E1", lead=leads["LK"], agent=agent,
-                    type=ActivityType.EMAIL, outcome="success", occurred_at=utc(10, 11))  # fmt: skip
+        ActivityFactory(
+            organization=org,
+            external_id=p + ext,
+            lead=leads[lead_key] if lead_key else None,
+            agent=member,
+            type=ActivityType.CALL,
+            outcome=outcome,
+            duration_seconds=seconds,
+            automated=automated,
+            occurred_at=when,
+        )
+    ActivityFactory(
+        organization=org,
+        external_id=p + "E1",
+        lead=leads["LK"],
+        agent=agent,
+        type=ActivityType.EMAIL,
+        outcome="success",
+        occurred_at=utc(10, 11),
+    )
 
 
 @pytest.fixture
@@ -152,9 +167,13 @@ def test_kpis_against_the_previous_window(org_a, history, frozen):
 
 def test_range_block(org_a, history, frozen):
     assert compute(org_a)["range"] == {
-        "label": "7d", "start": "2026-03-08T12:00:00+00:00", "end": "2026-03-15T12:00:00+00:00",
-        "previousStart": "2026-03-01T12:00:00+00:00", "timezone": "Africa/Nairobi", "currency": "KES",
-    }  # fmt: skip
+        "label": "7d",
+        "start": "2026-03-08T12:00:00+00:00",
+        "end": "2026-03-15T12:00:00+00:00",
+        "previousStart": "2026-03-01T12:00:00+00:00",
+        "timezone": "Africa/Nairobi",
+        "currency": "KES",
+    }
 
 
 def test_daily_series_in_local_days_zero_filled(org_a, history, frozen):
@@ -219,8 +238,12 @@ def test_success_by_country(org_a, history, frozen):
 def test_heatmap_weekday_by_local_hour(org_a, history, frozen):
     heat = compute(org_a)["heatmap"]
     assert heat["weekdays"] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    busy = {(w + 1, h): (n, heat["successful"][w][h], heat["successRate"][w][h])
-            for w, row in enumerate(heat["calls"]) for h, n in enumerate(row) if n}  # fmt: skip
+    busy = {
+        (w + 1, h): (n, heat["successful"][w][h], heat["successRate"][w][h])
+        for w, row in enumerate(heat["calls"])
+        for h, n in enumerate(row)
+        if n
+    }
     assert busy == {
         (2, 13): (2, 1, 50.0),  # C1 13:00, C2 13:30 on Tue 10 Mar
         (4, 9): (1, 1, 100.0),  # C3 Thu 09:00
@@ -235,12 +258,22 @@ def test_heatmap_weekday_by_local_hour(org_a, history, frozen):
 def test_empty_window_gives_zeros_and_nulls(org_a, frozen):
     payload = compute(org_a)
     assert payload["kpis"]["current"] == {
-        "total": 0, "successful": 0, "successRate": None, "averageDuration": None, "totalMinutes": 0,
-        "automated": 0, "manual": 0, "automatedShare": None,
-    }  # fmt: skip
+        "total": 0,
+        "successful": 0,
+        "successRate": None,
+        "averageDuration": None,
+        "totalMinutes": 0,
+        "automated": 0,
+        "manual": 0,
+        "automatedShare": None,
+    }
     assert payload["kpis"]["changes"] == {
-        "total": None, "successRate": None, "averageDuration": None, "totalMinutes": None, "automatedShare": None,
-    }  # fmt: skip
+        "total": None,
+        "successRate": None,
+        "averageDuration": None,
+        "totalMinutes": None,
+        "automatedShare": None,
+    }
     assert [p["calls"] for p in payload["series"]["points"]] == [0] * 8
     assert (payload["outcomes"], payload["countries"], payload["otherCountries"]) == ([], [], None)
     assert all(v is None for row in payload["heatmap"]["successRate"] for v in row)
@@ -252,14 +285,20 @@ def test_empty_window_gives_zeros_and_nulls(org_a, frozen):
 
 @pytest.mark.parametrize(
     "params",
-    [{"range": "24h"}, {"range": "7d"}, {"range": "30d"}, {"range": "1y"},
-     {"range": "custom", "start": "2026-03-14", "end": "2026-03-14"},
-     {"range": "custom", "start": "2026-03-01", "end": "2026-03-14"}, {"range": "7d", "region": "North"}],
+    [
+        {"range": "24h"},
+        {"range": "7d"},
+        {"range": "30d"},
+        {"range": "1y"},
+        {"range": "custom", "start": "2026-03-14", "end": "2026-03-14"},
+        {"range": "custom", "start": "2026-03-01", "end": "2026-03-14"},
+        {"range": "7d", "region": "North"},
+    ],
     ids=["24h", "7d", "30d", "1y", "custom-day", "custom-2w", "7d-north"],
-)  # fmt: skip
+)
 def test_rollup_path_equals_raw_path(org_a, history, frozen, params):
     live = compute(org_a, **params)
-    insights_rollups_refresh(organization=org_a, as_of=AS_OF)  # trusted through 14 Mar local
+    statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)  # trusted through 14 Mar local
     cache.clear()
     assert compute(org_a, **params) == live
 
@@ -268,7 +307,9 @@ def test_custom_local_day_around_midnight(org_a, history, frozen):
     # 14 Mar local = [13 Mar 21:00, 14 Mar 21:00) UTC: C4 (21:30 UTC on the 13th) and C5 (20:59 UTC)
     for rolled_up in (False, True):
         if rolled_up:
-            insights_rollups_refresh(organization=org_a, as_of=AS_OF)  # 14 Mar is a trusted rollup day
+            statistics_refresh(
+                organization=org_a, family="insights", as_of=AS_OF
+            )  # 14 Mar is a trusted rollup day
         payload = compute(org_a, range="custom", start="2026-03-14", end="2026-03-14")
         assert (payload["kpis"]["current"]["total"], payload["kpis"]["current"]["successful"]) == (2, 0)
         # one custom day is drawn hour by hour: 00:00 .. 23:00 local
@@ -326,7 +367,7 @@ def count_queries(org, **params: str) -> int:
 def test_fixed_number_of_queries(org_a, agent_a, other_agent, history, frozen, use_rollups):
     params = {"range": "1y", "region": "North"}
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     small = count_queries(org_a, **params)
     # fill state + KPIs (rollup days and the live rest, or all live) + hours + outcome x country
     assert small == (5 if use_rollups else 4)
@@ -335,7 +376,7 @@ def test_fixed_number_of_queries(org_a, agent_a, other_agent, history, frozen, u
             org_a, MemberFactory(email=f"a{copy}@acme.test", organization=org_a), other_agent, copy=copy
         )
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     assert compute(org_a, **params)["kpis"]["current"]["total"] == 15  # 3 x (C1, C2, C4, C7, C8) in the year
     assert count_queries(org_a, **params) == small
     assert count_queries(org_a, range="24h") <= small
@@ -360,9 +401,13 @@ def test_api_refuses_agents_and_anonymous(agent_a, history, api_client_for, clie
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"range": "2w"}, "range"), ({"range": "custom", "start": "2026-03-20", "end": "2026-03-01"}, "start"),
-     ({"region": "Atlantis"}, "region"), ({"agent": "nobody@acme.test"}, "agent")],
-)  # fmt: skip
+    [
+        ({"range": "2w"}, "range"),
+        ({"range": "custom", "start": "2026-03-20", "end": "2026-03-01"}, "start"),
+        ({"region": "Atlantis"}, "region"),
+        ({"agent": "nobody@acme.test"}, "agent"),
+    ],
+)
 def test_api_bad_parameters_are_400s_naming_them(manager_a, history, api_client_for, frozen, params, field):
     response = api_client_for(manager_a).get(URL, params)
     assert response.status_code == 400, response.content
@@ -370,13 +415,20 @@ def test_api_bad_parameters_are_400s_naming_them(manager_a, history, api_client_
 
 
 def test_another_organizations_calls_are_invisible(org_a, org_b, outsider, history, api_client_for, frozen):
-    ActivityFactory(organization=org_b, external_id="B1", type=ActivityType.CALL, outcome="voicemail",
-                    duration_seconds=45, occurred_at=utc(12, 9))  # fmt: skip
+    ActivityFactory(
+        organization=org_b,
+        external_id="B1",
+        type=ActivityType.CALL,
+        outcome="voicemail",
+        duration_seconds=45,
+        occurred_at=utc(12, 9),
+    )
     body = api_client_for(outsider).get(URL, {"range": "7d"}).json()
     assert (body["kpis"]["current"]["total"], body["kpis"]["current"]["totalMinutes"]) == (1, 1)  # 45 s
     assert body["outcomes"] == [{"outcome": "voicemail", "calls": 1, "share": 100.0}]
-    assert body["countries"] == [{"country": "unknown", "calls": 1, "successful": 0, "successRate": 0.0,
-                                  "share": 100.0}]  # fmt: skip
+    assert body["countries"] == [
+        {"country": "unknown", "calls": 1, "successful": 0, "successRate": 0.0, "share": 100.0}
+    ]
     # an org_a region is not a value of org_b
     assert api_client_for(outsider).get(URL, {"region": "North"}).status_code == 400
 
@@ -388,9 +440,14 @@ def test_charts_specs_values_and_links(org_a, history, frozen):
     query = query_for(org_a)
     specs = tab.charts(tab.compute(query), query)
     assert {k: type(v) for k, v in specs.items()} == {
-        "series": LineChart, "outcomes": DonutChart, "automation": DonutChart, "country_calls": BarChart,
-        "country_success": BarChart, "heatmap_calls": HeatmapChart, "heatmap_success": HeatmapChart,
-    }  # fmt: skip
+        "series": LineChart,
+        "outcomes": DonutChart,
+        "automation": DonutChart,
+        "country_calls": BarChart,
+        "country_success": BarChart,
+        "heatmap_calls": HeatmapChart,
+        "heatmap_success": HeatmapChart,
+    }
     calls_line, successful_line = specs["series"].series
     assert [p.value for p in calls_line.points] == [1, 0, 2, 0, 1, 0, 2, 1]
     assert [p.value for p in successful_line.points] == [1, 0, 1, 0, 1, 0, 0, 1]
@@ -435,10 +492,16 @@ def test_many_outcomes_and_countries_are_folded(org_a, agent_a, frozen):
     for i in range(12):
         code = f"A{chr(ord('A') + i)}"
         lead = LeadFactory(organization=org_a, contact=ContactFactory(organization=org_a, country=code))
-        ActivityFactory(organization=org_a, lead=lead, type=ActivityType.CALL, outcome=f"o{i:02d}",
-                        occurred_at=utc(12, 9))  # fmt: skip
-    ActivityFactory(organization=org_a, lead=lead.__class__.objects.get(contact__country="AA"),
-                    type=ActivityType.CALL, outcome="o00", occurred_at=utc(12, 10))  # fmt: skip
+        ActivityFactory(
+            organization=org_a, lead=lead, type=ActivityType.CALL, outcome=f"o{i:02d}", occurred_at=utc(12, 9)
+        )
+    ActivityFactory(
+        organization=org_a,
+        lead=lead.__class__.objects.get(contact__country="AA"),
+        type=ActivityType.CALL,
+        outcome="o00",
+        occurred_at=utc(12, 10),
+    )
     query = query_for(org_a)
     payload = tab.compute(query)
     assert len(payload["outcomes"]) == 12  # the table lists them all
@@ -460,8 +523,13 @@ def test_many_outcomes_and_countries_are_folded(org_a, agent_a, frozen):
         *[f"A{chr(ord('B') + i)}" for i in range(9)],
     ]
     # AK and AL: 2 of the 13 calls
-    assert payload["otherCountries"] == {"countries": 2, "calls": 2, "successful": 0, "successRate": 0.0,
-                                         "share": 15.4}  # fmt: skip
+    assert payload["otherCountries"] == {
+        "countries": 2,
+        "calls": 2,
+        "successful": 0,
+        "successRate": 0.0,
+        "share": 15.4,
+    }
     table = tab.csv_tables(payload)["countries"]
     assert table.rows[-1] == ("Other (2 countries)", 2, 0, 0.0, 15.4)
 
@@ -489,8 +557,11 @@ def test_csv_tables(org_a, history, frozen):
     assert tables["outcomes"].header == ("outcome", "calls", "share %")
     assert tables["outcomes"].rows[1] == ("(none)", 1, 14.3)
     assert tables["countries"].header == ("country", "calls", "successful", "success rate", "share %")
-    assert tables["countries"].rows == (("KE", 3, 2, 66.7, 42.9), ("unknown", 3, 1, 33.3, 42.9),
-                                        ("UG", 1, 1, 100.0, 14.3))  # fmt: skip
+    assert tables["countries"].rows == (
+        ("KE", 3, 2, 66.7, 42.9),
+        ("unknown", 3, 1, 33.3, 42.9),
+        ("UG", 1, 1, 100.0, 14.3),
+    )
     heat = tables["heatmap"]
     assert heat.header == ("weekday", "hour", "calls", "successful", "success rate")
     assert len(heat.rows) == 7 * 24
@@ -523,13 +594,22 @@ def test_fragment_renders_through_the_shell(org_a, manager_a, history, client, f
     response = client.get("/dashboard/analytics/tab/calls", {"range": "7d"})
     assert response.status_code == 200
     html = response.content.decode()
-    for testid in ("calls-tab", "calls-kpi-total", "calls-series", "calls-outcomes", "calls-automation",
-                   "calls-countries", "calls-heatmap", "calls-export-heatmap"):  # fmt: skip
+    for testid in (
+        "calls-tab",
+        "calls-kpi-total",
+        "calls-series",
+        "calls-outcomes",
+        "calls-automation",
+        "calls-countries",
+        "calls-heatmap",
+        "calls-export-heatmap",
+    ):
         assert f'data-testid="{testid}"' in html, testid
     assert "/dashboard/analytics/records/calls?range=7d&amp;outcome=success" in html
     assert "calls-empty" not in html
-    empty = client.get("/dashboard/analytics/tab/calls", {"range": "custom", "start": "2026-01-01",
-                                                          "end": "2026-01-02"}).content.decode()  # fmt: skip
+    empty = client.get(
+        "/dashboard/analytics/tab/calls", {"range": "custom", "start": "2026-01-01", "end": "2026-01-02"}
+    ).content.decode()
     assert "No calls from 2026-01-01 to 2026-01-02" in empty
 
 
@@ -546,8 +626,14 @@ def test_csv_export_of_a_table(manager_a, history, client, frozen):
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [((1, 2, 1, 4), 25.0), ((0, 0, 1, 2), None), ((1, 3, 0, 0), None), ((2, 3, 1, 3), 33.3), ((1, 8, 1, 4), -12.5)],
-)  # fmt: skip
+    [
+        ((1, 2, 1, 4), 25.0),
+        ((0, 0, 1, 2), None),
+        ((1, 3, 0, 0), None),
+        ((2, 3, 1, 3), 33.3),
+        ((1, 8, 1, 4), -12.5),
+    ],
+)
 def test_points_change(args, expected):
     assert call_metrics.points_change(*args) == expected
 
@@ -564,7 +650,7 @@ def test_hourly_points_across_a_dst_change():
     # Berlin springs forward on 29 Mar 2026 at 02:00 -> 03:00: 23 local hours that day
     from zoneinfo import ZoneInfo
 
-    from crm.timeranges import Window
+    from core.timeranges import Window
 
     tz = ZoneInfo("Europe/Berlin")
     window = Window(
@@ -578,14 +664,17 @@ def test_hourly_points_across_a_dst_change():
 
 
 def test_daily_points_partial_only_when_the_window_starts_mid_day():
-    from crm.timeranges import Window
+    from core.timeranges import Window
 
     tz = dt.UTC
     whole = call_metrics.daily_points(Window(utc(1, 0), utc(3, 0)), tz, {})
     assert [(p["day"], p["partial"]) for p in whole] == [("2026-03-01", False), ("2026-03-02", False)]
     mid = call_metrics.daily_points(Window(utc(1, 6), utc(3, 6)), tz, {})
-    assert [(p["day"], p["partial"]) for p in mid] == [("2026-03-01", True), ("2026-03-02", False),
-                                                       ("2026-03-03", False)]  # fmt: skip
+    assert [(p["day"], p["partial"]) for p in mid] == [
+        ("2026-03-01", True),
+        ("2026-03-02", False),
+        ("2026-03-03", False),
+    ]
 
 
 def test_drill_values_are_those_the_records_page_reads():

@@ -21,12 +21,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from core.stats.refresh import statistics_refresh
 from crm.models import CampaignMessage, Touchpoint
 from insights import analytics
 from insights.metrics import campaigns as cm
 from insights.metrics import funnel_rates
 from insights.selectors.records import records_for_url
-from insights.services import insights_rollups_refresh
 from insights.tabs import TabInputError, campaigns, parse_tab_query
 from reports.charts import BarChart, FunnelChart, HeatmapChart, render_svg
 from tests.factories import CampaignFactory, MemberFactory
@@ -74,11 +74,19 @@ def build_ab(org, *, copy: int = 0):
         later = sent + dt.timedelta(minutes=10)
         for i in range(count):
             n += 1
-            messages.append(CampaignMessage(
-                organization=org, external_id=f"{p}AB-{n}", campaign=ab, variant=variant, sent_at=sent,
-                delivered_at=later if i < delivered else None, read_at=later if i < read else None,
-                replied_at=later if i < replied else None, failed_at=None if i < delivered else later,
-            ))  # fmt: skip
+            messages.append(
+                CampaignMessage(
+                    organization=org,
+                    external_id=f"{p}AB-{n}",
+                    campaign=ab,
+                    variant=variant,
+                    sent_at=sent,
+                    delivered_at=later if i < delivered else None,
+                    read_at=later if i < read else None,
+                    replied_at=later if i < replied else None,
+                    failed_at=None if i < delivered else later,
+                )
+            )
     CampaignMessage.objects.bulk_create(messages)
     return ab
 
@@ -156,11 +164,13 @@ def test_best_variant_ties_go_to_more_delivered_then_the_name():
 
 
 def test_ab_test_compares_every_variant_with_the_best():
-    result = cm.ab_test({
-        "A": {"sent": 100, "delivered": 100, "read": 50, "replied": 30},
-        "B": {"sent": 100, "delivered": 100, "read": 50, "replied": 10},
-        "C": {"sent": 100, "delivered": 100, "read": 40, "replied": 12},
-    })  # fmt: skip
+    result = cm.ab_test(
+        {
+            "A": {"sent": 100, "delivered": 100, "read": 50, "replied": 30},
+            "B": {"sent": 100, "delivered": 100, "read": 50, "replied": 10},
+            "C": {"sent": 100, "delivered": 100, "read": 40, "replied": 12},
+        }
+    )
     assert result["replyBestVariant"] == "A"  # 30% > 12% > 10%
     b, c = result["variants"][1], result["variants"][2]
     # A vs B: z = 3.5355 (see above); A vs C: pooled 0.21, se = sqrt(0.21 x 0.79 x 0.02) = 0.057602,
@@ -170,21 +180,33 @@ def test_ab_test_compares_every_variant_with_the_best():
     assert result["replyVerdict"] == "significant at 95%"
     # read: A and B tie at 50% with 100 delivered each: A by name; A vs B z = 0, p = 1
     assert result["readBestVariant"] == "A"
-    assert b["readTest"] == {"vs": "A", "z": 0.0, "pValue": 1.0, "significant": False,
-                             "verdict": "not yet significant"}  # fmt: skip
+    assert b["readTest"] == {
+        "vs": "A",
+        "z": 0.0,
+        "pValue": 1.0,
+        "significant": False,
+        "verdict": "not yet significant",
+    }
     assert result["readVerdict"] == "not yet significant"
     assert result["variants"][0]["replyTest"] is None  # the best is the reference
 
 
 def test_best_hour_needs_30_delivered_and_breaks_ties():
     def hour(h, delivered, replied):
-        return {"hour": h, "delivered": delivered, "replied": replied, "readRate": None,
-                "replyRate": funnel_rates({"delivered": delivered, "replied": replied})["replyRate"]}  # fmt: skip
+        return {
+            "hour": h,
+            "delivered": delivered,
+            "replied": replied,
+            "readRate": None,
+            "replyRate": funnel_rates({"delivered": delivered, "replied": replied})["replyRate"],
+        }
 
     hours = [hour(9, 30, 6), hour(14, 60, 12), hour(16, 29, 29), hour(20, 60, 12)]
     # 9h, 14h and 20h qualify at 20%; 14h and 20h have more delivered; 14h is earlier
-    assert cm.best_hour(hours) == ({"hour": 14, "delivered": 60, "replied": 12, "readRate": None,
-                                    "replyRate": 20.0}, None)  # fmt: skip
+    assert cm.best_hour(hours) == (
+        {"hour": 14, "delivered": 60, "replied": 12, "readRate": None, "replyRate": 20.0},
+        None,
+    )
     best, note = cm.best_hour([hour(16, 29, 29)])
     assert best is None
     assert note == (
@@ -199,38 +221,63 @@ def test_best_hour_needs_30_delivered_and_breaks_ties():
 EXPECTED_TOTALS_7D = {
     "active": 2,  # K1 and K2 sent in W
     "sent": 5,  # K1 4 + K2 1 (K2's 5 Mar message is in the previous window)
-    "delivered": 4, "read": 3, "replied": 1,
+    "delivered": 4,
+    "read": 3,
+    "replied": 1,
     "deliveredRate": 80.0,  # 4/5
     "readRate": 75.0,  # 3/4
-    "replyRate": 25.0, "responseRate": 25.0,  # 1/4
+    "replyRate": 25.0,
+    "responseRate": 25.0,  # 1/4
     "totalSpend": 150.0,  # 100 + 50
     "attributedRevenue": 1250.5,  # S1 1000.00 -> K2 (T2), S2 250.50 -> K1 (T4); S4 is EUR
     "roi": 733.7,  # (1250.50 - 150) / 150 = 733.67
     "costPerLead": 50.0,  # 150 / 3 distinct leads (L1, L2, L4)
     "trend": 400.0,  # sent (5 - 1) / 1
-}  # fmt: skip
+}
 K1_ROW = {
-    "id": "K1", "name": "Spring", "sent": 4, "delivered": 3, "read": 2, "replied": 1,
-    "deliveredRate": 75.0, "readRate": 66.7, "replyRate": 33.3,  # 3/4, 2/3, 1/3
-    "spend": 100.0, "attributedRevenue": 250.5,
+    "id": "K1",
+    "name": "Spring",
+    "sent": 4,
+    "delivered": 3,
+    "read": 2,
+    "replied": 1,
+    "deliveredRate": 75.0,
+    "readRate": 66.7,
+    "replyRate": 33.3,  # 3/4, 2/3, 1/3
+    "spend": 100.0,
+    "attributedRevenue": 250.5,
     "roi": 150.5,  # (250.50 - 100) / 100
-    "leads": 3, "costPerLead": 33.33,  # 100 / 3 (L1, L2, L4)
-}  # fmt: skip
+    "leads": 3,
+    "costPerLead": 33.33,  # 100 / 3 (L1, L2, L4)
+}
 K2_ROW = {
-    "id": "K2", "name": "Promo", "sent": 1, "delivered": 1, "read": 1, "replied": 0,
-    "deliveredRate": 100.0, "readRate": 100.0, "replyRate": 0.0,
-    "spend": 50.0, "attributedRevenue": 1000.0,
+    "id": "K2",
+    "name": "Promo",
+    "sent": 1,
+    "delivered": 1,
+    "read": 1,
+    "replied": 0,
+    "deliveredRate": 100.0,
+    "readRate": 100.0,
+    "replyRate": 0.0,
+    "spend": 50.0,
+    "attributedRevenue": 1000.0,
     "roi": 1900.0,  # (1000 - 50) / 50
-    "leads": 1, "costPerLead": 50.0,  # L1
-}  # fmt: skip
+    "leads": 1,
+    "costPerLead": 50.0,  # L1
+}
 
 
 def test_totals_and_rows_hand_computed(history, org_a, frozen):
     payload = compute(org_a, range="7d")
     assert payload["range"] == {
-        "label": "7d", "start": "2026-03-08T12:00:00+00:00", "end": "2026-03-15T12:00:00+00:00",
-        "previousStart": "2026-03-01T12:00:00+00:00", "timezone": "Africa/Nairobi", "currency": "KES",
-    }  # fmt: skip
+        "label": "7d",
+        "start": "2026-03-08T12:00:00+00:00",
+        "end": "2026-03-15T12:00:00+00:00",
+        "previousStart": "2026-03-01T12:00:00+00:00",
+        "timezone": "Africa/Nairobi",
+        "currency": "KES",
+    }
     assert payload["filtersApplied"] is False
     assert payload["totals"] == EXPECTED_TOTALS_7D
     assert payload["campaigns"] == [K1_ROW, K2_ROW]  # most sent first
@@ -244,8 +291,9 @@ def test_totals_and_rows_hand_computed(history, org_a, frozen):
 
 def test_totals_are_exactly_the_overviews_campaigns_block(history, org_a, frozen):
     payload = compute(org_a, range="30d")
-    overview = analytics.overview(organization=org_a, time_range="30d", metrics=["campaigns"], filters={},
-                                  as_of=AS_OF)["data"]["campaigns"]  # fmt: skip
+    overview = analytics.overview(
+        organization=org_a, time_range="30d", metrics=["campaigns"], filters={}, as_of=AS_OF
+    )["data"]["campaigns"]
     assert payload["campaigns"] == overview.pop("campaigns")
     assert payload["totals"] == overview
     # 30d = [13 Feb 12:00, 15 Mar 12:00): K2's 5 Mar message counts too, S3 (6 Mar) goes to K1 via T5
@@ -255,8 +303,16 @@ def test_totals_are_exactly_the_overviews_campaigns_block(history, org_a, frozen
 def test_send_times_of_build_history(history, org_a, frozen):
     send = compute(org_a, range="7d")["sendTimes"]
     # at(d) = 09:00 UTC = 12:00 in Nairobi. Tue 10 Mar: K1 x2 (both delivered and read, one reply)
-    assert cell({"sendTimes": send}, 2, 12) == {"weekday": 2, "hour": 12, "sent": 2, "delivered": 2, "read": 2,
-                                                "replied": 1, "readRate": 100.0, "replyRate": 50.0}  # fmt: skip
+    assert cell({"sendTimes": send}, 2, 12) == {
+        "weekday": 2,
+        "hour": 12,
+        "sent": 2,
+        "delivered": 2,
+        "read": 2,
+        "replied": 1,
+        "readRate": 100.0,
+        "replyRate": 50.0,
+    }
     # Wed 11 Mar: K1 x2, one delivered (not read), one failed
     assert cell({"sendTimes": send}, 3, 12)["readRate"] == 0.0
     assert cell({"sendTimes": send}, 3, 12)["sent"] == 2
@@ -269,8 +325,15 @@ def test_send_times_of_build_history(history, org_a, frozen):
     assert sum(c["sent"] for c in send["cells"]) == 5
     assert cell({"sendTimes": send}, 1, 12)["readRate"] is None  # Monday: nothing delivered
     noon = send["byHour"][12]
-    assert noon == {"hour": 12, "sent": 5, "delivered": 4, "read": 3, "replied": 1, "readRate": 75.0,
-                    "replyRate": 25.0}  # fmt: skip
+    assert noon == {
+        "hour": 12,
+        "sent": 5,
+        "delivered": 4,
+        "read": 3,
+        "replied": 1,
+        "readRate": 75.0,
+        "replyRate": 25.0,
+    }
     assert send["bestHour"] is None
     assert send["bestHourNote"] == (
         "No hour had at least 30 delivered messages in this period (the busiest had 4), "
@@ -281,10 +344,21 @@ def test_send_times_of_build_history(history, org_a, frozen):
 def test_empty_window_gives_zeros_and_nulls(org_a, frozen):
     payload = compute(org_a, range="24h")
     assert payload["totals"] == {
-        "active": 0, "sent": 0, "delivered": 0, "read": 0, "replied": 0, "deliveredRate": None, "readRate": None,
-        "replyRate": None, "responseRate": None, "totalSpend": 0.0, "attributedRevenue": 0.0, "roi": None,
-        "costPerLead": None, "trend": None,
-    }  # fmt: skip
+        "active": 0,
+        "sent": 0,
+        "delivered": 0,
+        "read": 0,
+        "replied": 0,
+        "deliveredRate": None,
+        "readRate": None,
+        "replyRate": None,
+        "responseRate": None,
+        "totalSpend": 0.0,
+        "attributedRevenue": 0.0,
+        "roi": None,
+        "costPerLead": None,
+        "trend": None,
+    }
     assert payload["campaigns"] == []
     assert payload["comparison"] == {"selected": [], "isDefault": True, "campaigns": []}
     assert payload["variants"] == []
@@ -299,36 +373,72 @@ def test_empty_window_gives_zeros_and_nulls(org_a, frozen):
 # --- A/B variants and the best hour on build_ab ----------------------------------------------
 
 AB_ROW = {
-    "id": "AB1", "name": "Launch AB",
+    "id": "AB1",
+    "name": "Launch AB",
     "sent": 54,  # A 20 + B 12 + B 20 + no variant 2 (8 Mar 11:59 and 5 Mar are before W)
-    "delivered": 53, "read": 32, "replied": 14,  # 20+12+20+1, 15+6+10+1, 8+3+2+1
+    "delivered": 53,
+    "read": 32,
+    "replied": 14,  # 20+12+20+1, 15+6+10+1, 8+3+2+1
     "deliveredRate": 98.1,  # 53/54 = 98.15
     "readRate": 60.4,  # 32/53 = 60.38
     "replyRate": 26.4,  # 14/53 = 26.42
-    "spend": 200.0, "attributedRevenue": 0.0,
+    "spend": 200.0,
+    "attributedRevenue": 0.0,
     "roi": -100.0,  # (0 - 200) / 200
-    "leads": 0, "costPerLead": None,
-}  # fmt: skip
+    "leads": 0,
+    "costPerLead": None,
+}
 AB_VARIANTS = {
-    "id": "AB1", "name": "Launch AB",
+    "id": "AB1",
+    "name": "Launch AB",
     "variants": [
-        {"variant": "A", "sent": 20, "delivered": 20, "read": 15, "replied": 8,
-         "readRate": 75.0, "replyRate": 40.0,  # 15/20, 8/20
-         "readBest": True, "readTest": None, "replyBest": True, "replyTest": None},
-        {"variant": "B", "sent": 32, "delivered": 32, "read": 16, "replied": 5,
-         "readRate": 50.0, "replyRate": 15.6,  # 16/32, 5/32 = 15.625
-         "readBest": False, "replyBest": False,
-         # read: pooled 31/52 = 0.59615; se = sqrt(0.59615 x 0.40385 x (1/20 + 1/32)) = 0.139862;
-         # z = (0.75 - 0.50) / 0.139862 = 1.7875; p = 2 x (1 - Phi(1.7875)) = 0.0739
-         "readTest": {"vs": "A", "z": 1.79, "pValue": 0.0739, "significant": False,
-                      "verdict": "not yet significant"},
-         # reply: pooled 13/52 = 0.25; se = 0.123428; z = (0.40 - 0.15625) / 0.123428 = 1.9748; p = 0.0483
-         "replyTest": {"vs": "A", "z": 1.97, "pValue": 0.0483, "significant": True,
-                       "verdict": "significant at 95%"}},
+        {
+            "variant": "A",
+            "sent": 20,
+            "delivered": 20,
+            "read": 15,
+            "replied": 8,
+            "readRate": 75.0,
+            "replyRate": 40.0,  # 15/20, 8/20
+            "readBest": True,
+            "readTest": None,
+            "replyBest": True,
+            "replyTest": None,
+        },
+        {
+            "variant": "B",
+            "sent": 32,
+            "delivered": 32,
+            "read": 16,
+            "replied": 5,
+            "readRate": 50.0,
+            "replyRate": 15.6,  # 16/32, 5/32 = 15.625
+            "readBest": False,
+            "replyBest": False,
+            # read: pooled 31/52 = 0.59615; se = sqrt(0.59615 x 0.40385 x (1/20 + 1/32)) = 0.139862;
+            # z = (0.75 - 0.50) / 0.139862 = 1.7875; p = 2 x (1 - Phi(1.7875)) = 0.0739
+            "readTest": {
+                "vs": "A",
+                "z": 1.79,
+                "pValue": 0.0739,
+                "significant": False,
+                "verdict": "not yet significant",
+            },
+            # reply: pooled 13/52 = 0.25; se = 0.123428; z = (0.40 - 0.15625) / 0.123428 = 1.9748; p = 0.0483
+            "replyTest": {
+                "vs": "A",
+                "z": 1.97,
+                "pValue": 0.0483,
+                "significant": True,
+                "verdict": "significant at 95%",
+            },
+        },
     ],
-    "readBestVariant": "A", "readVerdict": "not yet significant",
-    "replyBestVariant": "A", "replyVerdict": "significant at 95%",
-}  # fmt: skip
+    "readBestVariant": "A",
+    "readVerdict": "not yet significant",
+    "replyBestVariant": "A",
+    "replyVerdict": "significant at 95%",
+}
 
 
 @pytest.mark.parametrize("use_rollups", [False, True], ids=["live", "rollups"])
@@ -336,7 +446,7 @@ def test_ab_variants_and_best_hour(org_a, frozen, use_rollups):
     build_ab(org_a)
     if use_rollups:
         # rollups through Sat 14 Mar local; 8 Mar (partial first day) and 15 Mar stay live
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     payload = compute(org_a, range="7d")
     assert payload["campaigns"] == [AB_ROW]
     assert payload["totals"]["trend"] == 2600.0  # previous window: 8 Mar 11:59 and 5 Mar: (54 - 2) / 2
@@ -345,8 +455,16 @@ def test_ab_variants_and_best_hour(org_a, frozen, use_rollups):
     # one campaign sent: the default comparison has only it
     assert payload["comparison"] == {"selected": ["AB1"], "isDefault": True, "campaigns": [AB_ROW]}
     # send times, local (UTC+3) weekday x hour
-    assert cell(payload, 2, 10) == {"weekday": 2, "hour": 10, "sent": 20, "delivered": 20, "read": 15,
-                                         "replied": 8, "readRate": 75.0, "replyRate": 40.0}  # fmt: skip
+    assert cell(payload, 2, 10) == {
+        "weekday": 2,
+        "hour": 10,
+        "sent": 20,
+        "delivered": 20,
+        "read": 15,
+        "replied": 8,
+        "readRate": 75.0,
+        "replyRate": 40.0,
+    }
     assert (cell(payload, 3, 10)["readRate"], cell(payload, 3, 10)["replyRate"]) == (50.0, 25.0)  # 6/12, 3/12
     assert (cell(payload, 3, 14)["readRate"], cell(payload, 3, 14)["replyRate"]) == (
         50.0,
@@ -358,11 +476,23 @@ def test_ab_variants_and_best_hour(org_a, frozen, use_rollups):
     assert cell(payload, 6, 21)["sent"] == 0  # not the UTC hour
     hours = payload["sendTimes"]["byHour"]
     # 10h: Tue 20 + Wed 12 = 32 delivered, 21 read, 11 replies -> 65.625%, 34.375%
-    assert hours[10] == {"hour": 10, "sent": 32, "delivered": 32, "read": 21, "replied": 11, "readRate": 65.6,
-                         "replyRate": 34.4}  # fmt: skip
+    assert hours[10] == {
+        "hour": 10,
+        "sent": 32,
+        "delivered": 32,
+        "read": 21,
+        "replied": 11,
+        "readRate": 65.6,
+        "replyRate": 34.4,
+    }
     # 23h has 100% but 1 delivered; 14h has 20 delivered: only 10h reaches 30
-    assert payload["sendTimes"]["bestHour"] == {"hour": 10, "delivered": 32, "replied": 11, "readRate": 65.6,
-                                                "replyRate": 34.4}  # fmt: skip
+    assert payload["sendTimes"]["bestHour"] == {
+        "hour": 10,
+        "delivered": 32,
+        "replied": 11,
+        "readRate": 65.6,
+        "replyRate": 34.4,
+    }
     assert payload["sendTimes"]["bestHourNote"] is None
 
 
@@ -370,7 +500,7 @@ def test_ab_variants_and_best_hour(org_a, frozen, use_rollups):
 def test_local_days_around_midnight(org_a, frozen, use_rollups):
     build_ab(org_a)
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     # Sat 14 Mar local = [13 Mar 21:00, 14 Mar 21:00) UTC: only the 20:59 UTC message
     saturday = compute(org_a, range="custom", start="2026-03-14", end="2026-03-14")
     assert (saturday["totals"]["sent"], saturday["totals"]["replied"]) == (1, 1)
@@ -378,8 +508,10 @@ def test_local_days_around_midnight(org_a, frozen, use_rollups):
     # Sun 15 Mar local from 14 Mar 21:00 UTC: the 21:30 UTC message, not delivered
     sunday = compute(org_a, range="custom", start="2026-03-15", end="2026-03-15")
     assert (sunday["totals"]["sent"], sunday["totals"]["deliveredRate"], sunday["totals"]["readRate"]) == (
-        1, 0.0, None,
-    )  # fmt: skip
+        1,
+        0.0,
+        None,
+    )
     assert cell(sunday, 7, 0)["sent"] == 1
     # Wed 11 Mar local: only variant B (12 + 20), a single variant is no A/B test
     wednesday = compute(org_a, range="custom", start="2026-03-11", end="2026-03-11")
@@ -394,7 +526,7 @@ def test_rollup_path_equals_raw_path(history, org_a, agent_a, frozen):
         {"range": "7d", "compare": "K2,AB1,K1"},
     ]
     live = [compute(org_a, **p) for p in params]
-    insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+    statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     assert [compute(org_a, **p) for p in params] == live
     assert live[1]["totals"]["sent"] == 59  # 5 + 54: not a vacuous comparison
 
@@ -405,21 +537,35 @@ def test_rollup_path_equals_raw_path(history, org_a, agent_a, frozen):
 def test_comparison_follows_the_chosen_campaigns(history, org_a, frozen):
     # K3 sent nothing and was attributed nothing in W, but it touched L3
     k3 = CampaignFactory(organization=org_a, external_id="K3", name="Winter", spend=Decimal("30.00"))
-    Touchpoint.objects.create(organization=org_a, external_id="T9", lead=history["leads"]["L3"], campaign=k3,
-                              occurred_at=at(14))  # fmt: skip
+    Touchpoint.objects.create(
+        organization=org_a, external_id="T9", lead=history["leads"]["L3"], campaign=k3, occurred_at=at(14)
+    )
     payload = compute(org_a, range="7d", compare="K2, K3,K1")
     k3_row = {
-        "id": "K3", "name": "Winter", "sent": 0, "delivered": 0, "read": 0, "replied": 0,
-        "deliveredRate": None, "readRate": None, "replyRate": None,
-        "spend": 30.0, "attributedRevenue": 0.0, "roi": -100.0,  # (0 - 30) / 30
-        "leads": 1, "costPerLead": 30.0,  # L3
-    }  # fmt: skip
-    assert payload["comparison"] == {"selected": ["K2", "K3", "K1"], "isDefault": False,
-                                     "campaigns": [K2_ROW, k3_row, K1_ROW]}  # fmt: skip
+        "id": "K3",
+        "name": "Winter",
+        "sent": 0,
+        "delivered": 0,
+        "read": 0,
+        "replied": 0,
+        "deliveredRate": None,
+        "readRate": None,
+        "replyRate": None,
+        "spend": 30.0,
+        "attributedRevenue": 0.0,
+        "roi": -100.0,  # (0 - 30) / 30
+        "leads": 1,
+        "costPerLead": 30.0,  # L3
+    }
+    assert payload["comparison"] == {
+        "selected": ["K2", "K3", "K1"],
+        "isDefault": False,
+        "campaigns": [K2_ROW, k3_row, K1_ROW],
+    }
     # the listed campaigns do not change with the comparison
     assert [r["id"] for r in payload["campaigns"]] == ["K1", "K2"]
     # and K3's leads come from the first-touch rollup once its day is rolled up, unchanged
-    insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+    statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     assert compute(org_a, range="7d", compare="K2, K3,K1")["comparison"]["campaigns"][1] == k3_row
 
 
@@ -454,10 +600,14 @@ def test_compare_accepts_the_repeated_parameter_of_the_form(history, org_a, rf):
 def test_filters_do_not_apply_to_campaign_figures(history, org_a, agent_a, frozen, use_rollups):
     build_ab(org_a)
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     plain = compute(org_a, range="7d")
-    for filters in ({"region": "South"}, {"productLine": "Basic"}, {"source": "Referrals"},
-                    {"agent": agent_a.email, "region": "North"}):  # fmt: skip
+    for filters in (
+        {"region": "South"},
+        {"productLine": "Basic"},
+        {"source": "Referrals"},
+        {"agent": agent_a.email, "region": "North"},
+    ):
         # documented: campaign figures are organization-wide, whatever the filters
         assert compute(org_a, range="7d", **filters) == plain
     assert plain["totals"]["sent"] == 59
@@ -477,14 +627,14 @@ def test_fixed_number_of_queries(history, org_a, frozen, use_rollups):
     build_ab(org_a)
     views = [query(org_a, range="1y"), query(org_a, range="7d", compare="K1,AB1")]
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     small = [_count(q) for q in views]
     # given three times the data
     for copy in (1, 2):
         build_history(org_a, MemberFactory(email=f"a{copy}@acme.test", organization=org_a), copy=copy)
         build_ab(org_a, copy=copy)
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     assert [_count(q) for q in views] == small
     # fill state 1, counts 1-2, attribution 1-2, campaigns 1, leads per campaign 1-2, distinct leads 1,
     # variants 1-2, send times 1 (the second of a pair: the rollup days, then the live rest); the
@@ -520,14 +670,22 @@ def test_api_bad_compare_is_a_400_naming_it(history, manager_a, api_client_for, 
 
 def test_outsider_sees_only_their_campaigns(history, outsider, org_b, api_client_for, frozen):
     g1 = CampaignFactory(organization=org_b, external_id="G1", name="Globex news", spend=Decimal("10.00"))
-    CampaignMessage.objects.create(organization=org_b, external_id="GM1", campaign=g1, variant="A",
-                                   sent_at=at(12), delivered_at=at(12, 10))  # fmt: skip
+    CampaignMessage.objects.create(
+        organization=org_b,
+        external_id="GM1",
+        campaign=g1,
+        variant="A",
+        sent_at=at(12),
+        delivered_at=at(12, 10),
+    )
     client = api_client_for(outsider)
     body = client.get(API, {"range": "7d"}).json()
     assert [r["id"] for r in body["campaigns"]] == ["G1"]
     assert (body["totals"]["sent"], body["totals"]["totalSpend"], body["totals"]["attributedRevenue"]) == (
-        1, 10.0, 0.0,
-    )  # fmt: skip
+        1,
+        10.0,
+        0.0,
+    )
     # UTC organization: 09:00 UTC is 09h, Thursday
     assert sum(c["sent"] for c in body["sendTimes"]["cells"]) == 1
     assert body["sendTimes"]["cells"][3 * 24 + 9]["sent"] == 1
@@ -549,23 +707,35 @@ def test_charts_hand_computed(history, org_a, frozen):
     q = query(org_a, range="7d")
     payload = campaigns.compute(q)
     charts = campaigns.charts(payload, q)
-    assert set(charts) == {"totals_funnel", "comparison_funnel", "comparison_rates", "read_heatmap",
-                           "reply_heatmap", "reply_by_hour"}  # fmt: skip
+    assert set(charts) == {
+        "totals_funnel",
+        "comparison_funnel",
+        "comparison_rates",
+        "read_heatmap",
+        "reply_heatmap",
+        "reply_by_hour",
+    }
     funnel = charts["totals_funnel"]
     assert isinstance(funnel, FunnelChart)
     assert funnel.show_rates is False
     assert [(p.label, p.value, p.tooltip) for p in funnel.stages] == [
-        ("Sent", 5, None), ("Delivered", 4, "80.0% of sent"), ("Read", 3, "75.0% of delivered"),
+        ("Sent", 5, None),
+        ("Delivered", 4, "80.0% of sent"),
+        ("Read", 3, "75.0% of delivered"),
         ("Replied", 1, "25.0% of delivered"),
-    ]  # fmt: skip
+    ]
     bars = charts["comparison_funnel"]
     assert isinstance(bars, BarChart)
-    assert [(s.name, [p.value for p in s.points]) for s in bars.series] == [("Spring", [4, 3, 2, 1]),
-                                                                          ("Promo", [1, 1, 1, 0])]  # fmt: skip
+    assert [(s.name, [p.value for p in s.points]) for s in bars.series] == [
+        ("Spring", [4, 3, 2, 1]),
+        ("Promo", [1, 1, 1, 0]),
+    ]
     rates = charts["comparison_rates"]
     assert [p.label for p in rates.series[0].points] == ["Delivered rate", "Read rate", "Reply rate"]
-    assert [(s.name, [p.value for p in s.points]) for s in rates.series] == [("Spring", [75.0, 66.7, 33.3]),
-                                                                           ("Promo", [100.0, 100.0, 0.0])]  # fmt: skip
+    assert [(s.name, [p.value for p in s.points]) for s in rates.series] == [
+        ("Spring", [75.0, 66.7, 33.3]),
+        ("Promo", [100.0, 100.0, 0.0]),
+    ]
     read = charts["read_heatmap"]
     assert isinstance(read, HeatmapChart)
     assert (read.y_labels[1], read.x_labels[12]) == ("Tue", "12h")
@@ -613,9 +783,26 @@ def test_csv_tables(history, org_a, frozen):
     variants = tables["variants"]
     assert variants.rows == (
         ("AB1", "Launch AB", "A", 20, 20, 15, 8, 75.0, 40.0, True, None, None, None, True, None, None, None),
-        ("AB1", "Launch AB", "B", 32, 32, 16, 5, 50.0, 15.6, False, 1.79, 0.0739, "not yet significant", False,
-         1.97, 0.0483, "significant at 95%"),
-    )  # fmt: skip
+        (
+            "AB1",
+            "Launch AB",
+            "B",
+            32,
+            32,
+            16,
+            5,
+            50.0,
+            15.6,
+            False,
+            1.79,
+            0.0739,
+            "not yet significant",
+            False,
+            1.97,
+            0.0483,
+            "significant at 95%",
+        ),
+    )
     send = tables["send-times"]
     assert send.header == (
         "weekday",
@@ -636,8 +823,17 @@ def test_page_context_cards_and_links(history, org_a, frozen):
     q = query(org_a, range="7d", region="North")
     context = campaigns.page_context(campaigns.compute(q), q)
     cards = {c["key"]: c for c in context["cards"]}
-    assert list(cards) == ["active", "sent", "deliveredRate", "readRate", "replyRate", "totalSpend",
-                           "attributedRevenue", "roi", "costPerLead"]  # fmt: skip
+    assert list(cards) == [
+        "active",
+        "sent",
+        "deliveredRate",
+        "readRate",
+        "replyRate",
+        "totalSpend",
+        "attributedRevenue",
+        "roi",
+        "costPerLead",
+    ]
     assert (cards["sent"]["value"], cards["sent"]["trend"].text, cards["sent"]["trend"].sense) == (
         5,
         "+400.0%",
@@ -658,8 +854,16 @@ def test_fragment_renders_and_keeps_the_comparison(history, org_a, manager_a, cl
     response = client.get(FRAGMENT, {"range": "7d", "region": "North", "compare": ["K2", "AB1"]})
     assert response.status_code == 200
     html = response.content.decode()
-    for testid in ("campaigns-tab", "campaigns-scope", "campaign-table", "compare-form", "comparison-table",
-                   "campaign-variants", "best-hour-value", "send-time-heatmaps"):  # fmt: skip
+    for testid in (
+        "campaigns-tab",
+        "campaigns-scope",
+        "campaign-table",
+        "compare-form",
+        "comparison-table",
+        "campaign-variants",
+        "best-hour-value",
+        "send-time-heatmaps",
+    ):
         assert f'data-testid="{testid}"' in html, testid
     assert "the filters you chose (region: North) do not apply" in html
     assert "10:00–10:59" in html  # the best hour
@@ -681,9 +885,14 @@ def test_fragment_empty_states(org_a, manager_a, client, frozen):
 # --- drill-down -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("params", [{"range": "7d"}, {"range": "7d", "region": "South"},
-                                    {"range": "custom", "start": "2026-03-08", "end": "2026-03-14",
-                                     "agent": "agent@acme.test"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"range": "7d"},
+        {"range": "7d", "region": "South"},
+        {"range": "custom", "start": "2026-03-08", "end": "2026-03-14", "agent": "agent@acme.test"},
+    ],
+)
 def test_links_list_exactly_the_records_behind_the_numbers(history, org_a, agent_a, frozen, params):
     q = query(org_a, **params)
     payload = campaigns.compute(q)

@@ -45,13 +45,14 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.stats.refresh import statistics_refresh
+from core.timeranges import Window
 from crm.models import Role
-from crm.timeranges import Window
 from insights import analytics
 from insights.metrics import leads as calc
 from insights.selectors import leads as lead_reads
 from insights.selectors import records
-from insights.services import insights_rollups_rebuild, insights_rollups_refresh
+from insights.services import insights_rollups_rebuild
 from insights.tabs import DashboardQuery, parse_tab_query
 from insights.tabs import leads as tab
 from reports.charts import BarChart, FunnelChart, HeatmapChart, render_svg
@@ -72,14 +73,34 @@ def build_leads(org, agent, other, *, copy: int = 0) -> dict:
     """The table above; `copy` builds an independent copy (other ids) for the query counts."""
     p = f"x{copy}-" if copy else ""
 
-    def lead(ext, source, region, member, score, value, created, contacted=None, interested=None,
-             converted=None, lost=None):  # fmt: skip
+    def lead(
+        ext,
+        source,
+        region,
+        member,
+        score,
+        value,
+        created,
+        contacted=None,
+        interested=None,
+        converted=None,
+        lost=None,
+    ):
         return LeadFactory(
-            organization=org, external_id=p + ext, source=source, region=region, product_line="Pro",
-            assigned_agent=member, score=score, estimated_value=Decimal(value), created_at=created,
-            contacted_at=contacted and created + contacted, interested_at=interested and created + interested,
-            converted_at=converted and created + converted, lost_at=lost and created + lost,
-        )  # fmt: skip
+            organization=org,
+            external_id=p + ext,
+            source=source,
+            region=region,
+            product_line="Pro",
+            assigned_agent=member,
+            score=score,
+            estimated_value=Decimal(value),
+            created_at=created,
+            contacted_at=contacted and created + contacted,
+            interested_at=interested and created + interested,
+            converted_at=converted and created + converted,
+            lost_at=lost and created + lost,
+        )
 
     leads = {
         "L1": lead("L1", "Ads", "North", agent, 85, 1000, utc(2, 16, 9), DAY, 3 * DAY, 5.5 * DAY),
@@ -104,9 +125,17 @@ def build_leads(org, agent, other, *, copy: int = 0) -> dict:
         ("S8", "L3", "400.00", "", "new", utc(3, 5, 10), other),
     ]
     for ext, lead_key, amount, currency, kind, closed, member in sales:
-        SaleFactory(organization=org, external_id=p + ext, lead=leads[lead_key] if lead_key else None,
-                    amount=Decimal(amount), currency=currency, kind=kind, closed_at=closed, agent=member,
-                    product_line="Pro")  # fmt: skip
+        SaleFactory(
+            organization=org,
+            external_id=p + ext,
+            lead=leads[lead_key] if lead_key else None,
+            amount=Decimal(amount),
+            currency=currency,
+            kind=kind,
+            closed_at=closed,
+            agent=member,
+            product_line="Pro",
+        )
     return leads
 
 
@@ -177,8 +206,9 @@ def test_kpis_against_the_previous_window(org_a, history, frozen):
 
 def test_kpis_are_the_overviews_leads_block(org_a, history, frozen):
     query = query_for(org_a)
-    request = analytics.OverviewRequest(window=query.window, range_key=query.range_key, metrics=("leads",),
-                                        filters=query.filters)  # fmt: skip
+    request = analytics.OverviewRequest(
+        window=query.window, range_key=query.range_key, metrics=("leads",), filters=query.filters
+    )
     overview = analytics.compute_overview(organization=org_a, request=request)
     kpis = tab.compute(query)["kpis"]
     assert overview["comparisons"]["leads"] == {"current": kpis["current"], "previous": kpis["previous"]}
@@ -187,34 +217,68 @@ def test_kpis_are_the_overviews_leads_block(org_a, history, frozen):
 
 def test_range_block(org_a, history, frozen):
     assert compute(org_a)["range"] == {
-        "label": "30d", "start": "2026-02-13T12:00:00+00:00", "end": "2026-03-15T12:00:00+00:00",
-        "previousStart": "2026-01-14T12:00:00+00:00", "timezone": "Africa/Nairobi", "currency": "KES",
-    }  # fmt: skip
+        "label": "30d",
+        "start": "2026-02-13T12:00:00+00:00",
+        "end": "2026-03-15T12:00:00+00:00",
+        "previousStart": "2026-01-14T12:00:00+00:00",
+        "timezone": "Africa/Nairobi",
+        "currency": "KES",
+    }
 
 
 def test_funnel_counts_and_stage_to_stage_rates(org_a, history, frozen):
     funnel = compute(org_a)["funnel"]
     assert funnel["stages"] == [
-        {"stage": "created", "label": "Created", "leads": 7, "rateFromPrevious": None,
-         "rateFromCreated": 100.0},
+        {
+            "stage": "created",
+            "label": "Created",
+            "leads": 7,
+            "rateFromPrevious": None,
+            "rateFromCreated": 100.0,
+        },
         # L1, L2, L3, L4, L6, L7: 6/7 = 85.71
-        {"stage": "contacted", "label": "Contacted", "leads": 6, "rateFromPrevious": 85.7,
-         "rateFromCreated": 85.7},
+        {
+            "stage": "contacted",
+            "label": "Contacted",
+            "leads": 6,
+            "rateFromPrevious": 85.7,
+            "rateFromCreated": 85.7,
+        },
         # L1, L2, L6: 3/6 = 50.0; 3/7 = 42.86
-        {"stage": "interested", "label": "Interested", "leads": 3, "rateFromPrevious": 50.0,
-         "rateFromCreated": 42.9},
+        {
+            "stage": "interested",
+            "label": "Interested",
+            "leads": 3,
+            "rateFromPrevious": 50.0,
+            "rateFromCreated": 42.9,
+        },
         # L1, L2, L3, L6: 4/3 = 133.33 (L3 skipped interested: each stage is its own milestone); 4/7
-        {"stage": "converted", "label": "Converted", "leads": 4, "rateFromPrevious": 133.3,
-         "rateFromCreated": 57.1},
-    ]  # fmt: skip
+        {
+            "stage": "converted",
+            "label": "Converted",
+            "leads": 4,
+            "rateFromPrevious": 133.3,
+            "rateFromCreated": 57.1,
+        },
+    ]
     assert funnel["lost"] == 1  # L4
 
 
 def test_score_histogram_with_the_no_score_bar(org_a, history, frozen):
     scores = compute(org_a)["scores"]
     assert [b["label"] for b in scores] == [
-        "0–9", "10–19", "20–29", "30–39", "40–49", "50–59", "60–69", "70–79", "80–89", "90–100", "No score",
-    ]  # fmt: skip
+        "0–9",
+        "10–19",
+        "20–29",
+        "30–39",
+        "40–49",
+        "50–59",
+        "60–69",
+        "70–79",
+        "80–89",
+        "90–100",
+        "No score",
+    ]
     busy = {
         b["label"]: (b["leads"], b["share"], b["converted"], b["conversionRate"])
         for b in scores
@@ -239,37 +303,87 @@ def test_source_performance(org_a, history, frozen):
     assert payload["sources"] == [
         # L1, L2, L4, L7; converted L1 (5.5 d), L2 (10 d): mean 7.75 -> 7.8;
         # revenue S1 1200 + S2 300 + S3 500 (S3's agent is B: the lead is what counts)
-        {"source": "Ads", "leads": 4, "converted": 2, "conversionRate": 50.0, "revenue": 2000.0, "sales": 3,
-         "averageDaysToConvert": 7.8},
+        {
+            "source": "Ads",
+            "leads": 4,
+            "converted": 2,
+            "conversionRate": 50.0,
+            "revenue": 2000.0,
+            "sales": 3,
+            "averageDaysToConvert": 7.8,
+        },
         # L3, L5; L3 converted after 7 d; S8 400 (no currency); S4 is in USD: left out
-        {"source": "Referrals", "leads": 2, "converted": 1, "conversionRate": 50.0, "revenue": 400.0,
-         "sales": 1, "averageDaysToConvert": 7.0},
+        {
+            "source": "Referrals",
+            "leads": 2,
+            "converted": 1,
+            "conversionRate": 50.0,
+            "revenue": 400.0,
+            "sales": 1,
+            "averageDaysToConvert": 7.0,
+        },
         # L6 (empty source), 2 d; S5 250.50
-        {"source": "(none)", "leads": 1, "converted": 1, "conversionRate": 100.0, "revenue": 250.5,
-         "sales": 1, "averageDaysToConvert": 2.0},
-    ]  # fmt: skip
+        {
+            "source": "(none)",
+            "leads": 1,
+            "converted": 1,
+            "conversionRate": 100.0,
+            "revenue": 250.5,
+            "sales": 1,
+            "averageDaysToConvert": 2.0,
+        },
+    ]
     # S6 (P1, created before W) and S7 (no lead) are no lead of W's: 2000 + 400 + 250.50
     assert payload["sourceTotals"] == {
-        "source": "All sources", "leads": 7, "converted": 4, "conversionRate": 57.1, "revenue": 2650.5,
-        "sales": 5, "averageDaysToConvert": 6.1,  # (5.5 + 10 + 7 + 2) / 4 = 6.125
-    }  # fmt: skip
+        "source": "All sources",
+        "leads": 7,
+        "converted": 4,
+        "conversionRate": 57.1,
+        "revenue": 2650.5,
+        "sales": 5,
+        "averageDaysToConvert": 6.1,  # (5.5 + 10 + 7 + 2) / 4 = 6.125
+    }
 
 
 def test_velocity_medians_odd_and_even(org_a, history, frozen):
     assert compute(org_a)["velocity"] == [
         # L3 0.5, L6 0.5, L1 1, L7 1.5, L2 2, L4 2: six, middles 1 and 1.5 -> 1.25 -> 1.3
-        {"key": "createdToContacted", "from": "created", "to": "contacted", "label": "Created → Contacted",
-         "leads": 6, "medianDays": 1.3},
+        {
+            "key": "createdToContacted",
+            "from": "created",
+            "to": "contacted",
+            "label": "Created → Contacted",
+            "leads": 6,
+            "medianDays": 1.3,
+        },
         # L6 0.5 (10 Mar 21:00 -> 11 Mar 09:00), L1 2, L2 4: three, middle 2
-        {"key": "contactedToInterested", "from": "contacted", "to": "interested",
-         "label": "Contacted → Interested", "leads": 3, "medianDays": 2.0},
+        {
+            "key": "contactedToInterested",
+            "from": "contacted",
+            "to": "interested",
+            "label": "Contacted → Interested",
+            "leads": 3,
+            "medianDays": 2.0,
+        },
         # L6 1, L1 2.5, L2 4 (L3 has no interested_at): middle 2.5
-        {"key": "interestedToConverted", "from": "interested", "to": "converted",
-         "label": "Interested → Converted", "leads": 3, "medianDays": 2.5},
+        {
+            "key": "interestedToConverted",
+            "from": "interested",
+            "to": "converted",
+            "label": "Interested → Converted",
+            "leads": 3,
+            "medianDays": 2.5,
+        },
         # L6 2, L1 5.5, L3 7, L2 10: four, middles 5.5 and 7 -> 6.25 -> 6.3
-        {"key": "createdToConverted", "from": "created", "to": "converted", "label": "Created → Converted",
-         "leads": 4, "medianDays": 6.3},
-    ]  # fmt: skip
+        {
+            "key": "createdToConverted",
+            "from": "created",
+            "to": "converted",
+            "label": "Created → Converted",
+            "leads": 4,
+            "medianDays": 6.3,
+        },
+    ]
 
 
 def _cells(week: dict) -> list:
@@ -289,12 +403,20 @@ def test_weekly_cohorts_with_immature_cells(org_a, history, frozen):
     ]
     # The week of 16 Feb ends 23 Feb 00:00 local = 22 Feb 21:00 UTC: +7 d = 1 Mar, +14 d = 8 Mar (both
     # before AS_OF), +28 d = 22 Mar (not yet). Within 7 d: L1 (5.5 d); L3 is exactly 7 d: not within.
-    assert _cells(weeks[0]) == [(7, True, 1, 33.3), (14, True, 3, 100.0), (28, False, None, None),
-                                (56, False, None, None)]  # fmt: skip
+    assert _cells(weeks[0]) == [
+        (7, True, 1, 33.3),
+        (14, True, 3, 100.0),
+        (28, False, None, None),
+        (56, False, None, None),
+    ]
     # The week of 23 Feb ends 1 Mar 21:00 UTC: +7 d = 8 Mar 21:00 (mature, L4 never converted), +14 d =
     # 15 Mar 21:00 UTC, nine hours after AS_OF: immature, not 0%
-    assert _cells(weeks[1]) == [(7, True, 0, 0.0), (14, False, None, None), (28, False, None, None),
-                                (56, False, None, None)]  # fmt: skip
+    assert _cells(weeks[1]) == [
+        (7, True, 0, 0.0),
+        (14, False, None, None),
+        (28, False, None, None),
+        (56, False, None, None),
+    ]
     assert all(not c["mature"] for w in weeks[2:] for c in w["cells"])
 
 
@@ -305,11 +427,19 @@ def test_long_horizons_mature_on_a_longer_range(org_a, history, frozen):
     assert (len(weeks), weeks[0]["week"], weeks[-1]["week"]) == (12, "2025-12-22", "2026-03-09")
     by_week = {w["week"]: w for w in weeks}
     # O1 (Thu 1 Jan): its week ends 5 Jan 00:00 local; + 56 d = 2 Mar: every horizon is mature, 0%
-    assert _cells(by_week["2025-12-29"]) == [(7, True, 0, 0.0), (14, True, 0, 0.0), (28, True, 0, 0.0),
-                                             (56, True, 0, 0.0)]  # fmt: skip
+    assert _cells(by_week["2025-12-29"]) == [
+        (7, True, 0, 0.0),
+        (14, True, 0, 0.0),
+        (28, True, 0, 0.0),
+        (56, True, 0, 0.0),
+    ]
     # P1 (20 Jan, converted after 5 d): the week ends 25 Jan 21:00 UTC; + 56 d = 22 Mar: not yet
-    assert _cells(by_week["2026-01-19"]) == [(7, True, 1, 100.0), (14, True, 1, 100.0), (28, True, 1, 100.0),
-                                             (56, False, None, None)]  # fmt: skip
+    assert _cells(by_week["2026-01-19"]) == [
+        (7, True, 1, 100.0),
+        (14, True, 1, 100.0),
+        (28, True, 1, 100.0),
+        (56, False, None, None),
+    ]
     # a mature week without a lead: no share over nothing
     assert _cells(by_week["2026-01-05"])[0] == (7, True, 0, None)
     # P2 (13 Feb 11:00 UTC) and L7 are the week of 9 Feb, whole here
@@ -322,8 +452,11 @@ def test_week_boundaries_follow_the_organizations_zone(org_b, outsider, frozen):
     build_leads(org_b, outsider, MemberFactory(email="b2@globex.test", organization=org_b))
     weeks = compute(org_b)["cohorts"]["weeks"]
     assert [(w["week"], w["leads"]) for w in weeks] == [
-        ("2026-02-16", 4), ("2026-02-23", 0), ("2026-03-02", 1), ("2026-03-09", 1),
-    ]  # fmt: skip
+        ("2026-02-16", 4),
+        ("2026-02-23", 0),
+        ("2026-03-02", 1),
+        ("2026-03-09", 1),
+    ]
     # 16 Feb week ends 23 Feb 00:00 UTC; + 7 d = 2 Mar: L1 within 7 d of 4 -> 25.0%; + 14 d = 9 Mar:
     # L1, L2, L3 -> 75.0%; + 28 d = 23 Mar: not yet
     assert _cells(weeks[0])[:3] == [(7, True, 1, 25.0), (14, True, 3, 75.0), (28, False, None, None)]
@@ -335,17 +468,26 @@ def test_empty_window_gives_zeros_and_nulls(org_a, history, frozen):
     # 24h: [14 Mar 12:00, 15 Mar 12:00) UTC: no lead created; no Monday 00:00 local inside
     payload = compute(org_a, range="24h")
     assert payload["kpis"]["current"] == {
-        "total": 0, "qualified": 0, "conversionRate": None, "averageScore": None,
+        "total": 0,
+        "qualified": 0,
+        "conversionRate": None,
+        "averageScore": None,
         "pipelineValue": 1700.0,  # a point in time: still the open leads at the end of W
-    }  # fmt: skip
+    }
     assert payload["kpis"]["changes"]["total"] is None  # nothing created in the previous 24 hours either
     assert [s["leads"] for s in payload["funnel"]["stages"]] == [0, 0, 0, 0]
     assert all(s["rateFromCreated"] is None for s in payload["funnel"]["stages"])
     assert all(b["leads"] == 0 and b["share"] is None for b in payload["scores"])
     assert payload["sources"] == []
-    assert payload["sourceTotals"] == {"source": "All sources", "leads": 0, "converted": 0,
-                                       "conversionRate": None, "revenue": 0.0, "sales": 0,
-                                       "averageDaysToConvert": None}  # fmt: skip
+    assert payload["sourceTotals"] == {
+        "source": "All sources",
+        "leads": 0,
+        "converted": 0,
+        "conversionRate": None,
+        "revenue": 0.0,
+        "sales": 0,
+        "averageDaysToConvert": None,
+    }
     assert [(v["leads"], v["medianDays"]) for v in payload["velocity"]] == [(0, None)] * 4
     assert payload["cohorts"]["weeks"] == []
 
@@ -357,17 +499,41 @@ def test_empty_window_gives_zeros_and_nulls(org_a, history, frozen):
     ("filters", "expected"),
     [
         # L1, L2, L4, L7: converted L1, L2; scores 85, 40, 65 = 190 / 3; open at the end L7 600 + O1 150
-        ({"source": "Ads"}, {"total": 4, "qualified": 2, "conversionRate": 50.0, "averageScore": 63.3,
-                             "pipelineValue": 750.0}),
+        (
+            {"source": "Ads"},
+            {
+                "total": 4,
+                "qualified": 2,
+                "conversionRate": 50.0,
+                "averageScore": 63.3,
+                "pipelineValue": 750.0,
+            },
+        ),
         # L1, L2, L5, L6: converted L1, L2, L6; (85 + 40 + 5 + 60) / 4 = 47.5; open L5 700 + O1 150
-        ({"agent": "agent@acme.test"}, {"total": 4, "qualified": 3, "conversionRate": 75.0,
-                                        "averageScore": 47.5, "pipelineValue": 850.0}),
+        (
+            {"agent": "agent@acme.test"},
+            {
+                "total": 4,
+                "qualified": 3,
+                "conversionRate": 75.0,
+                "averageScore": 47.5,
+                "pipelineValue": 850.0,
+            },
+        ),
         # L3, L4: converted L3; score 100 only; open P2 250
-        ({"region": "South"}, {"total": 2, "qualified": 0, "conversionRate": 50.0, "averageScore": 100.0,
-                               "pipelineValue": 250.0}),
+        (
+            {"region": "South"},
+            {
+                "total": 2,
+                "qualified": 0,
+                "conversionRate": 50.0,
+                "averageScore": 100.0,
+                "pipelineValue": 250.0,
+            },
+        ),
     ],
     ids=["source", "agent", "region"],
-)  # fmt: skip
+)
 def test_filters_narrow_every_number(org_a, history, frozen, filters, expected):
     payload = compute(org_a, **filters)
     assert payload["kpis"]["current"] == expected
@@ -407,14 +573,20 @@ def test_filtered_sources_and_revenue(org_a, history, frozen):
 
 @pytest.mark.parametrize(
     "params",
-    [{"range": "24h"}, {"range": "7d"}, {"range": "30d"}, {"range": "1y"},
-     {"range": "custom", "start": "2026-02-22", "end": "2026-02-23"},
-     {"range": "custom", "start": "2026-02-16", "end": "2026-03-14"}, {"range": "30d", "region": "North"}],
+    [
+        {"range": "24h"},
+        {"range": "7d"},
+        {"range": "30d"},
+        {"range": "1y"},
+        {"range": "custom", "start": "2026-02-22", "end": "2026-02-23"},
+        {"range": "custom", "start": "2026-02-16", "end": "2026-03-14"},
+        {"range": "30d", "region": "North"},
+    ],
     ids=["24h", "7d", "30d", "1y", "custom-boundary", "custom-4w", "30d-north"],
-)  # fmt: skip
+)
 def test_rollup_path_equals_raw_path(org_a, history, frozen, params):
     live = compute(org_a, **params)
-    insights_rollups_refresh(organization=org_a, as_of=AS_OF)  # trusted through 14 Mar local
+    statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)  # trusted through 14 Mar local
     cache.clear()
     assert compute(org_a, **params) == live
 
@@ -422,8 +594,12 @@ def test_rollup_path_equals_raw_path(org_a, history, frozen, params):
 def test_custom_range_from_a_monday_keeps_its_first_week(org_a, history, frozen):
     # 16 Feb .. 14 Mar local: W starts at Monday 00:00, so the week of 16 Feb is a cohort
     payload = compute(org_a, range="custom", start="2026-02-16", end="2026-03-14")
-    assert [w["week"] for w in payload["cohorts"]["weeks"]] == ["2026-02-16", "2026-02-23", "2026-03-02",
-                                                                  "2026-03-09"]  # fmt: skip
+    assert [w["week"] for w in payload["cohorts"]["weeks"]] == [
+        "2026-02-16",
+        "2026-02-23",
+        "2026-03-02",
+        "2026-03-09",
+    ]
     # L7 (13 Feb) is out; L1-L6 in
     assert payload["kpis"]["current"]["total"] == 6
 
@@ -444,7 +620,7 @@ def test_fixed_number_of_queries(
 ):
     params = {"range": "90d", "region": "North"}
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     small = count_queries(org_a, **params)
     # fill state + KPI totals (rollup days and the live rest, or all live) + pipeline + per source +
     # revenue + velocity + cohorts
@@ -484,9 +660,13 @@ def test_api_refuses_agents_and_anonymous(agent_a, history, api_client_for, clie
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"range": "2w"}, "range"), ({"range": "custom", "start": "2026-03-20", "end": "2026-03-01"}, "start"),
-     ({"source": "Billboards"}, "source"), ({"agent": "nobody@acme.test"}, "agent")],
-)  # fmt: skip
+    [
+        ({"range": "2w"}, "range"),
+        ({"range": "custom", "start": "2026-03-20", "end": "2026-03-01"}, "start"),
+        ({"source": "Billboards"}, "source"),
+        ({"agent": "nobody@acme.test"}, "agent"),
+    ],
+)
 def test_api_bad_parameters_are_400s_naming_them(manager_a, history, api_client_for, frozen, params, field):
     response = api_client_for(manager_a).get(URL, params)
     assert response.status_code == 400, response.content
@@ -494,11 +674,23 @@ def test_api_bad_parameters_are_400s_naming_them(manager_a, history, api_client_
 
 
 def test_another_organizations_leads_are_invisible(org_a, org_b, outsider, history, api_client_for, frozen):
-    LeadFactory(organization=org_b, external_id="B1", source="Fair", score=20, estimated_value=Decimal(10),
-                created_at=utc(3, 10, 9), converted_at=utc(3, 11, 9))  # fmt: skip
+    LeadFactory(
+        organization=org_b,
+        external_id="B1",
+        source="Fair",
+        score=20,
+        estimated_value=Decimal(10),
+        created_at=utc(3, 10, 9),
+        converted_at=utc(3, 11, 9),
+    )
     body = api_client_for(outsider).get(URL, {"range": "30d"}).json()
-    assert body["kpis"]["current"] == {"total": 1, "qualified": 0, "conversionRate": 100.0,
-                                       "averageScore": 20.0, "pipelineValue": 0.0}  # fmt: skip
+    assert body["kpis"]["current"] == {
+        "total": 1,
+        "qualified": 0,
+        "conversionRate": 100.0,
+        "averageScore": 20.0,
+        "pipelineValue": 0.0,
+    }
     assert [(r["source"], r["leads"], r["revenue"]) for r in body["sources"]] == [("Fair", 1, 0.0)]
     assert body["range"]["currency"] == "USD"
     # an org_a source is not a value of org_b
@@ -512,12 +704,19 @@ def test_charts_specs_values_and_links(org_a, history, frozen):
     query = query_for(org_a)
     specs = tab.charts(tab.compute(query), query)
     assert {k: type(v) for k, v in specs.items()} == {
-        "funnel": FunnelChart, "scores": BarChart, "source_leads": BarChart, "source_conversion": BarChart,
-        "velocity": BarChart, "cohorts": HeatmapChart,
-    }  # fmt: skip
+        "funnel": FunnelChart,
+        "scores": BarChart,
+        "source_leads": BarChart,
+        "source_conversion": BarChart,
+        "velocity": BarChart,
+        "cohorts": HeatmapChart,
+    }
     assert [(p.label, p.value) for p in specs["funnel"].stages] == [
-        ("Created", 7), ("Contacted", 6), ("Interested", 3), ("Converted", 4),
-    ]  # fmt: skip
+        ("Created", 7),
+        ("Contacted", 6),
+        ("Interested", 3),
+        ("Converted", 4),
+    ]
     assert specs["funnel"].stages[0].href == "/dashboard/analytics/records/leads?range=30d"
     assert specs["funnel"].stages[3].href == "/dashboard/analytics/records/leads?range=30d&stage=converted"
     scores = specs["scores"].series[0].points
@@ -525,8 +724,10 @@ def test_charts_specs_values_and_links(org_a, history, frozen):
     assert scores[9].href.endswith("?range=30d&scoreMin=90&scoreMax=100")
     assert scores[10].href.endswith("?range=30d&noScore=1")
     assert [(p.label, p.value) for p in specs["source_leads"].series[0].points] == [
-        ("Ads", 4), ("Referrals", 2), ("(none)", 1),
-    ]  # fmt: skip
+        ("Ads", 4),
+        ("Referrals", 2),
+        ("(none)", 1),
+    ]
     assert specs["source_leads"].series[0].points[2].href is None  # "" would mean every source
     assert [p.value for p in specs["source_conversion"].series[0].points] == [50.0, 50.0, 100.0]
     assert (
@@ -568,24 +769,43 @@ def test_csv_tables(org_a, history, frozen):
         ("Qualified", 3, 1, 200.0),
         ("Conversion rate % (trend in points)", 57.1, 50.0, 7.1),
         ("Average score", 59.2, 60.0, -1.4),
-        ("Pipeline value", 1700.0, 400.0, 325.0),
+        ("Lead pipeline value", 1700.0, 400.0, 325.0),
     )
-    assert tables["funnel"].rows == (("created", 7, None, 100.0), ("contacted", 6, 85.7, 85.7),
-                                     ("interested", 3, 50.0, 42.9), ("converted", 4, 133.3, 57.1),
-                                     ("lost", 1, None, None))  # fmt: skip
-    assert tables["scores"].header == ("score from", "score to", "leads", "share %", "converted",
-                                       "conversion rate %")  # fmt: skip
+    assert tables["funnel"].rows == (
+        ("created", 7, None, 100.0),
+        ("contacted", 6, 85.7, 85.7),
+        ("interested", 3, 50.0, 42.9),
+        ("converted", 4, 133.3, 57.1),
+        ("lost", 1, None, None),
+    )
+    assert tables["scores"].header == (
+        "score from",
+        "score to",
+        "leads",
+        "share %",
+        "converted",
+        "conversion rate %",
+    )
     assert tables["scores"].rows[-2:] == ((90, 100, 1, 14.3, 1, 100.0), (None, None, 1, 14.3, 0, 0.0))
     assert tables["sources"].rows == (
-        ("Ads", 4, 2, 50.0, 2000.0, 3, 7.8), ("Referrals", 2, 1, 50.0, 400.0, 1, 7.0),
-        ("(none)", 1, 1, 100.0, 250.5, 1, 2.0), ("All sources", 7, 4, 57.1, 2650.5, 5, 6.1),
-    )  # fmt: skip
+        ("Ads", 4, 2, 50.0, 2000.0, 3, 7.8),
+        ("Referrals", 2, 1, 50.0, 400.0, 1, 7.0),
+        ("(none)", 1, 1, 100.0, 250.5, 1, 2.0),
+        ("All sources", 7, 4, 57.1, 2650.5, 5, 6.1),
+    )
     assert tables["velocity"].rows[0] == ("created", "contacted", 6, 1.3)
-    assert tables["cohorts"].header == ("week", "leads", "converted within 7 days %",
-                                        "converted within 14 days %", "converted within 28 days %",
-                                        "converted within 56 days %")  # fmt: skip
-    assert tables["cohorts"].rows[:2] == (("2026-02-16", 3, 33.3, 100.0, None, None),
-                                          ("2026-02-23", 1, 0.0, None, None, None))  # fmt: skip
+    assert tables["cohorts"].header == (
+        "week",
+        "leads",
+        "converted within 7 days %",
+        "converted within 14 days %",
+        "converted within 28 days %",
+        "converted within 56 days %",
+    )
+    assert tables["cohorts"].rows[:2] == (
+        ("2026-02-16", 3, 33.3, 100.0, None, None),
+        ("2026-02-23", 1, 0.0, None, None, None),
+    )
 
 
 def test_page_context_cards_and_rows(org_a, history, frozen):
@@ -593,8 +813,10 @@ def test_page_context_cards_and_rows(org_a, history, frozen):
     context = tab.page_context(tab.compute(query), query)
     cards = {c["key"]: c for c in context["cards"]}
     assert (cards["total"]["value"], cards["total"]["trend"].text, cards["total"]["trend"].sense) == (
-        7, "+250.0%", "good",
-    )  # fmt: skip
+        7,
+        "+250.0%",
+        "good",
+    )
     assert (cards["conversionRate"]["value"], cards["conversionRate"]["trend"].text) == (57.1, "+7.1 pts")
     assert (cards["averageScore"]["trend"].text, cards["averageScore"]["trend"].sense) == ("-1.4%", "bad")
     assert cards["averageScore"]["note"] == "over 6 scored leads"
@@ -610,8 +832,17 @@ def test_fragment_renders_for_managers(org_a, manager_a, agent_a, history, clien
     response = client.get(FRAGMENT, {"range": "30d"})
     assert response.status_code == 200
     html = response.content.decode()
-    for testid in ("leads-tab", "leads-kpi-total", "leads-kpi-pipelineValue", "leads-funnel", "leads-scores",
-                   "leads-sources", "leads-velocity", "leads-cohorts", "leads-export-cohorts"):  # fmt: skip
+    for testid in (
+        "leads-tab",
+        "leads-kpi-total",
+        "leads-kpi-pipelineValue",
+        "leads-funnel",
+        "leads-scores",
+        "leads-sources",
+        "leads-velocity",
+        "leads-cohorts",
+        "leads-export-cohorts",
+    ):
         assert f'data-testid="{testid}"' in html, testid
     assert (
         "/dashboard/analytics/records/leads?range=30d&amp;cohortWeek=2026-02-16&amp;convertedWithinDays=7"
@@ -729,14 +960,16 @@ def test_revenue_links_list_the_sales_behind_the_revenue(org_a, history, frozen)
     assert _sales_behind(org_a, rows["Referrals"]["revenue_href"]) == (["S8"], Decimal("400.00"))
     assert rows["(none)"]["revenue_href"] is None
     assert _sales_behind(org_a, context["source_total"]["revenue_href"]) == (
-        ["S1", "S2", "S3", "S5", "S8"], Decimal("2650.50"),
-    )  # fmt: skip
+        ["S1", "S2", "S3", "S5", "S8"],
+        Decimal("2650.50"),
+    )
     # with the agent filter, S3 (sold by B) still belongs to agent A's lead L2
     by_agent = query_for(org_a, agent="agent@acme.test")
     context = tab.page_context(tab.compute(by_agent), by_agent)
     assert _sales_behind(org_a, context["source_rows"][0]["revenue_href"]) == (
-        ["S1", "S2", "S3"], Decimal("2000.00"),
-    )  # fmt: skip
+        ["S1", "S2", "S3"],
+        Decimal("2000.00"),
+    )
 
 
 def test_filtered_links_list_the_filtered_leads(org_a, history, frozen):
@@ -749,10 +982,14 @@ def test_filtered_links_list_the_filtered_leads(org_a, history, frozen):
 
 @pytest.mark.parametrize(
     ("kind", "params", "field"),
-    [("leads", {"reached": "won"}, "reached"), ("leads", {"reached": "contacted,contacted"}, "reached"),
-     ("leads", {"reached": "created"}, "reached"), ("leads", {"reached": "x" * 500}, "reached"),
-     ("sales", {"leadCreated": "yes"}, "leadCreated")],
-)  # fmt: skip
+    [
+        ("leads", {"reached": "won"}, "reached"),
+        ("leads", {"reached": "contacted,contacted"}, "reached"),
+        ("leads", {"reached": "created"}, "reached"),
+        ("leads", {"reached": "x" * 500}, "reached"),
+        ("sales", {"leadCreated": "yes"}, "leadCreated"),
+    ],
+)
 def test_new_drill_down_parameters_are_checked(manager_a, history, client, frozen, kind, params, field):
     client.force_login(manager_a)
     response = client.get(f"/dashboard/analytics/records/{kind}", params)
@@ -787,7 +1024,7 @@ NAIROBI = ZoneInfo("Africa/Nairobi")
         (utc(3, 14, 12), utc(3, 15, 12), []),  # 24h without a Monday
     ],
     ids=["30d", "from-monday", "just-after-monday", "24h"],
-)  # fmt: skip
+)
 def test_cohort_mondays(start, end, expected):
     assert [m.isoformat() for m in calc.cohort_mondays(Window(start, end), NAIROBI)] == expected
 
@@ -819,28 +1056,49 @@ def test_heat_levels(share, level):
 
 @pytest.mark.parametrize(
     ("total", "count", "expected"),
-    [(None, 0, None), (dt.timedelta(0), 0, None), (dt.timedelta(days=3), 2, 1.5),
-     (dt.timedelta(hours=30), 1, 1.3), (dt.timedelta(hours=-12), 1, -0.5)],
-)  # fmt: skip
+    [
+        (None, 0, None),
+        (dt.timedelta(0), 0, None),
+        (dt.timedelta(days=3), 2, 1.5),
+        (dt.timedelta(hours=30), 1, 1.3),
+        (dt.timedelta(hours=-12), 1, -0.5),
+    ],
+)
 def test_mean_days(total, count, expected):
     assert calc.mean_days(total, count) == expected  # 30 h = 1.25 d -> 1.3 (half up)
 
 
 def test_kpi_changes_without_a_base():
-    changes = calc.kpi_changes({"created": 2, "converted": 1, "score_sum": 80, "score_count": 1}, {},
-                               pipeline_now=Decimal(10), pipeline_before=Decimal(0))  # fmt: skip
-    assert changes == {"total": None, "qualified": None, "conversionRate": None, "averageScore": None,
-                       "pipelineValue": None}  # fmt: skip
+    changes = calc.kpi_changes(
+        {"created": 2, "converted": 1, "score_sum": 80, "score_count": 1},
+        {},
+        pipeline_now=Decimal(10),
+        pipeline_before=Decimal(0),
+    )
+    assert changes == {
+        "total": None,
+        "qualified": None,
+        "conversionRate": None,
+        "averageScore": None,
+        "pipelineValue": None,
+    }
     # a rate's change is in points: 1/2 = 50% against 1/4 = 25% is +25 points, not +100%
-    assert calc.kpi_changes({"created": 2, "converted": 1}, {"created": 4, "converted": 1}, pipeline_now=1,
-                            pipeline_before=1)["conversionRate"] == 25.0  # fmt: skip
+    assert (
+        calc.kpi_changes(
+            {"created": 2, "converted": 1}, {"created": 4, "converted": 1}, pipeline_now=1, pipeline_before=1
+        )["conversionRate"]
+        == 25.0
+    )
 
 
 def test_funnel_rates_over_nothing_are_null():
     rows = calc.funnel({"created": 3, "contacted": 0, "interested": 0, "converted": 1})
     assert [(r["rateFromPrevious"], r["rateFromCreated"]) for r in rows] == [
-        (None, 100.0), (0.0, 0.0), (None, 0.0), (None, 33.3),
-    ]  # fmt: skip
+        (None, 100.0),
+        (0.0, 0.0),
+        (None, 0.0),
+        (None, 33.3),
+    ]
 
 
 def test_score_bands_cover_0_to_100_once():

@@ -47,13 +47,13 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm.fillstate import mark_stale
+from core.stats.refresh import statistics_mark_stale, statistics_refresh
+from crm.events import Ingested
 from crm.models import Role
 from insights import analytics, forecast
 from insights.metrics import revenue as calc
-from insights.models import InsightsFillState, SaleDailyRollup
+from insights.models import SaleDailyRollup
 from insights.selectors import records
-from insights.services import insights_rollups_refresh
 from insights.tabs import DashboardQuery, TabInputError, parse_tab_query, tab_payload
 from insights.tabs import revenue as tab
 from reports.charts import BarChart, DonutChart, LineChart, render_svg
@@ -102,13 +102,29 @@ def build_revenue(org, agent, other, *, copy: int = 0) -> None:
     agents = {"A": agent, "B": other}
     leads = {}
     for ext, region, product, source, who, created, converted, lost in LEADS:
-        leads[ext] = LeadFactory(organization=org, external_id=p + ext, region=region, product_line=product,
-                                 source=source, assigned_agent=agents[who], created_at=created,
-                                 converted_at=converted, lost_at=lost)  # fmt: skip
+        leads[ext] = LeadFactory(
+            organization=org,
+            external_id=p + ext,
+            region=region,
+            product_line=product,
+            source=source,
+            assigned_agent=agents[who],
+            created_at=created,
+            converted_at=converted,
+            lost_at=lost,
+        )
     for ext, lead, who, product, kind, amount, closed, currency in SALES:
-        SaleFactory(organization=org, external_id=p + ext, lead=leads[lead] if lead else None,
-                    agent=agents[who], product_line=product, kind=kind, amount=Decimal(amount),
-                    closed_at=closed, currency=currency)  # fmt: skip
+        SaleFactory(
+            organization=org,
+            external_id=p + ext,
+            lead=leads[lead] if lead else None,
+            agent=agents[who],
+            product_line=product,
+            kind=kind,
+            amount=Decimal(amount),
+            closed_at=closed,
+            currency=currency,
+        )
 
 
 @pytest.fixture
@@ -195,9 +211,13 @@ def test_kpis_against_the_previous_window(org_a, history, frozen):
 def test_range_block_and_default_period(org_a, history, frozen):
     payload = compute(org_a)
     assert payload["range"] == {
-        "label": "7d", "start": "2026-03-08T12:00:00+00:00", "end": "2026-03-15T12:00:00+00:00",
-        "previousStart": "2026-03-01T12:00:00+00:00", "timezone": "Africa/Nairobi", "currency": "KES",
-    }  # fmt: skip
+        "label": "7d",
+        "start": "2026-03-08T12:00:00+00:00",
+        "end": "2026-03-15T12:00:00+00:00",
+        "previousStart": "2026-03-01T12:00:00+00:00",
+        "timezone": "Africa/Nairobi",
+        "currency": "KES",
+    }
     assert payload["period"] == "day"
 
 
@@ -218,10 +238,17 @@ def test_kpis_of_30_days(org_a, history, frozen):
         "convertedLeads": 4,
     }
     assert payload["previous"] == {
-        "total": 700.0, "deals": 1, "averageDealSize": 700.0,
+        "total": 700.0,
+        "deals": 1,
+        "averageDealSize": 700.0,
         "monthlyRecurring": 700.0,  # R0 (no currency: counted, as the organization's)
-        "oneTime": 0.0, "winRate": None, "won": 0, "decided": 0, "salesCycleDays": None, "convertedLeads": 0,
-    }  # fmt: skip
+        "oneTime": 0.0,
+        "winRate": None,
+        "won": 0,
+        "decided": 0,
+        "salesCycleDays": None,
+        "convertedLeads": 0,
+    }
     assert payload["trends"] == {
         "total": 442.9,
         "monthlyRecurring": 85.8,  # (1300.50 - 700) / 700 = 85.79
@@ -251,8 +278,9 @@ def test_monthly_recurring_is_the_last_30_days_of_a_longer_window(org_a, history
 def test_monthly_recurring_matches_the_overview(org_a, history, frozen):
     shared = ("total", "deals", "averageDealSize", "monthlyRecurring", "growthRate")
     for time_range in ("7d", "30d", "90d", "1y"):
-        overview = analytics.overview(organization=org_a, time_range=time_range, metrics=["revenue"],
-                                      filters={}, as_of=AS_OF)["data"]["revenue"]  # fmt: skip
+        overview = analytics.overview(
+            organization=org_a, time_range=time_range, metrics=["revenue"], filters={}, as_of=AS_OF
+        )["data"]["revenue"]
         kpis = compute(org_a, range=time_range)["kpis"]
         assert {k: kpis[k] for k in shared} == {k: overview[k] for k in shared}, time_range
 
@@ -260,9 +288,18 @@ def test_monthly_recurring_matches_the_overview(org_a, history, frozen):
 def test_empty_window_gives_zeros_and_nulls(org_a, frozen):
     payload = compute(org_a)
     assert payload["kpis"] == {
-        "total": 0.0, "deals": 0, "averageDealSize": None, "monthlyRecurring": 0.0, "growthRate": None,
-        "oneTime": 0.0, "winRate": None, "won": 0, "decided": 0, "salesCycleDays": None, "convertedLeads": 0,
-    }  # fmt: skip
+        "total": 0.0,
+        "deals": 0,
+        "averageDealSize": None,
+        "monthlyRecurring": 0.0,
+        "growthRate": None,
+        "oneTime": 0.0,
+        "winRate": None,
+        "won": 0,
+        "decided": 0,
+        "salesCycleDays": None,
+        "convertedLeads": 0,
+    }
     assert set(payload["trends"].values()) == {None}
     assert [p["revenue"] for p in payload["series"]] == [0.0] * 8
     assert payload["dealSizes"] == {"width": None, "buckets": []}
@@ -294,8 +331,14 @@ def test_deal_size_distribution(org_a, history, frozen):
 
 def test_refunds_get_a_bucket_below_zero(org_a, agent_a, frozen):
     for ext, amount in (("R-1", "-120.00"), ("R-2", "-0.50"), ("R-3", "7.25"), ("R-4", "0.00")):
-        SaleFactory(organization=org_a, external_id=ext, agent=agent_a, amount=Decimal(amount),
-                    currency="KES", closed_at=utc(10, 9))  # fmt: skip
+        SaleFactory(
+            organization=org_a,
+            external_id=ext,
+            agent=agent_a,
+            amount=Decimal(amount),
+            currency="KES",
+            closed_at=utc(10, 9),
+        )
     query = query_for(org_a)
     payload = tab.compute(query)
     # largest 7.25: width 1 (10 x 1 > 7.25), 7.25 // 1 + 1 = 8 buckets from 0, plus "below 0"
@@ -306,8 +349,11 @@ def test_refunds_get_a_bucket_below_zero(org_a, agent_a, frozen):
         ("0–1", 0.0, 1.0, 1, 0.0),  # R-4
     ]
     assert (buckets[-1]["label"], buckets[-1]["min"], buckets[-1]["max"], buckets[-1]["deals"]) == (
-        "7–8", 7.0, None, 1,
-    )  # fmt: skip
+        "7–8",
+        7.0,
+        None,
+        1,
+    )
     assert len(buckets) == 9
     assert payload["kpis"]["total"] == -113.25  # -120 - 0.50 + 7.25 + 0
     bars = tab.charts(payload, query)["deal_sizes"].series[0].points
@@ -321,32 +367,82 @@ def test_revenue_by_product_line_region_and_kind(org_a, history, frozen):
     payload = compute(org_a)
     # product line of the sale (S3 is Pro on a Basic lead); S4 has none
     assert payload["productLines"] == [
-        {"productLine": "Pro", "revenue": 1500.0, "deals": 3, "share": 68.2,  # S1, S3, S6; 1500/2200 = 68.18
-         "averageDealSize": 500.0},
-        {"productLine": "Basic", "revenue": 650.5, "deals": 2, "share": 29.6,  # S2, S5; 29.57
-         "averageDealSize": 325.25},
-        {"productLine": "(none)", "revenue": 49.5, "deals": 1, "share": 2.3,  # S4; 2.25 half up
-         "averageDealSize": 49.5},
-    ]  # fmt: skip
+        {
+            "productLine": "Pro",
+            "revenue": 1500.0,
+            "deals": 3,
+            "share": 68.2,  # S1, S3, S6; 1500/2200 = 68.18
+            "averageDealSize": 500.0,
+        },
+        {
+            "productLine": "Basic",
+            "revenue": 650.5,
+            "deals": 2,
+            "share": 29.6,  # S2, S5; 29.57
+            "averageDealSize": 325.25,
+        },
+        {
+            "productLine": "(none)",
+            "revenue": 49.5,
+            "deals": 1,
+            "share": 2.3,  # S4; 2.25 half up
+            "averageDealSize": 49.5,
+        },
+    ]
     # region of the sale's lead; S4 has no lead
     assert payload["regions"] == [
         {"region": "North", "revenue": 1200.0, "deals": 2, "share": 54.5, "averageDealSize": 600.0},  # S1, S6
-        {"region": "South", "revenue": 950.5, "deals": 3, "share": 43.2,  # S2, S3, S5; 43.20
-         "averageDealSize": 316.83},  # 950.50 / 3 = 316.833
+        {
+            "region": "South",
+            "revenue": 950.5,
+            "deals": 3,
+            "share": 43.2,  # S2, S3, S5; 43.20
+            "averageDealSize": 316.83,
+        },  # 950.50 / 3 = 316.833
         {"region": "(none)", "revenue": 49.5, "deals": 1, "share": 2.3, "averageDealSize": 49.5},
-    ]  # fmt: skip
+    ]
     assert payload["kinds"] == [
-        {"kind": "new", "label": "New", "revenue": 1000.0, "deals": 1, "share": 45.5,  # 45.45
-         "averageDealSize": 1000.0},
-        {"kind": "recurring", "label": "Recurring", "revenue": 550.5, "deals": 2, "share": 25.0,  # 25.02
-         "averageDealSize": 275.25},
-        {"kind": "upsell", "label": "Upsell", "revenue": 400.0, "deals": 1, "share": 18.2,
-         "averageDealSize": 400.0},
-        {"kind": "cross_sell", "label": "Cross Sell", "revenue": 200.0, "deals": 1, "share": 9.1,
-         "averageDealSize": 200.0},
-        {"kind": "one_time", "label": "One Time", "revenue": 49.5, "deals": 1, "share": 2.3,
-         "averageDealSize": 49.5},
-    ]  # fmt: skip
+        {
+            "kind": "new",
+            "label": "New",
+            "revenue": 1000.0,
+            "deals": 1,
+            "share": 45.5,  # 45.45
+            "averageDealSize": 1000.0,
+        },
+        {
+            "kind": "recurring",
+            "label": "Recurring",
+            "revenue": 550.5,
+            "deals": 2,
+            "share": 25.0,  # 25.02
+            "averageDealSize": 275.25,
+        },
+        {
+            "kind": "upsell",
+            "label": "Upsell",
+            "revenue": 400.0,
+            "deals": 1,
+            "share": 18.2,
+            "averageDealSize": 400.0,
+        },
+        {
+            "kind": "cross_sell",
+            "label": "Cross Sell",
+            "revenue": 200.0,
+            "deals": 1,
+            "share": 9.1,
+            "averageDealSize": 200.0,
+        },
+        {
+            "kind": "one_time",
+            "label": "One Time",
+            "revenue": 49.5,
+            "deals": 1,
+            "share": 2.3,
+            "averageDealSize": 49.5,
+        },
+    ]
     for key in ("productLines", "regions", "kinds"):
         assert sum(Decimal(str(r["revenue"])) for r in payload[key]) == Decimal("2200.00"), key
         assert sum(r["deals"] for r in payload[key]) == 6, key
@@ -404,8 +500,10 @@ def test_weekly_and_monthly_series_of_30_days(org_a, history, frozen):
     assert [p["label"] for p in monthly["series"]] == ["Feb 2026", "Mar 2026"]
     daily = compute(org_a, range="30d")
     assert (len(daily["series"]), daily["series"][0]["bucket"], daily["series"][-1]["bucket"]) == (
-        31, "2026-02-13", "2026-03-15",
-    )  # fmt: skip
+        31,
+        "2026-02-13",
+        "2026-03-15",
+    )
     by_day = {p["bucket"]: p["revenue"] for p in daily["series"]}
     # zero-filled
     assert (by_day["2026-02-28"], by_day["2026-03-01"], by_day["2026-02-14"]) == (0.0, 150.0, 0.0)
@@ -419,8 +517,10 @@ def test_default_period_is_week_beyond_90_days(org_a, history, frozen):
     assert year["period"] == "week"
     # 1y = [15 Mar 2025 15:00, 15 Mar 2026 15:00) local: Mon 10 Mar 2025 .. Mon 9 Mar 2026
     assert (len(year["series"]), year["series"][0]["bucket"], year["series"][-1]["bucket"]) == (
-        53, "2025-03-10", "2026-03-09",
-    )  # fmt: skip
+        53,
+        "2025-03-10",
+        "2026-03-09",
+    )
     assert year["series"][0]["label"] == "10 Mar 2025"  # the year in labels spanning two years
     # a custom range of 366 days
     assert compute(org_a, range="custom", start="2025-03-15", end="2026-03-15")["period"] == "week"
@@ -430,7 +530,9 @@ def test_custom_local_day_around_midnight(org_a, history, frozen):
     # 14 Mar local = [13 Mar 21:00, 14 Mar 21:00) UTC: S2 (21:30 UTC on the 13th) and S3
     for rolled_up in (False, True):
         if rolled_up:
-            insights_rollups_refresh(organization=org_a, as_of=AS_OF)  # 14 Mar is a trusted rollup day
+            statistics_refresh(
+                organization=org_a, family="insights", as_of=AS_OF
+            )  # 14 Mar is a trusted rollup day
             cache.clear()
         payload = compute(org_a, range="custom", start="2026-03-14", end="2026-03-14")
         assert (payload["kpis"]["total"], payload["kpis"]["deals"]) == (550.5, 2)
@@ -456,7 +558,7 @@ def test_buckets_across_a_dst_change(org_ny, frozen, use_rollups):
     for ext, when in closed.items():
         SaleFactory(organization=org_ny, external_id=ext, amount=Decimal(10), currency="USD", closed_at=when)
     if use_rollups:
-        insights_rollups_refresh(organization=org_ny, as_of=AS_OF)
+        statistics_refresh(organization=org_ny, family="insights", as_of=AS_OF)
     daily = compute(org_ny, range="custom", start="2026-03-07", end="2026-03-09")
     assert series_of(daily) == [
         ("2026-03-07", "2026-03-07", True, 10.0, 1),
@@ -505,9 +607,10 @@ def test_a_noisy_series_against_the_hand_computed_prediction_interval():
     assert fit.t_quantile == pytest.approx(0.8 / math.sqrt(0.18), rel=1e-12)
     at_4, at_5 = fit.predictions
     assert (at_4.value, at_4.lower, at_4.upper) == (
-        pytest.approx(5.5), pytest.approx(5.5 - 2 * math.sqrt(3), rel=1e-12),
+        pytest.approx(5.5),
+        pytest.approx(5.5 - 2 * math.sqrt(3), rel=1e-12),
         pytest.approx(5.5 + 2 * math.sqrt(3), rel=1e-12),
-    )  # fmt: skip
+    )
     assert at_4.lower < 5.5 < at_4.upper
     assert (at_5.value, at_5.upper - at_5.value) == (pytest.approx(6.6), pytest.approx(4.214262, abs=1e-6))
     # the same by the textbook formula, with exact fractions
@@ -541,8 +644,16 @@ def test_a_noisy_series_against_the_hand_computed_prediction_interval():
     ],
 )
 def test_student_t_quantile(p, df, expected):
-    assert forecast.student_t_quantile(p, df) == pytest.approx(expected, abs=1e-6)
-    assert forecast.student_t_cdf(forecast.student_t_quantile(p, df), df) == pytest.approx(p, abs=1e-12)
+    """The interval's t for df = n - 2 residual degrees of freedom and two-sided confidence
+    2p - 1 (p >= 0.5), against published values; p < 0.5 is the mirrored lower quantile."""
+    xs = list(range(df + 2))
+    confidence = abs(2 * p - 1)
+    if confidence == 0:
+        with pytest.raises(ValueError, match="confidence"):
+            forecast.linear_forecast(xs, xs, at=[0], confidence=confidence)
+        return
+    fitted = forecast.linear_forecast(xs, [x % 3 for x in xs], at=[0], confidence=confidence)
+    assert math.copysign(fitted.t_quantile, p - 0.5) == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -586,38 +697,58 @@ def forecast_points(payload: dict) -> list[tuple]:
             # ISO weeks from Mon 9 Feb to Sun 8 Mar, each sale on a Monday 00:30 local (a Sunday in UTC)
             # or, for the third week, on Sun 1 Mar 01:00 local (28 Feb in UTC): 100, 200, 300, 400
             {"range": "custom", "start": "2026-02-09", "end": "2026-03-08", "period": "week"},
-            [(utc(8, 21, 30, month=2), 100), (utc(15, 21, 30, month=2), 200), (utc(28, 22, month=2), 300),
-             (utc(1, 21, 30), 400)],
+            [
+                (utc(8, 21, 30, month=2), 100),
+                (utc(15, 21, 30, month=2), 200),
+                (utc(28, 22, month=2), 300),
+                (utc(1, 21, 30), 400),
+            ],
             100.0,
-            [("2026-03-09", "2026-03-15", 500.0, 500.0, 500.0),
-             ("2026-03-16", "2026-03-22", 600.0, 600.0, 600.0),
-             ("2026-03-23", "2026-03-29", 700.0, 700.0, 700.0),
-             ("2026-03-30", "2026-04-05", 800.0, 800.0, 800.0)],
+            [
+                ("2026-03-09", "2026-03-15", 500.0, 500.0, 500.0),
+                ("2026-03-16", "2026-03-22", 600.0, 600.0, 600.0),
+                ("2026-03-23", "2026-03-29", 700.0, 700.0, 700.0),
+                ("2026-03-30", "2026-04-05", 800.0, 800.0, 800.0),
+            ],
         ),
         (
             # Dec, Jan, Feb: 1000, 1500, 2000 (the January sale is 31 Dec 21:30 UTC = 1 Jan 00:30 local)
             {"range": "custom", "start": "2025-12-01", "end": "2026-02-28", "period": "month"},
-            [(dt.datetime(2025, 11, 30, 21, 30, tzinfo=dt.UTC), 1000),
-             (dt.datetime(2025, 12, 31, 21, 30, tzinfo=dt.UTC), 1500), (utc(28, 20, 59, month=2), 2000)],
+            [
+                (dt.datetime(2025, 11, 30, 21, 30, tzinfo=dt.UTC), 1000),
+                (dt.datetime(2025, 12, 31, 21, 30, tzinfo=dt.UTC), 1500),
+                (utc(28, 20, 59, month=2), 2000),
+            ],
             500.0,
-            [("2026-03-01", "2026-03-31", 2500.0, 2500.0, 2500.0),
-             ("2026-04-01", "2026-04-30", 3000.0, 3000.0, 3000.0),
-             ("2026-05-01", "2026-05-31", 3500.0, 3500.0, 3500.0)],
+            [
+                ("2026-03-01", "2026-03-31", 2500.0, 2500.0, 2500.0),
+                ("2026-04-01", "2026-04-30", 3000.0, 3000.0, 3000.0),
+                ("2026-05-01", "2026-05-31", 3500.0, 3500.0, 3500.0),
+            ],
         ),
     ],
     ids=["days", "weeks", "months"],
-)  # fmt: skip
+)
 def test_the_tab_continues_a_known_trend(org_a, agent_a, frozen, params, sales, expected_slope, expected):
     for i, (when, amount) in enumerate(sales):
-        SaleFactory(organization=org_a, external_id=f"T{i}", agent=agent_a, amount=Decimal(amount),
-                    currency="KES", closed_at=when)  # fmt: skip
+        SaleFactory(
+            organization=org_a,
+            external_id=f"T{i}",
+            agent=agent_a,
+            amount=Decimal(amount),
+            currency="KES",
+            closed_at=when,
+        )
     payload = compute(org_a, **params)
     assert all(p["complete"] for p in payload["series"])  # each custom range is whole buckets
     assert [p["revenue"] for p in payload["series"]] == [float(a) for _w, a in sales]
     got = payload["forecast"]
     assert (got["available"], got["reason"], got["method"], got["confidence"]) == (
-        True, None, "linear least squares", 80.0,
-    )  # fmt: skip
+        True,
+        None,
+        "linear least squares",
+        80.0,
+    )
     assert (got["fittedBuckets"], got["horizon"], got["slope"]) == (len(sales), len(expected), expected_slope)
     assert forecast_points(payload) == expected
 
@@ -626,8 +757,14 @@ def test_the_tab_forecast_of_a_noisy_series(org_a, agent_a, frozen):
     # 1..4 Mar: 100, 300, 200, 500 = 100 x the pure case above: slope 110, intercept 110,
     # s^2 = 13500; next days x = 4, 5, 6: 550 +- 200 sqrt 3, 660 +- 0.8 sqrt(277500), 770 +- 0.8 sqrt(397500)
     for day, amount in ((1, 100), (2, 300), (3, 200), (4, 500)):
-        SaleFactory(organization=org_a, external_id=f"N{day}", agent=agent_a, amount=Decimal(amount),
-                    currency="KES", closed_at=utc(day, 9))  # fmt: skip
+        SaleFactory(
+            organization=org_a,
+            external_id=f"N{day}",
+            agent=agent_a,
+            amount=Decimal(amount),
+            currency="KES",
+            closed_at=utc(day, 9),
+        )
     payload = compute(org_a, range="custom", start="2026-03-01", end="2026-03-04")
     assert (payload["forecast"]["slope"], payload["forecast"]["fittedBuckets"]) == (110.0, 4)
     assert forecast_points(payload)[:3] == [
@@ -641,15 +778,21 @@ def test_the_tab_forecast_of_a_noisy_series(org_a, agent_a, frozen):
 def test_the_forecast_fits_the_complete_buckets_only_and_floors_at_zero(org_a, history, frozen):
     payload = compute(org_a)
     # fitted: 9..14 Mar (x = 1..6 of the 8 buckets; 8 Mar and today are cut by W)
-    fit = forecast.linear_forecast([1, 2, 3, 4, 5, 6], [400, 1000, 0, Decimal("49.5"), 0, Decimal("550.5")],
-                                   at=range(8, 15))  # fmt: skip
+    fit = forecast.linear_forecast(
+        [1, 2, 3, 4, 5, 6], [400, 1000, 0, Decimal("49.5"), 0, Decimal("550.5")], at=range(8, 15)
+    )
     assert payload["forecast"]["fittedBuckets"] == 6
     assert payload["forecast"]["slope"] == round(fit.slope, 2) == -62.8  # a falling line
     assert forecast_points(payload) == [
-        (f"2026-03-{16 + i:02d}", f"2026-03-{16 + i:02d}", round(max(p.value, 0), 2),
-         round(max(p.lower, 0), 2), round(max(p.upper, 0), 2))
+        (
+            f"2026-03-{16 + i:02d}",
+            f"2026-03-{16 + i:02d}",
+            round(max(p.value, 0), 2),
+            round(max(p.lower, 0), 2),
+            round(max(p.upper, 0), 2),
+        )
         for i, p in enumerate(fit.predictions)
-    ]  # fmt: skip
+    ]
     first, second = payload["forecast"]["points"][:2]
     assert (first["forecast"], first["lower"]) == (50.73, 0.0)  # revenue is never negative
     assert (second["forecast"], second["upper"]) == (0.0, 1102.28)
@@ -658,8 +801,11 @@ def test_the_forecast_fits_the_complete_buckets_only_and_floors_at_zero(org_a, h
 def test_too_few_complete_buckets_give_no_forecast_and_say_why(org_a, history, frozen):
     monthly = compute(org_a, range="30d", period="month")["forecast"]
     assert (monthly["available"], monthly["fittedBuckets"], monthly["points"], monthly["slope"]) == (
-        False, 0, [], None,
-    )  # fmt: skip
+        False,
+        0,
+        [],
+        None,
+    )
     assert monthly["reason"] == (
         "A forecast needs at least 3 complete months in the period; this one has 0. "
         "Choose a longer range or shorter buckets."
@@ -676,8 +822,9 @@ def test_a_custom_range_ending_after_now_fits_only_the_past(org_a, history, froz
     payload = compute(org_a, range="custom", start="2026-03-09", end="2026-03-21")
     assert all(p["complete"] for p in payload["series"])
     assert payload["forecast"]["fittedBuckets"] == 6  # 9..14 Mar
-    fit = forecast.linear_forecast([0, 1, 2, 3, 4, 5], [400, 1000, 0, Decimal("49.5"), 0, Decimal("550.5")],
-                                   at=range(13, 20))  # fmt: skip
+    fit = forecast.linear_forecast(
+        [0, 1, 2, 3, 4, 5], [400, 1000, 0, Decimal("49.5"), 0, Decimal("550.5")], at=range(13, 20)
+    )
     assert payload["forecast"]["slope"] == round(fit.slope, 2) == -62.8
     assert payload["forecast"]["points"][0]["bucket"] == "2026-03-22"
     assert payload["forecast"]["points"][0]["upper"] == round(max(fit.predictions[0].upper, 0), 2)
@@ -710,12 +857,18 @@ def test_bad_period_is_refused_naming_it(org_a, value):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"period": "hour"}, "period"), ({"period": "quarter", "range": "1y"}, "period"),
-     ({"range": "2w"}, "range"), ({"range": "custom", "start": "2026-03-20", "end": "2026-03-01"}, "start"),
-     ({"range": "custom", "start": "2026-02-30", "end": "2026-03-01"}, "start"),
-     ({"region": "Atlantis"}, "region"), ({"productLine": "Nope"}, "productLine"),
-     ({"source": "TV"}, "source"), ({"agent": "nobody@acme.test"}, "agent")],
-)  # fmt: skip
+    [
+        ({"period": "hour"}, "period"),
+        ({"period": "quarter", "range": "1y"}, "period"),
+        ({"range": "2w"}, "range"),
+        ({"range": "custom", "start": "2026-03-20", "end": "2026-03-01"}, "start"),
+        ({"range": "custom", "start": "2026-02-30", "end": "2026-03-01"}, "start"),
+        ({"region": "Atlantis"}, "region"),
+        ({"productLine": "Nope"}, "productLine"),
+        ({"source": "TV"}, "source"),
+        ({"agent": "nobody@acme.test"}, "agent"),
+    ],
+)
 def test_api_bad_parameters_are_400s_naming_them(manager_a, history, api_client_for, frozen, params, field):
     response = api_client_for(manager_a).get(URL, params)
     assert response.status_code == 400, response.content
@@ -786,23 +939,42 @@ def test_a_sale_without_a_lead_counts_for_its_agent_only(org_a, history, frozen)
 
 @pytest.mark.parametrize(
     "params",
-    [{"range": "24h"}, {"range": "7d"}, {"range": "7d", "period": "week"}, {"range": "30d"},
-     {"range": "30d", "period": "week"}, {"range": "90d", "period": "month"}, {"range": "1y"},
-     {"range": "custom", "start": "2026-02-01", "end": "2026-03-14", "period": "week"},
-     {"range": "custom", "start": "2026-03-14", "end": "2026-03-14"},
-     {"range": "7d", "region": "South"}, {"range": "30d", "agent": "bea@acme.test", "productLine": "Basic"}],
-    ids=["24h", "7d", "7d-week", "30d", "30d-week", "90d-month", "1y", "custom-weeks", "custom-day",
-         "7d-south", "30d-bea-basic"],
-)  # fmt: skip
+    [
+        {"range": "24h"},
+        {"range": "7d"},
+        {"range": "7d", "period": "week"},
+        {"range": "30d"},
+        {"range": "30d", "period": "week"},
+        {"range": "90d", "period": "month"},
+        {"range": "1y"},
+        {"range": "custom", "start": "2026-02-01", "end": "2026-03-14", "period": "week"},
+        {"range": "custom", "start": "2026-03-14", "end": "2026-03-14"},
+        {"range": "7d", "region": "South"},
+        {"range": "30d", "agent": "bea@acme.test", "productLine": "Basic"},
+    ],
+    ids=[
+        "24h",
+        "7d",
+        "7d-week",
+        "30d",
+        "30d-week",
+        "90d-month",
+        "1y",
+        "custom-weeks",
+        "custom-day",
+        "7d-south",
+        "30d-bea-basic",
+    ],
+)
 def test_rollup_path_equals_raw_path(org_a, history, frozen, params):
     live = compute(org_a, **params)
-    insights_rollups_refresh(organization=org_a, as_of=AS_OF)  # trusted through 14 Mar local
+    statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)  # trusted through 14 Mar local
     cache.clear()
     assert compute(org_a, **params) == live
 
 
 def test_rollup_path_is_not_vacuous(org_a, history, frozen):
-    insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+    statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     # S1..S6, P1..P3, B1, F1, R0, R1 (SE is EUR): 13 sales, 14 Mar the last trusted day
     assert sum(SaleDailyRollup.objects.filter(organization=org_a).values_list("count", flat=True)) == 13
     assert compute(org_a, range="30d")["kpis"]["total"] == 3800.0
@@ -949,27 +1121,43 @@ def test_pages_answer_managers_and_refuse_agents(manager_a, agent_a, history, cl
     assert "KES 2,200.00" in html
 
 
-def test_another_organizations_sales_are_never_counted(org_a, org_b, outsider, manager_a, history,
-                                                       api_client_for, frozen):  # fmt: skip
-    lead_b = LeadFactory(organization=org_b, external_id="GL", region="West", created_at=utc(9, 9),
-                         converted_at=utc(10, 9))  # fmt: skip
-    SaleFactory(organization=org_b, external_id="G1", lead=lead_b, amount=Decimal("75.00"), currency="USD",
-                kind="recurring", closed_at=utc(12, 9), product_line="Widgets")  # fmt: skip
-    SaleFactory(organization=org_b, external_id="G2", amount=Decimal("5000.00"), currency="USD",
-                closed_at=utc(12, 10))  # fmt: skip
+def test_another_organizations_sales_are_never_counted(
+    org_a, org_b, outsider, manager_a, history, api_client_for, frozen
+):
+    lead_b = LeadFactory(
+        organization=org_b, external_id="GL", region="West", created_at=utc(9, 9), converted_at=utc(10, 9)
+    )
+    SaleFactory(
+        organization=org_b,
+        external_id="G1",
+        lead=lead_b,
+        amount=Decimal("75.00"),
+        currency="USD",
+        kind="recurring",
+        closed_at=utc(12, 9),
+        product_line="Widgets",
+    )
+    SaleFactory(
+        organization=org_b, external_id="G2", amount=Decimal("5000.00"), currency="USD", closed_at=utc(12, 10)
+    )
     mine = api_client_for(manager_a).get(URL, {"range": "7d"}).json()
     assert mine["kpis"] == EXPECTED_KPIS  # org B's sales change nothing in org A
     theirs = api_client_for(outsider).get(URL, {"range": "7d"}).json()
     assert (theirs["kpis"]["total"], theirs["kpis"]["deals"], theirs["kpis"]["monthlyRecurring"]) == (
-        5075.0, 2, 75.0,
-    )  # fmt: skip
+        5075.0,
+        2,
+        75.0,
+    )
     assert (theirs["kpis"]["won"], theirs["kpis"]["decided"], theirs["kpis"]["salesCycleDays"]) == (1, 1, 1.0)
     assert [r["region"] for r in theirs["regions"]] == ["(none)", "West"]
     assert (theirs["range"]["timezone"], theirs["range"]["currency"]) == ("UTC", "USD")
     # org A's values are not values of org B: the same answer as values nobody uses
     client = api_client_for(outsider)
-    for params, field in (({"region": "North"}, "region"), ({"agent": "agent@acme.test"}, "agent"),
-                          ({"productLine": "Pro"}, "productLine")):  # fmt: skip
+    for params, field in (
+        ({"region": "North"}, "region"),
+        ({"agent": "agent@acme.test"}, "agent"),
+        ({"productLine": "Pro"}, "productLine"),
+    ):
         refused, unknown = client.get(URL, params), client.get(URL, {field: "never-used"})
         assert (refused.status_code, unknown.status_code) == (400, 400)
         assert list(refused.json()["error"]["details"]) == [field]
@@ -985,10 +1173,21 @@ def test_fragment_renders_through_the_shell(org_a, manager_a, history, client, f
     assert response.status_code == 200
     assert response["HX-Push-Url"] == "/dashboard/analytics?range=7d&tab=revenue"
     html = response.content.decode()
-    for testid in ("revenue-tab", "revenue-kpis", "revenue-line", "period-links", "forecast-note",
-                   "deal-sizes", "revenue-kinds", "revenue-product-lines", "revenue-regions",
-                   "revenue-downloads", "revenue-export-series", "revenue-export-deal-sizes",
-                   "revenue-export-kpis"):  # fmt: skip
+    for testid in (
+        "revenue-tab",
+        "revenue-kpis",
+        "revenue-line",
+        "period-links",
+        "forecast-note",
+        "deal-sizes",
+        "revenue-kinds",
+        "revenue-product-lines",
+        "revenue-regions",
+        "revenue-downloads",
+        "revenue-export-series",
+        "revenue-export-deal-sizes",
+        "revenue-export-kpis",
+    ):
         assert f'data-testid="{testid}"' in html, testid
     assert "Dashed: the next 7 days on the straight-line trend of the 6 complete days" in html
     assert "/dashboard/analytics/records/sales?range=7d&amp;from=2026-03-14&amp;to=2026-03-14" in html
@@ -1032,8 +1231,11 @@ def test_csv_tables(org_a, history, frozen):
     assert tables["deal-sizes"].rows[1] == (200.0, 400.0, 3, 750.5)
     assert tables["deal-sizes"].rows[-1] == (1000.0, None, 1, 1000.0)
     assert tables["regions"].header == ("region", "revenue", "deals", "average deal size", "share %")
-    assert tables["regions"].rows == (("North", 1200.0, 2, 600.0, 54.5), ("South", 950.5, 3, 316.83, 43.2),
-                                      ("(none)", 49.5, 1, 49.5, 2.3))  # fmt: skip
+    assert tables["regions"].rows == (
+        ("North", 1200.0, 2, 600.0, 54.5),
+        ("South", 950.5, 3, 316.83, 43.2),
+        ("(none)", 49.5, 1, 49.5, 2.3),
+    )
     assert tables["kinds"].rows[0] == ("new", 1000.0, 1, 1000.0, 45.5)
 
 
@@ -1041,17 +1243,37 @@ def test_csv_tables(org_a, history, frozen):
     ("table", "expected"),
     [
         ("kpis", [["metric", "current", "previous", "change %"], ["Revenue", "2200.0", "900.0", "144.4"]]),
-        ("series", [["bucket", "revenue", "deals", "forecast", "lower", "upper"],
-                    ["2026-03-08", "200.0", "1", "", "", ""]]),
+        (
+            "series",
+            [
+                ["bucket", "revenue", "deals", "forecast", "lower", "upper"],
+                ["2026-03-08", "200.0", "1", "", "", ""],
+            ],
+        ),
         ("deal-sizes", [["from", "to", "deals", "revenue"], ["0.0", "200.0", "1", "49.5"]]),
-        ("product-lines", [["product line", "revenue", "deals", "average deal size", "share %"],
-                           ["Pro", "1500.0", "3", "500.0", "68.2"]]),
-        ("regions", [["region", "revenue", "deals", "average deal size", "share %"],
-                     ["North", "1200.0", "2", "600.0", "54.5"]]),
-        ("kinds", [["kind", "revenue", "deals", "average deal size", "share %"],
-                   ["new", "1000.0", "1", "1000.0", "45.5"]]),
+        (
+            "product-lines",
+            [
+                ["product line", "revenue", "deals", "average deal size", "share %"],
+                ["Pro", "1500.0", "3", "500.0", "68.2"],
+            ],
+        ),
+        (
+            "regions",
+            [
+                ["region", "revenue", "deals", "average deal size", "share %"],
+                ["North", "1200.0", "2", "600.0", "54.5"],
+            ],
+        ),
+        (
+            "kinds",
+            [
+                ["kind", "revenue", "deals", "average deal size", "share %"],
+                ["new", "1000.0", "1", "1000.0", "45.5"],
+            ],
+        ),
     ],
-)  # fmt: skip
+)
 def test_csv_export_of_each_table(manager_a, history, client, frozen, table, expected):
     client.force_login(manager_a)
     response = client.get(f"/dashboard/analytics/export/revenue/{table}.csv", {"range": "7d"})
@@ -1064,12 +1286,20 @@ def test_csv_export_of_each_table(manager_a, history, client, frozen, table, exp
 
 def test_csv_export_follows_period_and_filters(manager_a, history, client, frozen):
     client.force_login(manager_a)
-    rows = read_csv(client.get("/dashboard/analytics/export/revenue/series.csv",
-                               {"range": "30d", "period": "week", "region": "South"}))  # fmt: skip
+    rows = read_csv(
+        client.get(
+            "/dashboard/analytics/export/revenue/series.csv",
+            {"range": "30d", "period": "week", "region": "South"},
+        )
+    )
     # South: LS (S2, S3), LO (S5), LP (P2): week 2 Mar P2 600, week 9 Mar S5 + S2 + S3 = 950.50
-    assert rows[1:6] == [["2026-02-09", "0.0", "0", "", "", ""], ["2026-02-16", "0.0", "0", "", "", ""],
-                         ["2026-02-23", "0.0", "0", "", "", ""], ["2026-03-02", "600.0", "1", "", "", ""],
-                         ["2026-03-09", "950.5", "3", "", "", ""]]  # fmt: skip
+    assert rows[1:6] == [
+        ["2026-02-09", "0.0", "0", "", "", ""],
+        ["2026-02-16", "0.0", "0", "", "", ""],
+        ["2026-02-23", "0.0", "0", "", "", ""],
+        ["2026-03-02", "600.0", "1", "", "", ""],
+        ["2026-03-09", "950.5", "3", "", "", ""],
+    ]
     assert len(rows) == 1 + 5 + 4  # header, 5 weeks, 4 weeks ahead
     assert client.get("/dashboard/analytics/export/revenue/nope.csv").status_code == 404
 
@@ -1085,11 +1315,12 @@ def count_queries(org, **params: str) -> int:
 
 
 @pytest.mark.parametrize("use_rollups", [False, True], ids=["live", "rollups"])
-def test_a_bounded_number_of_queries(org_a, agent_a, other_agent, history, frozen, use_rollups,
-                                     django_assert_max_num_queries):  # fmt: skip
+def test_a_bounded_number_of_queries(
+    org_a, agent_a, other_agent, history, frozen, use_rollups, django_assert_max_num_queries
+):
     params = {"range": "1y", "region": "North"}
     if use_rollups:
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     small = count_queries(org_a, **params)
     # fill state 1; KPI totals 1 (+1 rollup); win counts 1; cycle medians 1; line 1 (+1); deal-size
     # extent 1 and buckets 1; three breakdowns 3 (+3)
@@ -1099,8 +1330,8 @@ def test_a_bounded_number_of_queries(org_a, agent_a, other_agent, history, froze
         build_revenue(org_a, agent, other_agent, copy=copy)
     if use_rollups:
         # factories bypass ingestion, which would have marked these days stale
-        mark_stale(InsightsFillState, organization_id=org_a.pk, first_at=utc(1, 0, month=1))
-        insights_rollups_refresh(organization=org_a, as_of=AS_OF)
+        statistics_mark_stale(Ingested(org_a.pk, "sales", utc(1, 0, month=1), utc(1, 0, month=1), 1))
+        statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     query = query_for(org_a, **params)
     with django_assert_max_num_queries(small):
         payload = tab.compute(query)
@@ -1116,9 +1347,12 @@ def test_chart_specs(org_a, history, frozen):
     query = query_for(org_a)
     specs = tab.charts(tab.compute(query), query)
     assert {k: type(v) for k, v in specs.items()} == {
-        "revenue_line": LineChart, "deal_sizes": BarChart, "kinds": DonutChart, "product-lines": BarChart,
+        "revenue_line": LineChart,
+        "deal_sizes": BarChart,
+        "kinds": DonutChart,
+        "product-lines": BarChart,
         "regions": BarChart,
-    }  # fmt: skip
+    }
     actual, ahead = specs["revenue_line"].series
     assert [p.value for p in actual.points] == [200.0, 400.0, 1000.0, 0.0, 49.5, 0.0, 550.5, 0.0]
     assert (ahead.dashed, [p.label for p in ahead.points][:2]) == (True, ["16 Mar", "17 Mar"])
@@ -1127,11 +1361,17 @@ def test_chart_specs(org_a, history, frozen):
     assert [p.value for p in specs["deal_sizes"].series[0].points] == [1, 3, 1, 0, 0, 1]
     assert specs["deal_sizes"].series[0].points[1].tooltip == "revenue KES 750.50"
     assert [(s.label, s.value) for s in specs["kinds"].slices] == [
-        ("New", 1000.0), ("Recurring", 550.5), ("Upsell", 400.0), ("Cross Sell", 200.0), ("One Time", 49.5),
-    ]  # fmt: skip
+        ("New", 1000.0),
+        ("Recurring", 550.5),
+        ("Upsell", 400.0),
+        ("Cross Sell", 200.0),
+        ("One Time", 49.5),
+    ]
     assert [(p.label, p.value, p.tooltip) for p in specs["regions"].series[0].points] == [
-        ("North", 1200.0, "2 deals"), ("South", 950.5, "3 deals"), ("(none)", 49.5, "1 deal"),
-    ]  # fmt: skip
+        ("North", 1200.0, "2 deals"),
+        ("South", 950.5, "3 deals"),
+        ("(none)", 49.5, "1 deal"),
+    ]
     for spec in specs.values():
         assert "<svg" in render_svg(spec)
 
@@ -1140,11 +1380,21 @@ def test_page_context_cards(org_a, history, frozen):
     query = query_for(org_a)
     context = tab.page_context(tab.compute(query), query)
     cards = {c["key"]: c for c in context["cards"]}
-    assert list(cards) == ["total", "monthlyRecurring", "oneTime", "deals", "averageDealSize", "winRate",
-                           "salesCycleDays", "growthRate"]  # fmt: skip
+    assert list(cards) == [
+        "total",
+        "monthlyRecurring",
+        "oneTime",
+        "deals",
+        "averageDealSize",
+        "winRate",
+        "salesCycleDays",
+        "growthRate",
+    ]
     assert (cards["total"]["value"], cards["total"]["trend"].text, cards["total"]["trend"].sense) == (
-        2200.0, "+144.4%", "good",
-    )  # fmt: skip
+        2200.0,
+        "+144.4%",
+        "good",
+    )
     assert (cards["winRate"]["trend"].text, cards["winRate"]["trend"].sense) == ("+16.7 pts", "good")
     assert cards["winRate"]["note"] == "2 won of 3 decided"
     # a shorter cycle is the good news
@@ -1184,18 +1434,34 @@ def test_deal_size_buckets_and_labels():
     assert width == 200
     # below 0, then 1000 // 200 + 1 = 6 bands from 0, the last open above
     assert [(b.low, b.high) for b in buckets] == [
-        (None, 0), (0, 200), (200, 400), (400, 600), (600, 800), (800, 1000), (1000, None),
-    ]  # fmt: skip
+        (None, 0),
+        (0, 200),
+        (200, 400),
+        (400, 600),
+        (600, 800),
+        (800, 1000),
+        (1000, None),
+    ]
     assert [calc.deal_bucket_label(b, width) for b in buckets] == [
-        "below 0", "0–200", "200–400", "400–600", "600–800", "800–1k", "1k–1.2k",
-    ]  # fmt: skip
+        "below 0",
+        "0–200",
+        "200–400",
+        "400–600",
+        "600–800",
+        "800–1k",
+        "1k–1.2k",
+    ]
     assert calc.deal_size_buckets(largest=None, has_negative=False) == (None, [])
     assert calc.deal_size_buckets(largest=Decimal("-5"), has_negative=True) == (
-        None, [calc.DealBucket(None, Decimal(0))],
-    )  # fmt: skip
+        None,
+        [calc.DealBucket(None, Decimal(0))],
+    )
     assert [calc.amount_param(Decimal(v)) for v in ("200.00", "0", "1234.5", "99.999")] == [
-        "200", "0", "1234.5", "100",
-    ]  # fmt: skip
+        "200",
+        "0",
+        "1234.5",
+        "100",
+    ]
     assert calc.deal_bucket_label(calc.DealBucket(Decimal(2500000), None), Decimal(500000)) == "2.5M–3M"
 
 
@@ -1225,26 +1491,34 @@ def test_median_days(middle, expected):
 def test_win_rate_and_its_change_in_points(counts, rate, change):
     won, decided, won_before, decided_before = counts
     assert calc.win_rate(won=won, decided=decided) == rate
-    assert calc.win_rate_change(won=won, decided=decided, won_before=won_before,
-                                decided_before=decided_before) == change  # fmt: skip
+    assert (
+        calc.win_rate_change(won=won, decided=decided, won_before=won_before, decided_before=decided_before)
+        == change
+    )
 
 
 def test_buckets_and_labels():
     assert [calc.default_period(d) for d in (1, 7, 30, 90, 90.5, 365)] == ["day"] * 4 + ["week"] * 2
     assert calc.bucket_starts(dt.date(2026, 2, 27), dt.date(2026, 3, 2), "week") == [
-        dt.date(2026, 2, 23), dt.date(2026, 3, 2),
-    ]  # fmt: skip
+        dt.date(2026, 2, 23),
+        dt.date(2026, 3, 2),
+    ]
     assert calc.bucket_starts(dt.date(2025, 12, 31), dt.date(2026, 2, 1), "month") == [
-        dt.date(2025, 12, 1), dt.date(2026, 1, 1), dt.date(2026, 2, 1),
-    ]  # fmt: skip
+        dt.date(2025, 12, 1),
+        dt.date(2026, 1, 1),
+        dt.date(2026, 2, 1),
+    ]
     assert calc.following_buckets(dt.date(2026, 11, 1), "month", 3) == [
-        dt.date(2026, 12, 1), dt.date(2027, 1, 1), dt.date(2027, 2, 1),
-    ]  # fmt: skip
+        dt.date(2026, 12, 1),
+        dt.date(2027, 1, 1),
+        dt.date(2027, 2, 1),
+    ]
     assert calc.bucket_last_day(dt.date(2024, 2, 1), "month") == dt.date(2024, 2, 29)  # a leap year
     assert calc.bucket_labels([dt.date(2026, 3, 9), dt.date(2026, 3, 16)], "week") == ["9 Mar", "16 Mar"]
     assert calc.bucket_labels([dt.date(2025, 12, 29), dt.date(2026, 1, 5)], "day") == [
-        "29 Dec 2025", "5 Jan 2026",
-    ]  # fmt: skip
+        "29 Dec 2025",
+        "5 Jan 2026",
+    ]
 
 
 def test_breakdown_rows_merge_empty_and_missing():

@@ -222,9 +222,10 @@ def test_bar_heights_are_proportional_on_a_zero_based_axis():
 def test_a_horizontal_bar_chart_grows_with_its_categories():
     # given 25 regions: 25 rows x 22 px + 80 px of axes = 630 px, more than the asked 320
     many = BarChart(
-        "Revenue by region", (Series("Revenue", tuple(Point(f"Region {n}", n + 1) for n in range(25))),),
+        "Revenue by region",
+        (Series("Revenue", tuple(Point(f"Region {n}", n + 1) for n in range(25))),),
         horizontal=True,
-    )  # fmt: skip
+    )
     few = BarChart(
         "Three", (Series("Revenue", tuple(Point(f"R{n}", n + 1) for n in range(3))),), horizontal=True
     )

@@ -19,7 +19,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -257,33 +257,79 @@ def _build_world() -> World:
     # Business insights and opportunities (insights/bi): agent_a's, Bea's (agent_a must not
     # see them, G5) and B's, with markers.
     insight_a = BusinessInsight.objects.create(
-        organization=org_a, type="missed_opportunity", priority="high", subject_key="lead:L1",
-        lead=leads["L1"], agent=agent_a, title="L1 has gone quiet", explanation="No activity for 9 days.",
-        action_items=["Call L1"], evidence={"score": 80, "daysIdle": 9}, condition_since=AS_OF - 2 * DAY,
+        organization=org_a,
+        type="missed_opportunity",
+        priority="high",
+        subject_key="lead:L1",
+        lead=leads["L1"],
+        agent=agent_a,
+        title="L1 has gone quiet",
+        explanation="No activity for 9 days.",
+        action_items=["Call L1"],
+        evidence={"score": 80, "daysIdle": 9},
+        condition_since=AS_OF - 2 * DAY,
         created_at=AS_OF - DAY,
-    )  # fmt: skip
+    )
     BusinessInsight.objects.create(
-        organization=org_a, type="upsell_potential", priority="medium", subject_key="lead:L8", lead=leads["L8"],
-        agent=bea, title="L8 is ready for more", explanation="Engaged.", condition_since=AS_OF - 2 * DAY,
+        organization=org_a,
+        type="upsell_potential",
+        priority="medium",
+        subject_key="lead:L8",
+        lead=leads["L8"],
+        agent=bea,
+        title="L8 is ready for more",
+        explanation="Engaged.",
+        condition_since=AS_OF - 2 * DAY,
         created_at=AS_OF - DAY,
-    )  # fmt: skip
+    )
     opportunity_a = Opportunity.objects.create(
-        organization=org_a, type="upsell", subject_key="lead:L2", lead=leads["L2"], owner=agent_a,
-        title="Upsell for L2", confidence=60, estimated_value=Decimal("800.00"), currency="KES",
-    )  # fmt: skip
+        organization=org_a,
+        type="upsell",
+        subject_key="lead:L2",
+        lead=leads["L2"],
+        owner=agent_a,
+        title="Upsell for L2",
+        confidence=60,
+        estimated_value=Decimal("800.00"),
+        currency="KES",
+    )
     Opportunity.objects.create(
-        organization=org_a, type="renewal", status="in_progress", subject_key="lead:L8", lead=leads["L8"],
-        owner=bea, title="Renewal for L8", confidence=40, estimated_value=Decimal("1200.00"), currency="KES",
-    )  # fmt: skip
+        organization=org_a,
+        type="renewal",
+        status="in_progress",
+        subject_key="lead:L8",
+        lead=leads["L8"],
+        owner=bea,
+        title="Renewal for L8",
+        confidence=40,
+        estimated_value=Decimal("1200.00"),
+        currency="KES",
+    )
     insight_b = BusinessInsight.objects.create(
-        organization=org_b, type="missed_opportunity", priority="high", subject_key="lead:B", lead=lead_b,
-        agent=agent_b, title=MARKER_INSIGHT, explanation=MARKER_INSIGHT, action_items=[MARKER_INSIGHT],
-        evidence={"lastSale": float(MARKER_AMOUNT)}, condition_since=AS_OF - 2 * DAY, created_at=AS_OF - DAY,
-    )  # fmt: skip
+        organization=org_b,
+        type="missed_opportunity",
+        priority="high",
+        subject_key="lead:B",
+        lead=lead_b,
+        agent=agent_b,
+        title=MARKER_INSIGHT,
+        explanation=MARKER_INSIGHT,
+        action_items=[MARKER_INSIGHT],
+        evidence={"lastSale": float(MARKER_AMOUNT)},
+        condition_since=AS_OF - 2 * DAY,
+        created_at=AS_OF - DAY,
+    )
     opportunity_b = Opportunity.objects.create(
-        organization=org_b, type="upsell", subject_key="lead:B", lead=lead_b, owner=agent_b,
-        title=MARKER_OPPORTUNITY, confidence=50, estimated_value=MARKER_AMOUNT, currency="USD",
-    )  # fmt: skip
+        organization=org_b,
+        type="upsell",
+        subject_key="lead:B",
+        lead=lead_b,
+        owner=agent_b,
+        title=MARKER_OPPORTUNITY,
+        confidence=50,
+        estimated_value=MARKER_AMOUNT,
+        currency="USD",
+    )
 
     # A monthly revenue goal for everyone, so PUT /agent/goals has something to update.
     for member in (admin_a, manager_a, agent_a, bea, admin_b, agent_b):
@@ -319,15 +365,8 @@ def _destroy_world() -> None:
     organizations.delete()
 
 
-@pytest.fixture(scope="package", autouse=True)
-def _fast_password_hasher():
-    """Wrong-password requests hash a dummy password; MD5 keeps that (and the world) quick."""
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        yield
-
-
 @pytest.fixture(scope="package")
-def world(django_db_setup, django_db_blocker, _fast_password_hasher):
+def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         _destroy_world()  # left over by an interrupted run (--reuse-db)
         with time_machine.travel(AS_OF, tick=False), transaction.atomic():

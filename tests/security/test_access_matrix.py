@@ -131,9 +131,9 @@ def generate_cells():
             continue
         rule = POLICY[route.name]
         variants = variants_of(route, rule)
-        for method in METHODS:
-            # A method the route refuses is refused before any object is looked at.
-            for variant in variants if method in rule.methods else variants[:1]:
+        # Methods the route refuses are one test per route (test_refused_methods).
+        for method in (m for m in METHODS if m in rule.methods):
+            for variant in variants:
                 for persona in PERSONAS:
                     for via in vias(route, persona):
                         cell = Cell(route, method, persona, variant, via)
@@ -246,6 +246,35 @@ def test_access_cell(world, route, cell):
         )
 
 
+REFUSING_ROUTES = [
+    route
+    for route in discover_routes()
+    if route.decision == "policy"
+    and all(param in PATH_PARAMS for param in route.params)
+    and set(METHODS) - set(POLICY[route.name].methods)
+]
+
+
+@pytest.mark.parametrize("route", REFUSING_ROUTES, ids=lambda route: route.name)
+def test_refused_methods(world, route):
+    """Every method a route does not accept, sent by every persona (each credential it could
+    use), answers as `expect` says: 405 once the caller is let in, and never reveals more."""
+    rule = POLICY[route.name]
+    answered, wanted = {}, {}
+    for method in sorted(set(METHODS) - set(rule.methods)):
+        for persona in PERSONAS:
+            for via in vias(route, persona):
+                cell = Cell(route, method, persona, variants_of(route, rule)[0], via)
+                response = send(cell.client(world), method, cell.url(world), kind=route.kind)
+                shape_ok = route.kind != "api" or (
+                    response["Content-Type"].startswith("application/json")
+                    and set(response.json()) == {"error"}
+                )
+                answered[cell.id] = (response.status_code, shape_ok)
+                wanted[cell.id] = (expect(cell).status, True)
+    assert answered == wanted
+
+
 def test_every_route_has_a_decision():
     routes = discover_routes()
     undecided = [f"{route.name} ({route.route})" for route in routes if route.decision == "missing"]
@@ -265,12 +294,22 @@ def test_matrix_covers_every_persona_role_and_object_class():
     assert {cell.persona.key for cell in cells} == {persona.key for persona in PERSONAS}
     assert {cell.via for cell in cells} == {"none", "session", "jwt", "key"}
     assert {cell.route.name for cell in cells} == set(POLICY)
+    assert {route.name for route in REFUSING_ROUTES} == {
+        name for name, rule in POLICY.items() if set(METHODS) - set(rule.methods)
+    }
     for name, rule in POLICY.items():
         for method in rule.methods:
             assert any(c.route.name == name and c.method == method for c in cells), (name, method)
     object_routes = {c.route.name for c in cells if c.variant == "B"}
-    assert {"crm-import-run", "agent-detail-page", "agent-api-kpis", "bi-api-insight-resolve",
-            "bi-api-opportunity-status", "bi-insight-resolve", "bi-opportunity-status"} <= object_routes  # fmt: skip
+    assert {
+        "crm-import-run",
+        "agent-detail-page",
+        "agent-api-kpis",
+        "bi-api-insight-resolve",
+        "bi-api-opportunity-status",
+        "bi-insight-resolve",
+        "bi-opportunity-status",
+    } <= object_routes
 
 
 # --- pages for anonymous HTMX polls -------------------------------------------------------------

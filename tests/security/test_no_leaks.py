@@ -141,7 +141,7 @@ def test_positive_control_b_sees_its_markers(world):
 
 # --- G5: agents see only themselves ----------------------------------------------------------
 
-KPI_KEYS = {"agentId", "dateRange", "kpis", "trends"}
+KPI_KEYS = {"agentId", "dateRange", "kpis", "trends", "trendUnits"}
 KPI_FIELDS = {
     "leadsHandled",
     "leadsThisWeek",
@@ -152,6 +152,7 @@ KPI_FIELDS = {
     "satisfactionCount",
     "teamRanking",
     "totalAgents",
+    "excludedSales",
 }
 TREND_FIELDS = {"leads", "conversion", "revenue", "response", "satisfaction", "ranking"}
 

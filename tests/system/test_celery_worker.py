@@ -26,11 +26,22 @@ def worker(tmp_path, settings):
     celery_app.control.purge()
     log = tmp_path / "worker.log"
     process = start(
-        ["-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
-         "-n", f"test-{tmp_path.name}@%h", "--without-gossip", "--without-mingle"],
+        [
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "-n",
+            f"test-{tmp_path.name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         child_env(DATABASE_URL=child_database_url(), CRM_CELERY_BROKER_DIR=str(settings.CELERY_BROKER_DIR)),
         log,
-    )  # fmt: skip
+    )
     yield process, log
     stop(process)
 

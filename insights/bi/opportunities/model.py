@@ -239,8 +239,9 @@ def calibration_report(
     y = np.asarray(converted, dtype=float)
     p = np.asarray(probabilities, dtype=float)
     if y.size == 0:
-        return CalibrationReport(bins=(), count=0, brier=float("nan"), base_rate=float("nan"),
-                                 base_rate_brier=float("nan"))  # fmt: skip
+        return CalibrationReport(
+            bins=(), count=0, brier=float("nan"), base_rate=float("nan"), base_rate_brier=float("nan")
+        )
     index = np.minimum((p * bins).astype(int), bins - 1)
     result = []
     for b in range(bins):

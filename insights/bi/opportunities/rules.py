@@ -66,35 +66,102 @@ CROSS_SELL_MIN_SHARE = 0.05
 
 SUBSCRIPTION_KINDS = ("new", "recurring", "renewal")
 STATE_COLUMNS = (
-    "n_purchases", "total_spend", "first_age", "last_age", "lines_owned",
-    "n_upsell", "last_upsell_age", "n_cross_sell", "last_cross_sell_age", "n_expansion",
-    "last_expansion_age", "n_one_time", "last_one_time_age", "n_new", "n_renewal", "n_recurring",
-    "subscription", "cadence_days", "last_payment_age", "due_in_days", "churned", "active",
-    "current_line", "mean_payment",
-)  # fmt: skip
+    "n_purchases",
+    "total_spend",
+    "first_age",
+    "last_age",
+    "lines_owned",
+    "n_upsell",
+    "last_upsell_age",
+    "n_cross_sell",
+    "last_cross_sell_age",
+    "n_expansion",
+    "last_expansion_age",
+    "n_one_time",
+    "last_one_time_age",
+    "n_new",
+    "n_renewal",
+    "n_recurring",
+    "subscription",
+    "cadence_days",
+    "last_payment_age",
+    "due_in_days",
+    "churned",
+    "active",
+    "current_line",
+    "mean_payment",
+)
 # Columns of the aggregate frames (insights.bi.opportunities.signals builds them).
 SALES_COLUMNS = ("contact_id", "product_line", "kind", "n", "total", "first_at", "last_at")
 LEADS_COLUMNS = (
-    "contact_id", "lead_id", "region", "product_line", "agent_id",
-    "n_leads", "n_open", "n_lost", "last_lost_at", "last_created_at", "new_leads",
-)  # fmt: skip
+    "contact_id",
+    "lead_id",
+    "region",
+    "product_line",
+    "agent_id",
+    "n_leads",
+    "n_open",
+    "n_lost",
+    "last_lost_at",
+    "last_created_at",
+    "new_leads",
+)
 ACTIVITY_COLUMNS = ("contact_id", "interactions", "inbound", "meetings", "last_inbound_at")
 REPLY_COLUMNS = ("contact_id", "replies", "last_reply_at")
 CHAT_COLUMNS = ("contact_id", "chats", "last_chat_at")
 
 # The model's inputs, one value per signal (0 where it does not apply); model.py adds the type.
 FEATURES = (
-    "is_customer", "recency", "tenure", "tenure_years", "purchases", "spend", "lines_owned",
-    "subscriber", "cadence", "due_in", "same_kind_before", "interactions", "inbound", "meetings", "replies",
-    "chats", "new_leads", "open_lead", "lost_leads", "cross_share", "lapse",
-)  # fmt: skip
+    "is_customer",
+    "recency",
+    "tenure",
+    "tenure_years",
+    "purchases",
+    "spend",
+    "lines_owned",
+    "subscriber",
+    "cadence",
+    "due_in",
+    "same_kind_before",
+    "interactions",
+    "inbound",
+    "meetings",
+    "replies",
+    "chats",
+    "new_leads",
+    "open_lead",
+    "lost_leads",
+    "cross_share",
+    "lapse",
+)
 # What the page and the value rule need besides the features.
 DETAILS = (
-    "lead_id", "agent_id", "region", "current_line", "recommended_line", "based_on_line",
-    "co_owners", "first_age", "last_age", "n_purchases", "total_spend", "cadence_days",
-    "due_in_days", "last_payment_age", "mean_payment", "n_interactions", "n_inbound", "n_meetings", "n_replies",
-    "n_chats", "n_new_leads", "lapse_reason", "lapse_age", "engaged_age", "n_same_kind",
-)  # fmt: skip
+    "lead_id",
+    "agent_id",
+    "region",
+    "current_line",
+    "recommended_line",
+    "based_on_line",
+    "co_owners",
+    "first_age",
+    "last_age",
+    "n_purchases",
+    "total_spend",
+    "cadence_days",
+    "due_in_days",
+    "last_payment_age",
+    "mean_payment",
+    "n_interactions",
+    "n_inbound",
+    "n_meetings",
+    "n_replies",
+    "n_chats",
+    "n_new_leads",
+    "lapse_reason",
+    "lapse_age",
+    "engaged_age",
+    "n_same_kind",
+)
 SIGNAL_COLUMNS = ("contact_id", "type", *FEATURES, *DETAILS)
 
 # The sale kinds whose earlier sales count as "the same kind" for a type's feature.
@@ -312,8 +379,13 @@ def _aligned(frame: pd.DataFrame, index: pd.Index, column: str, fill: float = np
 def candidate_signals(facts: SignalFacts, *, renewal_notice_days: int, quiet_days: int) -> pd.DataFrame:
     """One row per (contact, type) signal as of facts.as_of, with FEATURES and DETAILS."""
     as_of = facts.as_of
-    ids = [facts.sales["contact_id"], facts.leads["contact_id"], facts.activities["contact_id"],
-           facts.replies["contact_id"], facts.chats["contact_id"]]  # fmt: skip
+    ids = [
+        facts.sales["contact_id"],
+        facts.leads["contact_id"],
+        facts.activities["contact_id"],
+        facts.replies["contact_id"],
+        facts.chats["contact_id"],
+    ]
     contacts = np.unique(np.concatenate([column.to_numpy(dtype=np.int64) for column in ids]))
     if len(contacts) == 0:
         return empty_signals()
@@ -372,12 +444,18 @@ def candidate_signals(facts: SignalFacts, *, renewal_notice_days: int, quiet_day
         )
         masks = {
             UPSELL: active & engaged & (tenure >= UPSELL_MIN_TENURE_DAYS) & quiet("upsell", "expansion"),
-            EXPANSION: active & engaged & (tenure >= EXPANSION_MIN_TENURE_DAYS)
-            & np.isin(current_line, expansion_lines) & quiet("expansion"),
+            EXPANSION: active
+            & engaged
+            & (tenure >= EXPANSION_MIN_TENURE_DAYS)
+            & np.isin(current_line, expansion_lines)
+            & quiet("expansion"),
             CROSS_SELL: active & engaged & cross["recommended_line"].notna().to_numpy() & quiet("cross_sell"),
-            RENEWAL: has_sub & ~churned & (cadence >= RENEWAL_MIN_CADENCE_DAYS)
-            & (due_in >= -RENEWAL_GRACE_DAYS) & (due_in <= float(renewal_notice_days)),
-        }  # fmt: skip
+            RENEWAL: has_sub
+            & ~churned
+            & (cadence >= RENEWAL_MIN_CADENCE_DAYS)
+            & (due_in >= -RENEWAL_GRACE_DAYS)
+            & (due_in <= float(renewal_notice_days)),
+        }
         # Win-back: the most recent lapse, then a customer-initiated engagement after it.
         churn_lapse = np.where(churned, col(state, "last_payment_age") - cadence, np.nan)
         one_off_lapse = np.where(is_customer & ~has_sub & ~active, last_age - ONE_OFF_ACTIVE_DAYS, np.nan)

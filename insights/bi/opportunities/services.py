@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 
+from core.metrics import round_half_up
 from crm.models import AuditLog, Member, Organization
 from insights.bi.models import (
     OPEN_OPPORTUNITY_STATUSES,
@@ -58,9 +59,17 @@ RECLOSE_DAYS = HORIZON_DAYS
 # convert. (At 5% the small demo, where every type falls back, would show no win-back.)
 MIN_CONFIDENCE_PERCENT = 3
 UPDATED_FIELDS = (
-    "title", "explanation", "evidence", "confidence", "confidence_method", "estimated_value", "currency",
-    "owner", "lead", "updated_at",
-)  # fmt: skip
+    "title",
+    "explanation",
+    "evidence",
+    "confidence",
+    "confidence_method",
+    "estimated_value",
+    "currency",
+    "owner",
+    "lead",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ def _settings(organization: Organization) -> InsightSettings:
 
 
 def _confidence_percent(probability: float) -> int:
-    return max(0, min(100, int(round(probability * 100))))
+    return max(0, min(100, int(round_half_up(probability * 100, 0))))
 
 
 def _optional_id(value: object) -> int | None:
@@ -241,28 +250,41 @@ def _write(
     OpportunityStatusChange.objects.bulk_create(
         [
             OpportunityStatusChange(
-                opportunity=o, from_status="", to_status=o.status, note="Identified by the nightly refresh",
+                opportunity=o,
+                from_status="",
+                to_status=o.status,
+                note="Identified by the nightly refresh",
                 changed_at=as_of,
             )
             for o in created
         ],
         batch_size=BULK_BATCH_SIZE,
-    )  # fmt: skip
+    )
     # Audit rows are append-only and never saved twice, so bulk_create is safe here.
     AuditLog.objects.bulk_create(
         [
             AuditLog(
-                organization=organization, actor=None, actor_label="system", action="opportunity.identified",
-                object_type="Opportunity", object_id=str(o.pk), before=None,
-                after={"type": o.type, "subject_key": o.subject_key, "status": o.status,
-                       "confidence": o.confidence, "confidence_method": o.confidence_method,
-                       "estimated_value": None if o.estimated_value is None else str(Decimal(o.estimated_value))},
+                organization=organization,
+                actor=None,
+                actor_label="system",
+                action="opportunity.identified",
+                object_type="Opportunity",
+                object_id=str(o.pk),
+                before=None,
+                after={
+                    "type": o.type,
+                    "subject_key": o.subject_key,
+                    "status": o.status,
+                    "confidence": o.confidence,
+                    "confidence_method": o.confidence_method,
+                    "estimated_value": None if o.estimated_value is None else str(Decimal(o.estimated_value)),
+                },
                 at=as_of,
             )
             for o in created
         ],
         batch_size=BULK_BATCH_SIZE,
-    )  # fmt: skip
+    )
     seen = set(drafts)
     return {
         "created": len(created),

@@ -19,6 +19,7 @@ import pandas as pd
 from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 
+from core.metrics import counted_currencies
 from crm.models import (
     Activity,
     ActivityType,
@@ -62,10 +63,20 @@ def sales_by_contact(*, organization: Organization, before: dt.datetime) -> pd.D
         .order_by()
     )
     frame = _frame(
-        ({"contact_id": r["buyer"], "product_line": r["line"], "kind": r["sale_kind"], "n": r["n"],
-          "total": float(r["total"] or 0), "first_at": r["first_at"], "last_at": r["last_at"]} for r in rows),
+        (
+            {
+                "contact_id": r["buyer"],
+                "product_line": r["line"],
+                "kind": r["sale_kind"],
+                "n": r["n"],
+                "total": float(r["total"] or 0),
+                "first_at": r["first_at"],
+                "last_at": r["last_at"],
+            }
+            for r in rows
+        ),
         rules.SALES_COLUMNS,
-    )  # fmt: skip
+    )
     return frame.astype({"n": float, "total": float})
 
 
@@ -111,13 +122,15 @@ def latest_leads(*, organization: Organization, as_of: dt.datetime) -> pd.DataFr
             "last_lost_at",
             "created_at",
             "new_leads",
-        )  # fmt: skip
+        )
     )
     frame = _frame(
-        ({**r, "lead_id": r["id"], "agent_id": r["assigned_agent_id"], "last_created_at": r["created_at"]}
-         for r in rows),
+        (
+            {**r, "lead_id": r["id"], "agent_id": r["assigned_agent_id"], "last_created_at": r["created_at"]}
+            for r in rows
+        ),
         rules.LEADS_COLUMNS,
-    )  # fmt: skip
+    )
     return frame.astype({"lead_id": "Int64", "agent_id": "Int64"})
 
 
@@ -210,10 +223,14 @@ def deal_sizes(*, organization: Organization, as_of: dt.datetime) -> DealSizes:
 
     The median is computed in the database on both engines: the rows ranked
     (n + 1) // 2 and (n + 2) // 2 of each group (one row when n is odd, the two middle ones
-    when it is even) are fetched and averaged. The region is the sale's lead's region.
+    when it is even) are fetched and averaged. The region is the sale's lead's region. Only
+    sales in the organization's currency count (core.metrics.counted_currencies): a value is
+    stored in that currency and amounts are never converted.
     """
     sales = Sale.objects.for_org(organization).filter(
-        closed_at__lt=as_of, closed_at__gte=as_of - dt.timedelta(days=VALUE_LOOKBACK_DAYS)
+        closed_at__lt=as_of,
+        closed_at__gte=as_of - dt.timedelta(days=VALUE_LOOKBACK_DAYS),
+        currency__in=counted_currencies(organization.currency),
     )
     keys = {"kind": F("kind"), "line": F("product_line"), "region": Coalesce(F("lead__region"), Value(""))}
     levels: dict[tuple[str, ...], dict[tuple, tuple[float, int]]] = {}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from core.metrics import round_half_up
 from insights.bi.opportunities.model import HORIZON_DAYS, TypeHistory
 from insights.bi.opportunities.rules import CROSS_SELL, ENGAGEMENT_DAYS, EXPANSION, RENEWAL, UPSELL, WIN_BACK
 from insights.bi.opportunities.value import ValueEstimate
@@ -47,12 +48,12 @@ def _days(value: Any) -> int | None:
 
 def _count(value: Any) -> int:
     number = _number(value)
-    return 0 if number is None else int(round(number))
+    return 0 if number is None else int(round_half_up(number, 0))
 
 
 def _money(amount: Any, currency: str) -> str:
     number = _number(amount) or 0.0
-    return f"{currency} {number:,.0f}"
+    return f"{currency} {round_half_up(number, 0):,.0f}"
 
 
 def _plural(count: int, word: str) -> str:
@@ -83,7 +84,7 @@ def opportunity_wording(
     }
     customer = {
         "purchases": _count(signal["n_purchases"]),
-        "spend": round(_number(signal["total_spend"]) or 0.0, 2),
+        "spend": round_half_up(_number(signal["total_spend"]) or 0.0, 2),
         "first_purchase_days_ago": _days(signal["first_age"]),
         "last_purchase_days_ago": _days(signal["last_age"]),
         "product_line": line,
@@ -96,7 +97,7 @@ def opportunity_wording(
         f"engagement_{ENGAGEMENT_DAYS}d": engagement,
         "confidence": {
             "method": method,
-            "probability": round(probability, 4),
+            "probability": round_half_up(probability, 4),
             "horizon_days": HORIZON_DAYS,
             "history_examples": history.examples,
             "history_converted": history.converted,
@@ -113,7 +114,7 @@ def opportunity_wording(
             "cadence_days": _days(signal["cadence_days"]),
             "due_on": due_on.isoformat(),
             "days_to_due": due_in,
-            "mean_payment": round(_number(signal["mean_payment"]) or 0.0, 2),
+            "mean_payment": round_half_up(_number(signal["mean_payment"]) or 0.0, 2),
         }
         when = f"due in {due_in} days" if due_in >= 0 else f"{-due_in} days overdue"
         title = f"Renewal {when}: {who}"
@@ -127,7 +128,7 @@ def opportunity_wording(
         evidence["cross_sell"] = {
             "recommended_line": recommended,
             "because_of_line": signal.get("based_on_line") or "",
-            "share_of_similar_customers": round(share, 4),
+            "share_of_similar_customers": round_half_up(share, 4),
             "similar_customers": _count(signal["co_owners"]),
         }
         title = f"Cross-sell {recommended}: {who}"

@@ -13,7 +13,7 @@ point equals the dashboard figure for the same window:
 - engagement_rate: the campaigns' `replyRate` (replied / delivered of the messages sent in
   the period, `insights.metrics.funnel_rates`); organization rows only.
 - avg_response_time: the agent `responseTimeHours`; the organization row over every agent.
-- lead_velocity: `crm.metrics.trend_percent` of leads created (agent: handled) in the
+- lead_velocity: `core.metrics.trend_percent` of leads created (agent: handled) in the
   period against the previous period.
 - revenue_per_lead: the overview's revenue `total` / leads created (agent: `totalRevenue`
   / handled leads), money.
@@ -33,11 +33,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 
-from agents.metrics import AgentTotals, agent_kpis, funnel_payload
-from crm.metrics import trend_percent
+from agents.facade import AgentTotals, agent_kpis, funnel_payload
+from core.metrics import percent, round_half_up, trend_percent
+from core.timeranges import add_months, month_start, week_start
 from crm.models import SaleKind
-from crm.timeranges import add_months, month_start, week_start
-from insights.metrics import funnel_rates, leads_block, money, percent, ratio
+from insights.metrics import funnel_rates, leads_block, money, ratio
 
 Number = int | Decimal
 
@@ -126,8 +126,8 @@ class PeriodTotals:
     `converted_at` (the overview's cohort; organization rows). `handled` and the counts
     after it: leads handled in the period (assigned then, else created then, when never
     assigned) by the agent, or by any agent for the organization row. `revenue`: the
-    organization row has the overview's revenue (sales in the organization currency or
-    none), an agent row the agent's `totalRevenue` (the agent KPI's sales, every currency).
+    organization row has the overview's revenue, an agent row the agent's `totalRevenue`:
+    both the sales in the organization's currency (core.metrics.counted_currencies).
     `customers` / `upsell_customers` are distinct counts of one period, not additive across
     periods (a customer buying on two days is one customer of the week).
     """
@@ -202,21 +202,17 @@ def _agent_totals(metric: str, numerator: Number, denominator: Number) -> AgentT
     return AgentTotals(assigned=int(denominator), converted=int(numerator))
 
 
-def _float_value(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(repr(value))
-
-
 def exact_value(metric: str, *, scope: str, numerator: Number, denominator: Number) -> Decimal | None:
     """The unrounded value (percent, hours or money) of a (numerator, denominator)."""
     if metric == CONVERSION_RATE and scope == ORGANIZATION:
         block = leads_block({"created": denominator, "converted": numerator}, pipeline_value=0, exact=True)
         return block["conversionRate"]
     if metric == CONVERSION_RATE:
-        return _float_value(agent_kpis(_agent_totals(metric, numerator, denominator)).conversion_rate)
+        return agent_kpis(_agent_totals(metric, numerator, denominator)).conversion_rate
     if metric == RESPONSE_RATE:
-        return _float_value(agent_kpis(_agent_totals(metric, numerator, denominator)).contact_rate)
+        return agent_kpis(_agent_totals(metric, numerator, denominator)).contact_rate
     if metric == AVG_RESPONSE_TIME:
-        return _float_value(agent_kpis(_agent_totals(metric, numerator, denominator)).response_time_hours)
+        return agent_kpis(_agent_totals(metric, numerator, denominator)).response_time_hours
     if metric == ENGAGEMENT_RATE:
         return funnel_rates({"delivered": denominator, "replied": numerator}, exact=True)["replyRate"]
     if metric == LEAD_VELOCITY:
@@ -225,8 +221,7 @@ def exact_value(metric: str, *, scope: str, numerator: Number, denominator: Numb
     if metric == REVENUE_PER_LEAD:
         return ratio(numerator, denominator)
     if metric == UPSELL_RATE:
-        share = ratio(numerator, denominator)
-        return None if share is None else share * 100
+        return percent(numerator, denominator)
     raise ValueError(f"Unknown metric {metric!r}; use {', '.join(METRICS)}.")
 
 
@@ -248,7 +243,7 @@ def shown_value(metric: str, *, scope: str, numerator: Number, denominator: Numb
     if metric == REVENUE_PER_LEAD:
         return money(ratio(numerator, denominator))
     if metric == UPSELL_RATE:
-        return percent(numerator, denominator)
+        return round_half_up(percent(numerator, denominator), 1)
     raise ValueError(f"Unknown metric {metric!r}; use {', '.join(METRICS)}.")
 
 

@@ -23,11 +23,11 @@ from django.db.models import Count, DateField, F, Q, QuerySet, Sum
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Trunc
 
-from agents import selectors as agent_selectors
-from agents.models import AgentDailyMetrics
-from crm.fillstate import WindowPlan, trusted_through, window_plan
+from agents import facade as agents_facade
+from agents.facade import AgentDailyMetrics
+from core.stats.fillstate import WindowPlan, trusted_through, window_plan
+from core.timeranges import Window, local_midnight
 from crm.models import Organization, Sale
-from crm.timeranges import Window, local_midnight
 from insights import selectors as insight_selectors
 from insights.bi.models import PerformanceMetric
 from insights.bi.performance import definitions
@@ -56,7 +56,7 @@ def trusted_days(*, organization: Organization) -> TrustedDays:
     """Both fill states: two queries."""
     return TrustedDays(
         insights=trusted_through(insight_selectors.fill_state(organization)),
-        agents=trusted_through(agent_selectors.fill_state(organization)),
+        agents=trusted_through(agents_facade.fill_state(organization)),
     )
 
 
@@ -176,7 +176,7 @@ def _prefixed(rows: QuerySet, mapping: dict[str, str]) -> Iterable[dict]:
         out = {"bucket": row["bucket"], "agent_key": row["agent_key"]}
         for name, alias in mapping.items():
             value = row[alias]
-            out[f"m_{name}"] = agent_selectors.micros(value) if alias == "response_duration" else value
+            out[f"m_{name}"] = agents_facade.micros(value) if alias == "response_duration" else value
         yield out
 
 
@@ -199,26 +199,26 @@ def _agent_totals(*, organization: Organization, period: str, plan: WindowPlan) 
         )
         _add(out, rows, tz=tz, keys=keys, names=AGENT_ROLLUP)
     if plan.live_ranges:
-        handled = _live_span(plan, agent_selectors.handled_in)
+        handled = _live_span(plan, agents_facade.handled_in)
         leads = (
-            agent_selectors.agent_leads(organization)
+            agents_facade.agent_leads(organization)
             .filter(handled)
             .annotate(
                 bucket=_raw_bucket(Coalesce("assigned_at", "created_at"), period, tz),
                 agent_key=F("assigned_agent_id"),
             )
             .values("bucket", "agent_key")
-            .annotate(**agent_selectors.lead_aggregates())
+            .annotate(**agents_facade.lead_aggregates())
             .order_by()
         )
         _add(out, _prefixed(leads, AGENT_LIVE_LEADS), tz=tz, keys=keys, names=AGENT_LIVE_LEADS)
         closed = _live_span(plan, lambda s, e: Q(closed_at__gte=s, closed_at__lt=e))
         sales = (
-            agent_selectors.agent_sales(organization)
+            agents_facade.agent_sales(organization)
             .filter(closed)
             .annotate(bucket=_raw_bucket("closed_at", period, tz), agent_key=F("agent_id"))
             .values("bucket", "agent_key")
-            .annotate(**agent_selectors.sale_aggregates())
+            .annotate(**agents_facade.sale_aggregates(organization))
             .order_by()
         )
         _add(out, _prefixed(sales, AGENT_LIVE_SALES), tz=tz, keys=keys, names=AGENT_LIVE_SALES)
@@ -273,15 +273,17 @@ def period_totals(
     agents_plan = window_plan(window, tz=tz, trusted_last_day=trusted.agents)
 
     def spec(spec: RollupSpec, measures: dict[str, str]) -> dict[tuple, Measures]:
-        return _spec_totals(organization=organization, spec=spec, measures=measures, period=period,
-                            plan=insights_plan)  # fmt: skip
+        return _spec_totals(
+            organization=organization, spec=spec, measures=measures, period=period, plan=insights_plan
+        )
 
     leads = spec(LEADS, {"created": "created", "created_converted": "converted"})
     revenue = spec(SALES, {"revenue": "amount_sum"})
     messages = spec(CAMPAIGNS, {"delivered": "delivered", "replied": "replied"})
     agents = _agent_totals(organization=organization, period=period, plan=agents_plan)
-    for key, values in _customer_totals(organization=organization, period=period, window=window,
-                                        by_agent=True).items():  # fmt: skip
+    for key, values in _customer_totals(
+        organization=organization, period=period, window=window, by_agent=True
+    ).items():
         agents.setdefault(key, {}).update(values)
     customers = _customer_totals(organization=organization, period=period, window=window, by_agent=False)
 
@@ -293,8 +295,12 @@ def period_totals(
         # The organization's response figures are those of every agent's handled leads;
         # its revenue is the overview's (organization currency), not the agents' sum.
         team = sum(per_agent.get(start, {}).values(), PeriodTotals())
-        own = {**leads.get((start,), {}), **revenue.get((start,), {}), **messages.get((start,), {}),
-               **customers.get((start,), {})}  # fmt: skip
+        own = {
+            **leads.get((start,), {}),
+            **revenue.get((start,), {}),
+            **messages.get((start,), {}),
+            **customers.get((start,), {}),
+        }
         organization_totals[start] = _totals(own) + PeriodTotals(
             handled=team.handled,
             contacted=team.contacted,
@@ -349,8 +355,9 @@ def metric_series(
         numerator, denominator = row["numerator"], row["denominator"]
         value = None
         if numerator is not None and denominator is not None:
-            value = definitions.shown_value(row["metric"], scope=scope, numerator=numerator,
-                                            denominator=denominator)  # fmt: skip
+            value = definitions.shown_value(
+                row["metric"], scope=scope, numerator=numerator, denominator=denominator
+            )
         period_end = local_midnight(definitions.next_period_start(row["period_start"], period), tz)
         series.append(
             {

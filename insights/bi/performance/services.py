@@ -70,9 +70,14 @@ def _subjects(
 
 
 def _rows(
-    *, organization: Organization, period: str, first: dt.date, last: dt.date, totals: selectors.SeriesTotals,
+    *,
+    organization: Organization,
+    period: str,
+    first: dt.date,
+    last: dt.date,
+    totals: selectors.SeriesTotals,
     as_of: dt.datetime,
-) -> list[PerformanceMetric]:  # fmt: skip
+) -> list[PerformanceMetric]:
     rows = []
     for start in definitions.period_starts(first, last, period):
         previous = definitions.previous_period_start(start, period)
@@ -122,8 +127,9 @@ def performance_metrics_refresh(
             end=as_of,
             trusted=trusted,
         )
-        new_rows += _rows(organization=organization, period=period, first=first, last=last, totals=totals,
-                          as_of=as_of)  # fmt: skip
+        new_rows += _rows(
+            organization=organization, period=period, first=first, last=last, totals=totals, as_of=as_of
+        )
     replaced = Q()
     for r in ranges:
         replaced |= Q(period=r.period, period_start__gte=r.first, period_start__lte=r.last)
@@ -140,6 +146,10 @@ def performance_metrics_refresh(
         ms,
     )
     return PerformanceRefreshReport(
-        organization_id=organization.pk, as_of=as_of, ranges=tuple(ranges), rows=len(new_rows),
-        deleted=deleted, ms=ms,
-    )  # fmt: skip
+        organization_id=organization.pk,
+        as_of=as_of,
+        ranges=tuple(ranges),
+        rows=len(new_rows),
+        deleted=deleted,
+        ms=ms,
+    )

@@ -71,18 +71,30 @@ def detector_world(org, agent, *, copy: int = 0) -> DetectorWorld:
     leads: dict[str, Lead] = {}
 
     def lead(key: str, **fields) -> Lead:
-        defaults = {"score": 50, "estimated_value": Decimal(1000), "created_at": _ago(40), "assigned_at": _ago(40),
-                    "assigned_agent": agent, "status": LeadStatus.CONTACTED, "source": "Referrals"}  # fmt: skip
+        defaults = {
+            "score": 50,
+            "estimated_value": Decimal(1000),
+            "created_at": _ago(40),
+            "assigned_at": _ago(40),
+            "assigned_agent": agent,
+            "status": LeadStatus.CONTACTED,
+            "source": "Referrals",
+        }
         leads[key] = LeadFactory(
             organization=org, external_id=p + key, name=f"{p}{key}", **{**defaults, **fields}
         )
         return leads[key]
 
     def call(lead_key: str, when: dt.datetime, **fields) -> Activity:
-        defaults = {"type": ActivityType.CALL, "direction": Direction.OUTBOUND, "outcome": "success",
-                    "channel": "phone"}  # fmt: skip
-        return ActivityFactory(organization=org, lead=leads[lead_key], agent=agent, occurred_at=when,
-                               **{**defaults, **fields})  # fmt: skip
+        defaults = {
+            "type": ActivityType.CALL,
+            "direction": Direction.OUTBOUND,
+            "outcome": "success",
+            "channel": "phone",
+        }
+        return ActivityFactory(
+            organization=org, lead=leads[lead_key], agent=agent, occurred_at=when, **{**defaults, **fields}
+        )
 
     # missed opportunities
     lead("M1", score=80)
@@ -99,17 +111,48 @@ def detector_world(org, agent, *, copy: int = 0) -> DetectorWorld:
     for n in range(1, 6):
         key = f"C{n}"
         contacts[key] = ContactFactory(organization=org, external_id=p + key, name=f"{p}{key}")
-        lead(key, contact=contacts[key], created_at=_ago(120), assigned_at=_ago(120), converted_at=_ago(100),
-             status=LeadStatus.CONVERTED, score=70)  # fmt: skip
-        SaleFactory(organization=org, external_id=f"{p}S{n}", lead=leads[key], contact=contacts[key], agent=agent,
-                    amount=Decimal(500 * n), currency=currency, kind=SaleKind.NEW, closed_at=_ago(100))  # fmt: skip
+        lead(
+            key,
+            contact=contacts[key],
+            created_at=_ago(120),
+            assigned_at=_ago(120),
+            converted_at=_ago(100),
+            status=LeadStatus.CONVERTED,
+            score=70,
+        )
+        SaleFactory(
+            organization=org,
+            external_id=f"{p}S{n}",
+            lead=leads[key],
+            contact=contacts[key],
+            agent=agent,
+            amount=Decimal(500 * n),
+            currency=currency,
+            kind=SaleKind.NEW,
+            closed_at=_ago(100),
+        )
     for days in (5, 12, 20):
         call("C1", _ago(days))
-    CampaignMessage.objects.create(organization=org, external_id=p + "CM1", campaign=campaign,
-                                   contact=contacts["C1"], sent_at=_ago(9), delivered_at=_ago(9),
-                                   replied_at=_ago(8))  # fmt: skip
-    SaleFactory(organization=org, external_id=p + "S-UP", lead=leads["C2"], contact=contacts["C2"], agent=agent,
-                amount=Decimal(300), currency=currency, kind=SaleKind.UPSELL, closed_at=_ago(10))  # fmt: skip
+    CampaignMessage.objects.create(
+        organization=org,
+        external_id=p + "CM1",
+        campaign=campaign,
+        contact=contacts["C1"],
+        sent_at=_ago(9),
+        delivered_at=_ago(9),
+        replied_at=_ago(8),
+    )
+    SaleFactory(
+        organization=org,
+        external_id=p + "S-UP",
+        lead=leads["C2"],
+        contact=contacts["C2"],
+        agent=agent,
+        amount=Decimal(300),
+        currency=currency,
+        kind=SaleKind.UPSELL,
+        closed_at=_ago(10),
+    )
 
     # conversion risk
     for key in ("R1", "R2", "R3"):
@@ -123,16 +166,30 @@ def detector_world(org, agent, *, copy: int = 0) -> DetectorWorld:
     call("R3", _ago(hours=30), type=ActivityType.EMAIL, direction=Direction.INBOUND, channel="email")
 
     # engagement trend: inbound e-mails on a lost Events lead, Wednesdays 12:00 UTC
-    lead("T1", source="Events", lost_at=_ago(200), status=LeadStatus.LOST, created_at=_ago(300),
-         assigned_at=_ago(300))  # fmt: skip
+    lead(
+        "T1",
+        source="Events",
+        lost_at=_ago(200),
+        status=LeadStatus.LOST,
+        created_at=_ago(300),
+        assigned_at=_ago(300),
+    )
     wednesday = dt.datetime(2026, 3, 11, 12, 0, tzinfo=dt.UTC)
     moments = [wednesday - dt.timedelta(weeks=k) for k in range(10) for _ in range(10)]
     moments += [dt.datetime(2026, 3, 8, 21, 30, tzinfo=dt.UTC)] * 20
     Activity.objects.bulk_create(
-        Activity(organization=org, external_id=f"{p}T-{i}", lead=leads["T1"], agent=agent, occurred_at=when,
-                 type=ActivityType.EMAIL, direction=Direction.INBOUND, channel="email")
+        Activity(
+            organization=org,
+            external_id=f"{p}T-{i}",
+            lead=leads["T1"],
+            agent=agent,
+            occurred_at=when,
+            type=ActivityType.EMAIL,
+            direction=Direction.INBOUND,
+            channel="email",
+        )
         for i, when in enumerate(moments)
-    )  # fmt: skip
+    )
 
     # performance: 75 Partners leads of the perf agent, one every 2 days at 06:00 UTC
     perf = MemberFactory(
@@ -143,12 +200,21 @@ def detector_world(org, agent, *, copy: int = 0) -> DetectorWorld:
     for i in range(75):
         assigned = first + dt.timedelta(days=2 * i)
         converts = assigned < DETECTOR_AS_OF - dt.timedelta(days=30) and i % 5 in (0, 1)
-        batch.append(Lead(
-            organization=org, external_id=f"{p}P-{i}", name=f"{p}P-{i}", source="Partners", score=30,
-            estimated_value=Decimal(100), assigned_agent=perf, created_at=assigned, assigned_at=assigned,
-            contacted_at=assigned + dt.timedelta(minutes=30),
-            converted_at=assigned + dt.timedelta(hours=1) if converts else None,
-            status=LeadStatus.CONVERTED if converts else LeadStatus.CONTACTED,
-        ))  # fmt: skip
+        batch.append(
+            Lead(
+                organization=org,
+                external_id=f"{p}P-{i}",
+                name=f"{p}P-{i}",
+                source="Partners",
+                score=30,
+                estimated_value=Decimal(100),
+                assigned_agent=perf,
+                created_at=assigned,
+                assigned_at=assigned,
+                contacted_at=assigned + dt.timedelta(minutes=30),
+                converted_at=assigned + dt.timedelta(hours=1) if converts else None,
+                status=LeadStatus.CONVERTED if converts else LeadStatus.CONTACTED,
+            )
+        )
     Lead.objects.bulk_create(batch)
     return DetectorWorld(leads=leads, contacts=contacts, perf_agent=perf)

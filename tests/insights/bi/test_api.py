@@ -50,12 +50,6 @@ GETS = [
 
 
 @pytest.fixture(autouse=True)
-def fast_hasher(settings):
-    # Five members a test: PBKDF2 would spend seconds on each test's set-up.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def frozen():
     cache.clear()
     with time_machine.travel(AS_OF, tick=False):
@@ -141,22 +135,46 @@ def test_dashboard_for_the_manager_is_the_whole_organization(bi):
     # open: lead (high), bea (medium), perf and org (low) = 4; open 30 days ago: org only (old
     # was resolved 35 days ago) = 1: +300%
     assert summary["openInsights"] == {
-        "value": 4, "previous": 1, "change": 300.0, "changeUnit": "percent",
+        "value": 4,
+        "previous": 1,
+        "change": 300.0,
+        "changeUnit": "percent",
         "byPriority": {"high": 1, "medium": 1, "low": 2},
-    }  # fmt: skip
+    }
     # open now: 1000 + 400 + 2000 = 3400, weighted 700 + 200 + 900 = 1800; open 30 days ago:
     # "conv" (created 50 days ago, converted 5 days ago) = 500: (3400 - 500) / 500 = +580%
     assert summary["openPipeline"] == {
-        "value": 3400.0, "previous": 500.0, "change": 580.0, "changeUnit": "percent",
-        "weightedValue": 1800.0, "count": 3,
-    }  # fmt: skip
+        "value": 3400.0,
+        "previous": 500.0,
+        "change": 580.0,
+        "changeUnit": "percent",
+        "weightedValue": 1800.0,
+        "count": 3,
+    }
     assert body["pipeline"] == [
-        {"status": "identified", "label": "Identified", "count": 2, "estimatedValue": 1400.0, "weightedValue": 900.0},
-        {"status": "in_progress", "label": "In progress", "count": 1, "estimatedValue": 2000.0,
-         "weightedValue": 900.0},
-        {"status": "converted", "label": "Converted", "count": 1, "estimatedValue": 500.0, "weightedValue": 450.0},
+        {
+            "status": "identified",
+            "label": "Identified",
+            "count": 2,
+            "estimatedValue": 1400.0,
+            "weightedValue": 900.0,
+        },
+        {
+            "status": "in_progress",
+            "label": "In progress",
+            "count": 1,
+            "estimatedValue": 2000.0,
+            "weightedValue": 900.0,
+        },
+        {
+            "status": "converted",
+            "label": "Converted",
+            "count": 1,
+            "estimatedValue": 500.0,
+            "weightedValue": 450.0,
+        },
         {"status": "lost", "label": "Lost", "count": 1, "estimatedValue": 300.0, "weightedValue": 60.0},
-    ]  # fmt: skip
+    ]
     breakdown = {
         row["type"]: (row["count"], row["previous"], row["change"]) for row in body["activityBreakdown"]
     }
@@ -164,8 +182,12 @@ def test_dashboard_for_the_manager_is_the_whole_organization(bi):
     assert breakdown["email"] == (1, 0, None)
     assert breakdown["meeting"] == (0, 1, -100.0)
     assert {row["status"]: (row["count"], row["share"]) for row in body["leadStatus"]} == {
-        "new": (1, 25.0), "contacted": (1, 25.0), "interested": (1, 25.0), "converted": (1, 25.0), "lost": (0, 0.0),
-    }  # fmt: skip
+        "new": (1, 25.0),
+        "contacted": (1, 25.0),
+        "interested": (1, 25.0),
+        "converted": (1, 25.0),
+        "lost": (0, 0.0),
+    }
     # top insights: high first, then medium, then the low ones by impact, newest first
     assert [i["id"] for i in body["topInsights"]] == [
         bi.insights[k].pk for k in ("lead", "bea", "perf", "org")
@@ -189,12 +211,17 @@ def test_dashboard_for_an_agent_is_their_own_part(bi):
     assert summary["openInsights"]["change"] is None
     # his: "alan" (owner) and "lead" (his lead L2) identified, "lost" (owner)
     assert [(c["status"], c["count"], c["estimatedValue"]) for c in body["pipeline"]] == [
-        ("identified", 2, 1400.0), ("in_progress", 0, 0.0), ("converted", 0, 0.0), ("lost", 1, 300.0),
-    ]  # fmt: skip
+        ("identified", 2, 1400.0),
+        ("in_progress", 0, 0.0),
+        ("converted", 0, 0.0),
+        ("lost", 1, 300.0),
+    ]
     assert {r["type"]: r["count"] for r in body["activityBreakdown"] if r["count"]} == {"call": 2, "email": 1}
     assert {r["status"]: r["count"] for r in body["leadStatus"] if r["count"]} == {
-        "new": 1, "contacted": 1, "converted": 1,
-    }  # fmt: skip
+        "new": 1,
+        "contacted": 1,
+        "converted": 1,
+    }
     assert [i["id"] for i in body["topInsights"]] == [bi.insights["lead"].pk, bi.insights["perf"].pk]
     assert body["agent"] == {"id": bi.alan.pk, "name": bi.alan.name}
     text = response.content.decode()
@@ -353,8 +380,13 @@ def series(bi):
     """Rows as the nightly job stores them: the value is shown from numerator / denominator."""
 
     def row(day, numerator, denominator, **extra):
-        return MetricFactory(organization=bi.org, period_start=day, numerator=Decimal(numerator),
-                             denominator=Decimal(denominator), **extra)  # fmt: skip
+        return MetricFactory(
+            organization=bi.org,
+            period_start=day,
+            numerator=Decimal(numerator),
+            denominator=Decimal(denominator),
+            **extra,
+        )
 
     row("2026-11-18", 1, 5)  # 20.0%
     row("2026-11-20", 1, 4)  # 25.0%
@@ -375,8 +407,12 @@ def test_metrics_of_the_organization(bi, series):
     body = jwt_client(bi.manager).get("/api/bi/metrics?metric=conversion_rate").json()
     assert points(body) == [("2026-11-18", 20.0), ("2026-11-20", 25.0), ("2026-11-21", None)]
     assert next(s for s in body["series"] if s["metric"] == "conversion_rate")["points"][0] == {
-        "periodStart": "2026-11-18", "value": 20.0, "numerator": 1.0, "denominator": 5.0, "complete": True,
-    }  # fmt: skip
+        "periodStart": "2026-11-18",
+        "value": 20.0,
+        "numerator": 1.0,
+        "denominator": 5.0,
+        "complete": True,
+    }
     assert body["period"] == "day"
     assert body["agent"] is None
     assert [s["metric"] for s in body["series"]] == ["conversion_rate"]
@@ -418,15 +454,23 @@ def test_manager_resolves_with_a_note_and_a_second_time_is_409(bi):
     assert body["resolutionNote"] == "Called, meeting Friday"
     insight.refresh_from_db()
     assert (insight.resolved_by, insight.resolved_at, insight.resolution_note) == (
-        bi.manager, AS_OF, "Called, meeting Friday",
-    )  # fmt: skip
+        bi.manager,
+        AS_OF,
+        "Called, meeting Friday",
+    )
     audit = AuditLog.objects.get(action="insight.resolve")
     assert (audit.organization, audit.actor, audit.object_type, audit.object_id) == (
-        bi.org, bi.manager, "BusinessInsight", str(insight.pk),
-    )  # fmt: skip
+        bi.org,
+        bi.manager,
+        "BusinessInsight",
+        str(insight.pk),
+    )
     assert audit.before == {"resolved_at": None, "resolved_by": None, "resolution_note": ""}
-    assert audit.after == {"resolved_at": AS_OF.isoformat(), "resolved_by": bi.manager.email,
-                           "resolution_note": "Called, meeting Friday"}  # fmt: skip
+    assert audit.after == {
+        "resolved_at": AS_OF.isoformat(),
+        "resolved_by": bi.manager.email,
+        "resolution_note": "Called, meeting Friday",
+    }
 
     again = jwt_client(bi.alan).post(resolve_url(insight), {}, format="json")
     assert again.status_code == 409
@@ -488,9 +532,15 @@ def test_every_status_move(bi, current, wanted):
         assert opportunity.status_changed_at == AS_OF
         assert (opportunity.closed_at == AS_OF) == (wanted in ("converted", "lost"))
         assert body["allowedStatuses"] == list(OPPORTUNITY_TRANSITIONS[wanted])
-        assert body["history"] == [{"fromStatus": current, "toStatus": wanted, "note": "why",
-                                    "actor": {"id": bi.manager.pk, "name": "Mia Manager"},
-                                    "changedAt": AS_OF.isoformat()}]  # fmt: skip
+        assert body["history"] == [
+            {
+                "fromStatus": current,
+                "toStatus": wanted,
+                "note": "why",
+                "actor": {"id": bi.manager.pk, "name": "Mia Manager"},
+                "changedAt": AS_OF.isoformat(),
+            }
+        ]
         audit = AuditLog.objects.get(action="opportunity.status_change", object_id=str(opportunity.pk))
         assert audit.before == {"status": current, "closed_at": None}
         assert (audit.after["status"], audit.after["note"]) == (wanted, "why")
@@ -516,8 +566,9 @@ def test_a_full_journey_keeps_its_history(bi):
     assert client.post(status_url(opportunity), {"status": "in_progress"}, format="json").status_code == 200
     body = client.post(status_url(opportunity), {"status": "converted"}, format="json").json()
     assert [(h["fromStatus"], h["toStatus"]) for h in body["history"]] == [
-        ("identified", "in_progress"), ("in_progress", "converted"),
-    ]  # fmt: skip
+        ("identified", "in_progress"),
+        ("in_progress", "converted"),
+    ]
     assert body["allowedStatuses"] == []
     assert client.post(status_url(opportunity), {"status": "lost"}, format="json").status_code == 400
 
@@ -526,10 +577,12 @@ def test_opportunities_of_others_are_404(bi):
     hidden = jwt_client(bi.alan).post(
         status_url(bi.opportunities["bea"]), {"status": "converted"}, format="json"
     )
-    outsider = jwt_client(bi.outsider).post(status_url(bi.opportunities["alan"]), {"status": "in_progress"},
-                                            format="json")  # fmt: skip
-    missing = jwt_client(bi.alan).post("/api/bi/opportunities/999999/update-status", {"status": "in_progress"},
-                                       format="json")  # fmt: skip
+    outsider = jwt_client(bi.outsider).post(
+        status_url(bi.opportunities["alan"]), {"status": "in_progress"}, format="json"
+    )
+    missing = jwt_client(bi.alan).post(
+        "/api/bi/opportunities/999999/update-status", {"status": "in_progress"}, format="json"
+    )
     assert hidden.status_code == outsider.status_code == missing.status_code == 404
     assert hidden.json() == missing.json()
     assert not OpportunityStatusChange.objects.exists()
@@ -583,13 +636,23 @@ def count_queries(client, url, method="get", body=None) -> int:
 def grow(bi, times: int) -> None:
     for n in range(times):
         resolved = n % 2 == 1
-        InsightFactory(organization=bi.org, lead=bi.leads["L2"], agent=bi.alan, title=f"More {n}",
-                       resolved_at=ago(1) if resolved else None, resolved_by=bi.bea if resolved else None)  # fmt: skip
+        InsightFactory(
+            organization=bi.org,
+            lead=bi.leads["L2"],
+            agent=bi.alan,
+            title=f"More {n}",
+            resolved_at=ago(1) if resolved else None,
+            resolved_by=bi.bea if resolved else None,
+        )
         OpportunityFactory(
             organization=bi.org, owner=bi.bea, lead=bi.leads["L1"], status=OpportunityStatus.values[n % 4]
         )
-        MetricFactory(organization=bi.org, agent=bi.alan, period_start=f"2026-11-{n % 20 + 1:02d}",
-                      metric=["conversion_rate", "response_rate"][n // 20])  # fmt: skip
+        MetricFactory(
+            organization=bi.org,
+            agent=bi.alan,
+            period_start=f"2026-11-{n % 20 + 1:02d}",
+            metric=["conversion_rate", "response_rate"][n // 20],
+        )
 
 
 @pytest.mark.parametrize(
@@ -619,8 +682,12 @@ def test_writes_take_a_fixed_number_of_queries(bi, django_assert_max_num_queries
     with django_assert_max_num_queries(12):
         assert client.post(resolve_url(bi.insights["lead"]), {"note": "x"}, format="json").status_code == 200
     with django_assert_max_num_queries(12):
-        assert client.post(status_url(bi.opportunities["alan"]), {"status": "in_progress"},
-                           format="json").status_code == 200  # fmt: skip
+        assert (
+            client.post(
+                status_url(bi.opportunities["alan"]), {"status": "in_progress"}, format="json"
+            ).status_code
+            == 200
+        )
 
 
 # --- documented shapes ----------------------------------------------------------------------

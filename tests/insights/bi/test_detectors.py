@@ -37,10 +37,19 @@ def with_(**changes) -> d.Thresholds:
 
 def test_defaults_are_the_documented_ones():
     expected = d.Thresholds(
-        missed_min_score=60, missed_idle_days=7, upsell_top_share=0.2, upsell_engagement_days=30,
-        upsell_quiet_days=90, risk_window_days=14, risk_drop_share=0.5, response_goal_hours=24.0,
-        trend_history_weeks=8, trend_z=2.0, performance_history_weeks=12, performance_z=2.0,
-    )  # fmt: skip
+        missed_min_score=60,
+        missed_idle_days=7,
+        upsell_top_share=0.2,
+        upsell_engagement_days=30,
+        upsell_quiet_days=90,
+        risk_window_days=14,
+        risk_drop_share=0.5,
+        response_goal_hours=24.0,
+        trend_history_weeks=8,
+        trend_z=2.0,
+        performance_history_weeks=12,
+        performance_z=2.0,
+    )
     assert thresholds_from(InsightSettings()) == expected
 
 
@@ -92,11 +101,16 @@ def lead(
     lead_id=1, *, score=70, value="1000", touch=None, assigned=None, created=None, agent=7
 ) -> d.OpenLead:
     return d.OpenLead(
-        lead_id=lead_id, name=f"Lead {lead_id}", score=score,
+        lead_id=lead_id,
+        name=f"Lead {lead_id}",
+        score=score,
         estimated_value=None if value is None else Decimal(value),
-        created_at=created or ago(60), assigned_at=assigned, last_touch_at=touch,
-        agent_id=agent, agent_name="Alan" if agent else "",
-    )  # fmt: skip
+        created_at=created or ago(60),
+        assigned_at=assigned,
+        last_touch_at=touch,
+        agent_id=agent,
+        agent_name="Alan" if agent else "",
+    )
 
 
 @pytest.mark.parametrize(
@@ -144,8 +158,11 @@ def test_missed_opportunities_are_ranked_by_expected_value_in_terciles():
     ]
     found = d.missed_opportunities(rows, thresholds=DEFAULTS, ctx=CTX)
     assert [(f.lead_id, f.impact, f.priority) for f in found] == [
-        (2, Decimal("900.00"), H), (4, Decimal("600.00"), H), (1, Decimal("300.00"), M), (3, Decimal("100.00"), L),
-    ]  # fmt: skip
+        (2, Decimal("900.00"), H),
+        (4, Decimal("600.00"), H),
+        (1, Decimal("300.00"), M),
+        (3, Decimal("100.00"), L),
+    ]
 
 
 def test_missed_opportunity_thresholds_change_the_outcome():
@@ -158,13 +175,29 @@ def test_missed_opportunity_thresholds_change_the_outcome():
 # --- 2. upsell potential ------------------------------------------------------------------
 
 
-def customer(contact_id, *, activities=0, replies=0, purchases=0, revenue="1000", first_sale=None,
-             last_upsell=None, first_event=None) -> d.Customer:  # fmt: skip
+def customer(
+    contact_id,
+    *,
+    activities=0,
+    replies=0,
+    purchases=0,
+    revenue="1000",
+    first_sale=None,
+    last_upsell=None,
+    first_event=None,
+) -> d.Customer:
     return d.Customer(
-        contact_id=contact_id, name=f"Contact {contact_id}", first_sale_at=first_sale or ago(200),
-        last_upsell_at=last_upsell, revenue_year=Decimal(revenue), activities=activities, replies=replies,
-        purchases=purchases, first_event_at=first_event or ago(20), agent_id=7,
-    )  # fmt: skip
+        contact_id=contact_id,
+        name=f"Contact {contact_id}",
+        first_sale_at=first_sale or ago(200),
+        last_upsell_at=last_upsell,
+        revenue_year=Decimal(revenue),
+        activities=activities,
+        replies=replies,
+        purchases=purchases,
+        first_event_at=first_event or ago(20),
+        agent_id=7,
+    )
 
 
 def test_engagement_score_weights():
@@ -188,8 +221,9 @@ def test_upsell_takes_the_top_fifth_of_all_customers():
     # 10 customers: ceil(0.2 x 10) = 2 -> contact 1 (10), then contact 3 (4, beats 2 on revenue)
     found = d.upsell_potential(ten_customers(), thresholds=DEFAULTS, ctx=CTX)
     assert [(f.subject_key, f.priority, f.evidence["rank"]) for f in found] == [
-        ("contact:1", H, 1), ("contact:3", M, 2),
-    ]  # fmt: skip
+        ("contact:1", H, 1),
+        ("contact:3", M, 2),
+    ]
     assert found[0].evidence["engagementScore"] == 10
     assert found[0].evidence["customers"] == 10
     assert found[0].impact == Decimal("1000.00")
@@ -239,10 +273,18 @@ def test_upsell_condition_since(last_upsell, first_event, since):
 
 def interested(*, current=0, previous=0, last_activity=None, inbound=None, touch=None) -> d.InterestedLead:
     return d.InterestedLead(
-        lead_id=5, name="Lead 5", score=50, estimated_value=Decimal("2000"), current=current, previous=previous,
-        last_activity_at=last_activity or ago(10), last_inbound_at=inbound, last_touch_at=touch, agent_id=7,
+        lead_id=5,
+        name="Lead 5",
+        score=50,
+        estimated_value=Decimal("2000"),
+        current=current,
+        previous=previous,
+        last_activity_at=last_activity or ago(10),
+        last_inbound_at=inbound,
+        last_touch_at=touch,
+        agent_id=7,
         agent_name="Alan",
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(
@@ -269,8 +311,9 @@ def test_conversion_risk_rule(row, declined, waiting):
 
 
 def test_conversion_risk_since_and_wording():
-    (decline,) = d.conversion_risks([interested(previous=4, current=1, last_activity=ago(9))],
-                                    thresholds=DEFAULTS, ctx=CTX)  # fmt: skip
+    (decline,) = d.conversion_risks(
+        [interested(previous=4, current=1, last_activity=ago(9))], thresholds=DEFAULTS, ctx=CTX
+    )
     assert decline.condition_since == ago(9)
     assert "fell by 75% (4 activities in the previous 14 days, 1 in the last 14)" in decline.explanation
     (wait,) = d.conversion_risks([interested(inbound=ago(hours=30))], thresholds=DEFAULTS, ctx=CTX)
@@ -279,16 +322,27 @@ def test_conversion_risk_since_and_wording():
     assert wait.title == "Lead 5 is waiting 30 hours for a reply"
     assert wait.action_items[0] == "Reply to Lead 5's last message today."
     # both: the later of the two since-times
-    (both,) = d.conversion_risks([interested(previous=4, current=0, last_activity=ago(9), inbound=ago(hours=30))],
-                                 thresholds=DEFAULTS, ctx=CTX)  # fmt: skip
+    (both,) = d.conversion_risks(
+        [interested(previous=4, current=0, last_activity=ago(9), inbound=ago(hours=30))],
+        thresholds=DEFAULTS,
+        ctx=CTX,
+    )
     assert both.condition_since == ago(hours=6)
 
 
 def test_conversion_risk_thresholds_change_the_outcome():
-    assert d.conversion_risks([interested(previous=4, current=1)], thresholds=with_(risk_drop_share=0.75),
-                              ctx=CTX) == []  # fmt: skip
-    assert d.conversion_risks([interested(inbound=ago(hours=30))], thresholds=with_(response_goal_hours=48),
-                              ctx=CTX) == []  # fmt: skip
+    assert (
+        d.conversion_risks(
+            [interested(previous=4, current=1)], thresholds=with_(risk_drop_share=0.75), ctx=CTX
+        )
+        == []
+    )
+    assert (
+        d.conversion_risks(
+            [interested(inbound=ago(hours=30))], thresholds=with_(response_goal_hours=48), ctx=CTX
+        )
+        == []
+    )
 
 
 # --- 4. engagement trends -----------------------------------------------------------------
@@ -436,8 +490,9 @@ def test_agent_response_time_slower_is_worse():
     (finding,) = d.performance_shifts([agent([resp(10), *history])], [], thresholds=DEFAULTS, ctx=CTX)
     assert finding.subject_key == "agent:7:response"
     assert (finding.evidence["current"], finding.evidence["z"], finding.priority) == (10.0, 7.5, H)
-    (faster,) = d.performance_shifts([agent([resp(0.1), *[resp(6), resp(4)] * 3])], [], thresholds=DEFAULTS,
-                                     ctx=CTX)  # fmt: skip
+    (faster,) = d.performance_shifts(
+        [agent([resp(0.1), *[resp(6), resp(4)] * 3])], [], thresholds=DEFAULTS, ctx=CTX
+    )
     assert faster.priority == L  # faster than usual: (0.1 - 5) / 1.095 = -4.47
 
 

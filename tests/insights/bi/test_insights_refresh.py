@@ -20,8 +20,13 @@ from tests.insights.bi.factories import DETECTOR_AS_OF as AS_OF
 from tests.insights.bi.factories import detector_world
 
 T = InsightType
-ONE_WORLD = {T.MISSED_OPPORTUNITY: 1, T.UPSELL_POTENTIAL: 1, T.CONVERSION_RISK: 2, T.ENGAGEMENT_TREND: 1,
-             T.PERFORMANCE: 2}  # fmt: skip
+ONE_WORLD = {
+    T.MISSED_OPPORTUNITY: 1,
+    T.UPSELL_POTENTIAL: 1,
+    T.CONVERSION_RISK: 2,
+    T.ENGAGEMENT_TREND: 1,
+    T.PERFORMANCE: 2,
+}
 # 12 reads (settings + 11 for the detectors) and, in the transaction, the savepoint, the
 # organization lock, the open insights, the latest resolutions, the update, the insert, the
 # auto-resolution, its audit rows and the release: 21 at most (measured 18 on a first run).
@@ -149,8 +154,14 @@ def test_resolved_is_raised_again_only_when_the_condition_reappears(org_a, agent
     rows = BusinessInsight.objects.for_org(org_a).filter(subject_key=key, type=T.MISSED_OPPORTUNITY)
     assert [(r.resolved_by_id, r.resolution_note) for r in rows] == [(manager_a.pk, "Called, no answer")]
     # when an agent calls two days later and the lead is idle again for 8 days
-    ActivityFactory(organization=org_a, lead=world.leads["M1"], agent=agent_a, type=ActivityType.CALL,
-                    direction=Direction.OUTBOUND, occurred_at=AS_OF + dt.timedelta(days=2))  # fmt: skip
+    ActivityFactory(
+        organization=org_a,
+        lead=world.leads["M1"],
+        agent=agent_a,
+        type=ActivityType.CALL,
+        direction=Direction.OUTBOUND,
+        occurred_at=AS_OF + dt.timedelta(days=2),
+    )
     report = insights_refresh(organization=org_a, as_of=AS_OF + dt.timedelta(days=10))
     # then a new insight is raised (since the call + 7 days = AS_OF + 9 days > the resolution)
     assert report.reraised[T.MISSED_OPPORTUNITY] == 1
@@ -165,8 +176,14 @@ def test_a_condition_gone_is_resolved_by_the_system_and_audited(org_a, agent_a, 
     insights_refresh(organization=org_a, as_of=AS_OF)
     insight = BusinessInsight.objects.for_org(org_a).get(type=T.MISSED_OPPORTUNITY)
     # given the lead is called
-    ActivityFactory(organization=org_a, lead=world.leads["M1"], agent=agent_a, type=ActivityType.CALL,
-                    direction=Direction.OUTBOUND, occurred_at=AS_OF + dt.timedelta(minutes=30))  # fmt: skip
+    ActivityFactory(
+        organization=org_a,
+        lead=world.leads["M1"],
+        agent=agent_a,
+        type=ActivityType.CALL,
+        direction=Direction.OUTBOUND,
+        occurred_at=AS_OF + dt.timedelta(minutes=30),
+    )
     # when
     report = insights_refresh(organization=org_a, as_of=AS_OF + dt.timedelta(hours=1))
     # then
@@ -177,8 +194,11 @@ def test_a_condition_gone_is_resolved_by_the_system_and_audited(org_a, agent_a, 
     assert insight.resolution_note == AUTO_RESOLUTION_NOTE
     audit = AuditLog.objects.for_org(org_a).get(action="insight.auto_resolve")
     assert (audit.object_type, audit.object_id, audit.actor_id, audit.actor_label) == (
-        "BusinessInsight", str(insight.pk), None, "system",
-    )  # fmt: skip
+        "BusinessInsight",
+        str(insight.pk),
+        None,
+        "system",
+    )
     assert audit.before["resolved_at"] is None
     assert audit.after["resolution_note"] == AUTO_RESOLUTION_NOTE
     # the others are still open

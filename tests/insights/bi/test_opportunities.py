@@ -57,16 +57,28 @@ class History:
         self, contact, *, line="Pro", region="Nairobi", created=700, converted=None, lost=None, agent=None
     ):
         return Lead.objects.create(
-            organization=self.org, external_id=self._id("l"), contact=contact, product_line=line, region=region,
-            assigned_agent=agent or self.agent, created_at=ago(created),
-            converted_at=None if converted is None else ago(converted), lost_at=None if lost is None else ago(lost),
-        )  # fmt: skip
+            organization=self.org,
+            external_id=self._id("l"),
+            contact=contact,
+            product_line=line,
+            region=region,
+            assigned_agent=agent or self.agent,
+            created_at=ago(created),
+            converted_at=None if converted is None else ago(converted),
+            lost_at=None if lost is None else ago(lost),
+        )
 
     def sale(self, contact, lead, kind: str, days: float, amount: float, line: str | None = None) -> Sale:
         return Sale.objects.create(
-            organization=self.org, external_id=self._id("s"), contact=contact, lead=lead, kind=kind,
-            closed_at=ago(days), amount=Decimal(str(amount)), product_line=line if line is not None else lead.product_line,
-        )  # fmt: skip
+            organization=self.org,
+            external_id=self._id("s"),
+            contact=contact,
+            lead=lead,
+            kind=kind,
+            closed_at=ago(days),
+            amount=Decimal(str(amount)),
+            product_line=line if line is not None else lead.product_line,
+        )
 
     def monthly(self, contact, lead, *, first: int, last: int, amount: float) -> None:
         """A new sale `first` days ago, then a recurring payment every 30 days until `last`."""
@@ -76,21 +88,38 @@ class History:
 
     def activity(self, lead, days: float, *, kind="call", direction="outbound", automated=False) -> None:
         Activity.objects.create(
-            organization=self.org, external_id=self._id("a"), lead=lead, agent=self.agent, type=kind,
-            direction=direction, occurred_at=ago(days), automated=automated,
-        )  # fmt: skip
+            organization=self.org,
+            external_id=self._id("a"),
+            lead=lead,
+            agent=self.agent,
+            type=kind,
+            direction=direction,
+            occurred_at=ago(days),
+            automated=automated,
+        )
 
     def chat(self, contact, days: float, direction="inbound") -> None:
         ChatMessage.objects.create(
-            organization=self.org, external_id=self._id("m"), conversation_id=self._id("cv"), contact=contact,
-            direction=direction, body="Hello", sent_at=ago(days),
-        )  # fmt: skip
+            organization=self.org,
+            external_id=self._id("m"),
+            conversation_id=self._id("cv"),
+            contact=contact,
+            direction=direction,
+            body="Hello",
+            sent_at=ago(days),
+        )
 
     def reply(self, contact, days: float) -> None:
         CampaignMessage.objects.create(
-            organization=self.org, external_id=self._id("cm"), campaign=self.campaign, contact=contact,
-            sent_at=ago(days + 1), delivered_at=ago(days + 1), read_at=ago(days + 0.5), replied_at=ago(days),
-        )  # fmt: skip
+            organization=self.org,
+            external_id=self._id("cm"),
+            campaign=self.campaign,
+            contact=contact,
+            sent_at=ago(days + 1),
+            delivered_at=ago(days + 1),
+            read_at=ago(days + 0.5),
+            replied_at=ago(days),
+        )
 
 
 def build_personas(h: History) -> dict[str, Contact]:
@@ -353,8 +382,12 @@ def test_refresh_creates_opportunities_with_history_and_audit(org_a, agent, pers
     # the history is too short to train on: 1 of 3 past renewal signals converted, smoothed
     # towards the 70% prior with 20 pseudo-signals: (1 + 20 x 0.7) / (3 + 20) = 65%
     assert renewal.evidence["confidence"] | {"probability": 0} == {
-        "method": "fallback", "probability": 0, "horizon_days": 60, "history_examples": 3, "history_converted": 1,
-    }  # fmt: skip
+        "method": "fallback",
+        "probability": 0,
+        "horizon_days": 60,
+        "history_examples": 3,
+        "history_converted": 1,
+    }
     assert (renewal.confidence, renewal.confidence_method) == (65, "fallback")
     assert renewal.evidence["renewal"]["days_to_due"] == 15
     assert renewal.estimated_value == Decimal("12000.00")  # its own contract payment
@@ -380,8 +413,10 @@ def test_refresh_twice_updates_instead_of_duplicating(org_a, agent, personas):
     working.refresh_from_db()
     # the status stays; an ownerless one gets the contact's agent; the update time moves
     assert (working.status, working.owner, working.updated_at) == (
-        OpportunityStatus.IN_PROGRESS, agent, AS_OF + dt.timedelta(hours=1),
-    )  # fmt: skip
+        OpportunityStatus.IN_PROGRESS,
+        agent,
+        AS_OF + dt.timedelta(hours=1),
+    )
     assert OpportunityStatusChange.objects.filter(opportunity__organization=org_a).count() == first.created
 
 
@@ -403,9 +438,12 @@ def test_closed_opportunities_are_left_alone_and_raised_again_only_after_the_hor
     assert report.created == 1
     assert report.skipped_recently_closed == 1
     # the closed ones are untouched; only the subject closed beyond the horizon is raised again
-    assert list(renewals.filter(pk__in=[long_ago.pk, recently.pk]).order_by("pk").values_list("status", "confidence")) == [
-        (OpportunityStatus.LOST, 1), (OpportunityStatus.CONVERTED, 2),
-    ]  # fmt: skip
+    assert list(
+        renewals.filter(pk__in=[long_ago.pk, recently.pk]).order_by("pk").values_list("status", "confidence")
+    ) == [
+        (OpportunityStatus.LOST, 1),
+        (OpportunityStatus.CONVERTED, 2),
+    ]
     assert renewals.filter(subject_key=long_ago.subject_key).count() == 2
     assert renewals.filter(subject_key=recently.subject_key).count() == 1
 
@@ -556,25 +594,61 @@ def build_generated_history(org, agents, *, seed: int, customers: int, prospects
 
     def sale(c, lead, kind, t, amount, line):
         if at(t):
-            rows[Sale].append(Sale(organization=org, external_id=ext("s"), contact=c, lead=lead, kind=kind,
-                                   closed_at=t, amount=Decimal(f"{amount:.2f}"), product_line=line))  # fmt: skip
+            rows[Sale].append(
+                Sale(
+                    organization=org,
+                    external_id=ext("s"),
+                    contact=c,
+                    lead=lead,
+                    kind=kind,
+                    closed_at=t,
+                    amount=Decimal(f"{amount:.2f}"),
+                    product_line=line,
+                )
+            )
 
     def activity(lead, t, kind="call", direction="outbound"):
         if at(t):
-            rows[Activity].append(Activity(organization=org, external_id=ext("a"), lead=lead, agent=lead.assigned_agent,
-                                           type=kind, direction=direction, occurred_at=t))  # fmt: skip
+            rows[Activity].append(
+                Activity(
+                    organization=org,
+                    external_id=ext("a"),
+                    lead=lead,
+                    agent=lead.assigned_agent,
+                    type=kind,
+                    direction=direction,
+                    occurred_at=t,
+                )
+            )
 
     def chat(c, t):
         if at(t):
-            rows[ChatMessage].append(ChatMessage(organization=org, external_id=ext("m"), conversation_id=ext("cv"),
-                                                 contact=c, direction="inbound", body="Hi", sent_at=t))  # fmt: skip
+            rows[ChatMessage].append(
+                ChatMessage(
+                    organization=org,
+                    external_id=ext("m"),
+                    conversation_id=ext("cv"),
+                    contact=c,
+                    direction="inbound",
+                    body="Hi",
+                    sent_at=t,
+                )
+            )
 
     def reply(c, t):
         if at(t):
-            rows[CampaignMessage].append(CampaignMessage(
-                organization=org, external_id=ext("cm"), campaign=campaign, contact=c, sent_at=t - dt.timedelta(hours=3),
-                delivered_at=t - dt.timedelta(hours=3), read_at=t - dt.timedelta(hours=1), replied_at=t,
-            ))  # fmt: skip
+            rows[CampaignMessage].append(
+                CampaignMessage(
+                    organization=org,
+                    external_id=ext("cm"),
+                    campaign=campaign,
+                    contact=c,
+                    sent_at=t - dt.timedelta(hours=3),
+                    delivered_at=t - dt.timedelta(hours=3),
+                    read_at=t - dt.timedelta(hours=1),
+                    replied_at=t,
+                )
+            )
 
     def days(low: float, high: float) -> dt.timedelta:
         return dt.timedelta(days=rng.uniform(low, high))
@@ -636,8 +710,16 @@ def build_generated_history(org, agents, *, seed: int, customers: int, prospects
         c = Contact(organization=org, external_id=ext("c"), name=f"Customer {number}", created_at=start)
         line = rng.choices(("Starter", "Pro", "Enterprise"), weights=(0.45, 0.45, 0.1))[0]
         t0 = day(start + days(0, 540))
-        lead = Lead(organization=org, external_id=ext("l"), contact=c, product_line=line, region=rng.choice(regions),
-                    assigned_agent=rng.choice(agents), created_at=t0 - dt.timedelta(days=10), converted_at=t0)  # fmt: skip
+        lead = Lead(
+            organization=org,
+            external_id=ext("l"),
+            contact=c,
+            product_line=line,
+            region=rng.choice(regions),
+            assigned_agent=rng.choice(agents),
+            created_at=t0 - dt.timedelta(days=10),
+            converted_at=t0,
+        )
         rows[Contact].append(c)
         rows[Lead].append(lead)
         subscribe(c, lead, line, t0, rng.gammavariate(2.0, 0.6), returning=False)
@@ -645,8 +727,16 @@ def build_generated_history(org, agents, *, seed: int, customers: int, prospects
         c = Contact(organization=org, external_id=ext("c"), name=f"Prospect {number}", created_at=start)
         created = day(start + days(0, 650))
         lost = created + days(10, 30)
-        lead = Lead(organization=org, external_id=ext("l"), contact=c, product_line="Starter", region=rng.choice(regions),
-                    assigned_agent=rng.choice(agents), created_at=created, lost_at=lost if at(lost) else None)  # fmt: skip
+        lead = Lead(
+            organization=org,
+            external_id=ext("l"),
+            contact=c,
+            product_line="Starter",
+            region=rng.choice(regions),
+            assigned_agent=rng.choice(agents),
+            created_at=created,
+            lost_at=lost if at(lost) else None,
+        )
         rows[Contact].append(c)
         rows[Lead].append(lead)
         if rng.random() < 0.5:

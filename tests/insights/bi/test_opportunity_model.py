@@ -49,10 +49,24 @@ def facts(*, sale_rows=(), leads=(), activities=(), replies=(), chats=()) -> rul
     """Hand-built aggregates in the selectors' shapes; leads are (contact, lost days ago or None,
     new leads in the window), activities (contact, interactions, inbound, meetings, days ago)."""
     lead_frame = pd.DataFrame(
-        [(c, 100 + c, "Nairobi", "Pro", 7, 1, 0, int(lost is not None), None if lost is None else ago(lost),
-          ago(5 if new else 400), new) for c, lost, new in leads],
+        [
+            (
+                c,
+                100 + c,
+                "Nairobi",
+                "Pro",
+                7,
+                1,
+                0,
+                int(lost is not None),
+                None if lost is None else ago(lost),
+                ago(5 if new else 400),
+                new,
+            )
+            for c, lost, new in leads
+        ],
         columns=list(rules.LEADS_COLUMNS),
-    )  # fmt: skip
+    )
     return rules.SignalFacts(
         as_of=AS_OF,
         sales=sales(*sale_rows) if sale_rows else pd.DataFrame(columns=list(rules.SALES_COLUMNS)),
@@ -86,28 +100,62 @@ MONTHLY = [(1, "Pro", "new", 1, 100, 200, 200), (1, "Pro", "recurring", 6, 600, 
     ("rows", "expected"),
     [
         # new 200 days ago + 6 recurring 170..20: cadence (200 - 20) / (7 - 1) = 30, due 30 - 20
-        (MONTHLY, {"subscription": "recurring", "cadence_days": 30, "due_in_days": 10, "churned": False,
-                   "active": True, "current_line": "Pro", "mean_payment": 100}),
+        (
+            MONTHLY,
+            {
+                "subscription": "recurring",
+                "cadence_days": 30,
+                "due_in_days": 10,
+                "churned": False,
+                "active": True,
+                "current_line": "Pro",
+                "mean_payment": 100,
+            },
+        ),
         # one contract payment 350 days ago: a year's term, due in 365 - 350 = 15 days
-        ([(1, "Ent", "new", 1, 9000, 350, 350)],
-         {"subscription": "contract", "cadence_days": 365, "due_in_days": 15, "churned": False, "active": True}),
+        (
+            [(1, "Ent", "new", 1, 9000, 350, 350)],
+            {
+                "subscription": "contract",
+                "cadence_days": 365,
+                "due_in_days": 15,
+                "churned": False,
+                "active": True,
+            },
+        ),
         # renewals 740 and 375 days ago: cadence 365, due 365 - 375 = -10; mean 20000 / 2
-        ([(1, "Ent", "renewal", 2, 20000, 740, 375)],
-         {"cadence_days": 365, "due_in_days": -10, "mean_payment": 10000, "churned": False}),
+        (
+            [(1, "Ent", "renewal", 2, 20000, 740, 375)],
+            {"cadence_days": 365, "due_in_days": -10, "mean_payment": 10000, "churned": False},
+        ),
         # monthly until 90 days ago: 90 > 1.5 x 30, churned and not active
-        ([(1, "Pro", "new", 1, 100, 300, 300), (1, "Pro", "recurring", 7, 700, 270, 90)],
-         {"cadence_days": 30, "churned": True, "active": False}),
+        (
+            [(1, "Pro", "new", 1, 100, 300, 300), (1, "Pro", "recurring", 7, 700, 270, 90)],
+            {"cadence_days": 30, "churned": True, "active": False},
+        ),
         # one recurring payment only: monthly by default, paid 40 days ago (< 45): not churned
         ([(1, "Pro", "recurring", 1, 100, 40, 40)], {"cadence_days": 30, "churned": False, "active": True}),
         # one-off buyers are customers for ONE_OFF_ACTIVE_DAYS after their last purchase
         ([(1, "Add-ons", "one_time", 1, 50, 300, 300)], {"subscription": "", "active": True}),
         ([(1, "Add-ons", "one_time", 1, 50, 400, 400)], {"subscription": "", "active": False}),
         # upgraded: the current line is the one of the latest subscription payment
-        ([(1, "Starter", "new", 1, 30, 300, 300), (1, "Starter", "recurring", 5, 150, 270, 150),
-          (1, "Pro", "recurring", 4, 400, 120, 30), (1, "Add-ons", "one_time", 1, 50, 10, 10)],
-         {"current_line": "Pro", "mean_payment": 100, "lines_owned": 3, "n_purchases": 11, "total_spend": 630}),
+        (
+            [
+                (1, "Starter", "new", 1, 30, 300, 300),
+                (1, "Starter", "recurring", 5, 150, 270, 150),
+                (1, "Pro", "recurring", 4, 400, 120, 30),
+                (1, "Add-ons", "one_time", 1, 50, 10, 10),
+            ],
+            {
+                "current_line": "Pro",
+                "mean_payment": 100,
+                "lines_owned": 3,
+                "n_purchases": 11,
+                "total_spend": 630,
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_customer_state(rows, expected):
     state = rules.customer_state(sales(*rows), as_of=AS_OF).loc[1]
 
@@ -124,16 +172,27 @@ def test_customer_state_of_no_sales_is_empty():
 
 def test_cross_sell_line_is_the_most_co_purchased_line_the_contact_lacks():
     # Pro owners 1-6; 1-4 also own Add-ons, 5 Analytics; 7 owns Starter and Add-ons.
-    owned = {1: ["Pro", "Add-ons"], 2: ["Pro", "Add-ons"], 3: ["Pro", "Add-ons"], 4: ["Pro", "Add-ons"],
-             5: ["Pro", "Analytics"], 6: ["Pro"], 7: ["Starter", "Add-ons"], 8: ["Starter"]}  # fmt: skip
+    owned = {
+        1: ["Pro", "Add-ons"],
+        2: ["Pro", "Add-ons"],
+        3: ["Pro", "Add-ons"],
+        4: ["Pro", "Add-ons"],
+        5: ["Pro", "Analytics"],
+        6: ["Pro"],
+        7: ["Starter", "Add-ons"],
+        8: ["Starter"],
+    }
     rows = [(c, line, "new", 1, 1, 100, 100) for c, lines in owned.items() for line in lines]
 
     lines = rules.cross_sell_lines(sales(*rows))
 
     # 6: Add-ons owners among Pro owners 4 / 6; Analytics has 1 co-owner (< 3): not a candidate
     assert lines.loc[6].to_dict() == {
-        "recommended_line": "Add-ons", "based_on_line": "Pro", "cross_share": pytest.approx(4 / 6), "co_owners": 4,
-    }  # fmt: skip
+        "recommended_line": "Add-ons",
+        "based_on_line": "Pro",
+        "cross_share": pytest.approx(4 / 6),
+        "co_owners": 4,
+    }
     # 7: 4 of the 5 Add-ons owners own Pro (Starter -> Pro has no co-owner): Pro, 4 / 5
     assert lines.loc[7, ["recommended_line", "based_on_line"]].tolist() == ["Pro", "Add-ons"]
     assert lines.loc[7, "cross_share"] == pytest.approx(4 / 5)
@@ -149,14 +208,16 @@ def test_signals_need_engagement_and_respect_quiet_periods():
     f = facts(
         sale_rows=[
             *MONTHLY,  # contact 1: engaged by a campaign reply
-            (2, "Pro", "new", 1, 100, 200, 200), (2, "Pro", "recurring", 6, 600, 170, 20),  # not engaged
-            (3, "Pro", "new", 1, 100, 200, 200), (3, "Pro", "recurring", 6, 600, 170, 20),
+            (2, "Pro", "new", 1, 100, 200, 200),
+            (2, "Pro", "recurring", 6, 600, 170, 20),  # not engaged
+            (3, "Pro", "new", 1, 100, 200, 200),
+            (3, "Pro", "recurring", 6, 600, 170, 20),
             (3, "Pro", "upsell", 1, 30, 60, 60),  # upsold 60 days ago, chatting
         ],
         leads=[(1, None, 0), (2, None, 0), (3, None, 0)],
         replies=[(1, 4)],
         chats=[(3, 2)],
-    )  # fmt: skip
+    )
 
     found = signal_types(f)
 
@@ -169,14 +230,18 @@ def test_signals_need_engagement_and_respect_quiet_periods():
 
 def test_win_back_needs_a_customer_initiated_contact_after_the_lapse():
     f = facts(
-        sale_rows=[(1, "Pro", "new", 1, 100, 300, 300), (1, "Pro", "recurring", 7, 700, 270, 90),
-                   (2, "Pro", "new", 1, 100, 300, 300), (2, "Pro", "recurring", 7, 700, 270, 90)],
+        sale_rows=[
+            (1, "Pro", "new", 1, 100, 300, 300),
+            (1, "Pro", "recurring", 7, 700, 270, 90),
+            (2, "Pro", "new", 1, 100, 300, 300),
+            (2, "Pro", "recurring", 7, 700, 270, 90),
+        ],
         leads=[(1, None, 0), (2, None, 0), (3, 100, 0), (4, 2, 0), (5, 50, 1)],
         # 2 only got an outbound call; 4 wrote 3 days ago, before being lost 2 days ago
         activities=[(2, 1, 0, 0, 5)],
         chats=[(1, 5), (4, 3)],
         replies=[(3, 3)],
-    )  # fmt: skip
+    )
 
     found = signal_types(f)
 
@@ -284,9 +349,12 @@ def test_types_with_too_little_history_fall_back():
     )
 
     assert {t: h.method for t, h in histories.items()} == {
-        "upsell": "model", "cross_sell": "fallback", "renewal": "model", "expansion": "fallback",
+        "upsell": "model",
+        "cross_sell": "fallback",
+        "renewal": "model",
+        "expansion": "fallback",
         "win_back": "fallback",
-    }  # fmt: skip
+    }
     assert histories["expansion"].examples == 0
     assert histories["expansion"].smoothed_rate == pytest.approx(0.10)
 
@@ -391,22 +459,32 @@ def test_no_sales_give_no_value():
 
 def test_wording_is_plain_json_for_every_type():
     f = facts(
-        sale_rows=[*MONTHLY, (2, "Ent", "new", 1, 9000, 350, 350),
-                   (3, "Pro", "new", 1, 100, 300, 300), (3, "Pro", "recurring", 7, 700, 270, 90)],
+        sale_rows=[
+            *MONTHLY,
+            (2, "Ent", "new", 1, 9000, 350, 350),
+            (3, "Pro", "new", 1, 100, 300, 300),
+            (3, "Pro", "recurring", 7, 700, 270, 90),
+        ],
         leads=[(1, None, 0), (2, None, 0), (3, None, 0)],
         activities=[(1, 2, 1, 1, 3)],
         chats=[(3, 5)],
-    )  # fmt: skip
+    )
     frame = rules.candidate_signals(f, renewal_notice_days=30, quiet_days=90)
     history = model.TypeHistory(examples=10, converted=2, method="fallback", smoothed_rate=0.1)
 
     texts = {
         row["type"]: opportunity_wording(
-            row, name="Ada", currency="KES", as_of=AS_OF, probability=0.25, method="fallback",
-            history=history, value=ValueEstimate(None, "no_sales", 0),
+            row,
+            name="Ada",
+            currency="KES",
+            as_of=AS_OF,
+            probability=0.25,
+            method="fallback",
+            history=history,
+            value=ValueEstimate(None, "no_sales", 0),
         )
         for row in frame.to_dict("records")
-    }  # fmt: skip
+    }
 
     assert set(texts) == {"upsell", "renewal", "win_back"}
     for wording in texts.values():
@@ -415,7 +493,15 @@ def test_wording_is_plain_json_for_every_type():
     assert texts["renewal"].title == "Renewal due in 15 days: Ada"
     assert texts["renewal"].evidence["renewal"]["due_on"] == "2026-03-17"
     assert texts["upsell"].evidence["engagement_30d"] == {
-        "interactions": 2, "inbound": 1, "meetings": 1, "campaign_replies": 0, "inbound_chats": 0, "new_leads": 0,
-    }  # fmt: skip
-    assert texts["win_back"].evidence["win_back"] == {"reason": "churned", "lapsed_days_ago": 60,
-                                                      "last_engaged_days_ago": 5}  # fmt: skip
+        "interactions": 2,
+        "inbound": 1,
+        "meetings": 1,
+        "campaign_replies": 0,
+        "inbound_chats": 0,
+        "new_leads": 0,
+    }
+    assert texts["win_back"].evidence["win_back"] == {
+        "reason": "churned",
+        "lapsed_days_ago": 60,
+        "last_engaged_days_ago": 5,
+    }

@@ -46,15 +46,14 @@ from django.test.utils import CaptureQueriesContext
 from agents import analytics as agent_analytics
 from agents import metrics as agent_metrics
 from agents import selectors as agent_selectors
-from agents.services import agent_metrics_refresh
+from core.stats.refresh import statistics_refresh
+from core.timeranges import Window, add_months, local_midnight
 from crm.models import CampaignMessage, Member, Role
-from crm.timeranges import Window, add_months, local_midnight
 from insights import analytics
 from insights.bi.models import PerformanceMetric
 from insights.bi.performance import definitions as d
 from insights.bi.performance import selectors, services
 from insights.bi.performance.definitions import PeriodTotals
-from insights.services import insights_rollups_refresh
 from insights.tabs import campaigns as campaigns_tab
 from insights.tabs import leads as leads_tab
 from insights.tabs import parse_tab_query
@@ -94,10 +93,9 @@ T = PeriodTotals
         # (numerator, denominator, shown value)
         ("conversion_rate", ORG, T(created=3, created_converted=2), T(), (2, 3, 66.7)),  # 2/3
         ("conversion_rate", AGENT, T(handled=4, handled_converted=1), T(), (1, 4, 25.0)),
-        # 1/16 = 6.25%: the overview rounds half up (6.3), the agent KPI with round() (6.2);
-        # each scope keeps its dashboard's number.
+        # 1/16 = 6.25%: both dashboards round half up (core.metrics.round_half_up) -> 6.3
         ("conversion_rate", ORG, T(created=16, created_converted=1), T(), (1, 16, 6.3)),
-        ("conversion_rate", AGENT, T(handled=16, handled_converted=1), T(), (1, 16, 6.2)),
+        ("conversion_rate", AGENT, T(handled=16, handled_converted=1), T(), (1, 16, 6.3)),
         ("conversion_rate", ORG, T(), T(), (0, 0, None)),  # no lead: null, not 0
         ("response_rate", ORG, T(handled=4, contacted=3), T(), (3, 4, 75.0)),
         ("response_rate", AGENT, T(handled=2, contacted=0), T(), (0, 2, 0.0)),
@@ -105,11 +103,21 @@ T = PeriodTotals
         ("engagement_rate", ORG, T(delivered=3, replied=2), T(), (2, 3, 66.7)),
         ("engagement_rate", ORG, T(delivered=0), T(), (0, 0, None)),
         # 2 h + 4 h = 21,600 s over 2 leads = 3.0 h
-        ("avg_response_time", AGENT, T(response_microseconds=21_600_000_000, response_count=2), T(),
-         (21600, 2, 3.0)),
+        (
+            "avg_response_time",
+            AGENT,
+            T(response_microseconds=21_600_000_000, response_count=2),
+            T(),
+            (21600, 2, 3.0),
+        ),
         # 1 h + 1 h + 2 h = 4 h over 3 = 1.333.. h
-        ("avg_response_time", ORG, T(response_microseconds=14_400_000_000, response_count=3), T(),
-         (14400, 3, 1.33)),
+        (
+            "avg_response_time",
+            ORG,
+            T(response_microseconds=14_400_000_000, response_count=3),
+            T(),
+            (14400, 3, 1.33),
+        ),
         ("avg_response_time", ORG, T(handled=1), T(), (0, 0, None)),
         ("lead_velocity", ORG, T(created=2), T(created=3), (2, 3, -33.3)),  # (2 - 3) / 3
         ("lead_velocity", AGENT, T(handled=3), T(handled=2), (3, 2, 50.0)),  # (3 - 2) / 2
@@ -122,7 +130,7 @@ T = PeriodTotals
         ("upsell_rate", AGENT, T(customers=3, upsell_customers=1), T(), (1, 3, 33.3)),
         ("upsell_rate", AGENT, T(), T(), (0, 0, None)),
     ],
-)  # fmt: skip
+)
 def test_metric_definitions(metric, scope, current, previous, expected):
     value = d.metric_value(metric, scope=scope, current=current, previous=previous)
     shown = d.shown_value(metric, scope=scope, numerator=value.numerator, denominator=value.denominator)
@@ -139,8 +147,12 @@ def test_exact_values_keep_four_decimals():
         "conversion_rate", scope=ORG, current=T(created=3, created_converted=2), previous=T()
     )
     assert value.value == Decimal("66.6667")  # 2/3 x 100
-    value = d.metric_value("avg_response_time", scope=AGENT,
-                           current=T(response_microseconds=14_400_000_000, response_count=3), previous=T())  # fmt: skip
+    value = d.metric_value(
+        "avg_response_time",
+        scope=AGENT,
+        current=T(response_microseconds=14_400_000_000, response_count=3),
+        previous=T(),
+    )
     assert value.value == Decimal("1.3333")  # 4 h / 3
 
 
@@ -154,11 +166,17 @@ def test_engagement_rate_is_organization_wide_only():
     ("day", "period", "start", "previous", "following"),
     [
         (dt.date(2026, 2, 1), "day", dt.date(2026, 2, 1), dt.date(2026, 1, 31), dt.date(2026, 2, 2)),
-        (dt.date(2026, 2, 1), "week", dt.date(2026, 1, 26), dt.date(2026, 1, 19), dt.date(2026, 2, 2)),  # a Sunday
+        (
+            dt.date(2026, 2, 1),
+            "week",
+            dt.date(2026, 1, 26),
+            dt.date(2026, 1, 19),
+            dt.date(2026, 2, 2),
+        ),  # a Sunday
         (dt.date(2026, 1, 26), "week", dt.date(2026, 1, 26), dt.date(2026, 1, 19), dt.date(2026, 2, 2)),
         (dt.date(2026, 1, 15), "month", dt.date(2026, 1, 1), dt.date(2025, 12, 1), dt.date(2026, 2, 1)),
     ],
-)  # fmt: skip
+)
 def test_periods(day, period, start, previous, following):
     assert d.period_start(day, period) == start
     assert d.previous_period_start(start, period) == previous
@@ -192,22 +210,58 @@ def history(org):
     }
     lead = lambda ext, **kw: LeadFactory(organization=org, external_id=f"perf-{ext}", **kw)  # noqa: E731
     leads = {
-        "A": lead("A", contact=contacts["cA"], assigned_agent=alice, created_at=utc(2, 1, 5),
-                  assigned_at=utc(2, 1, 6), contacted_at=utc(2, 1, 8), converted_at=utc(2, 3, 10)),
-        "B": lead("B", contact=contacts["cB"], assigned_agent=alice, created_at=utc(2, 2, 7, 30),
-                  assigned_at=utc(2, 2, 7, 30), contacted_at=utc(2, 2, 11, 30)),
-        "C": lead("C", contact=contacts["cC"], assigned_agent=bob, created_at=utc(2, 2, 9), assigned_at=utc(2, 2, 9)),
-        "D": lead("D", contact=contacts["cD"], assigned_agent=bob, created_at=utc(1, 20, 18),
-                  assigned_at=utc(1, 20, 19), contacted_at=utc(1, 20, 20, 30), converted_at=utc(1, 25, 18)),
+        "A": lead(
+            "A",
+            contact=contacts["cA"],
+            assigned_agent=alice,
+            created_at=utc(2, 1, 5),
+            assigned_at=utc(2, 1, 6),
+            contacted_at=utc(2, 1, 8),
+            converted_at=utc(2, 3, 10),
+        ),
+        "B": lead(
+            "B",
+            contact=contacts["cB"],
+            assigned_agent=alice,
+            created_at=utc(2, 2, 7, 30),
+            assigned_at=utc(2, 2, 7, 30),
+            contacted_at=utc(2, 2, 11, 30),
+        ),
+        "C": lead(
+            "C", contact=contacts["cC"], assigned_agent=bob, created_at=utc(2, 2, 9), assigned_at=utc(2, 2, 9)
+        ),
+        "D": lead(
+            "D",
+            contact=contacts["cD"],
+            assigned_agent=bob,
+            created_at=utc(1, 20, 18),
+            assigned_at=utc(1, 20, 19),
+            contacted_at=utc(1, 20, 20, 30),
+            converted_at=utc(1, 25, 18),
+        ),
         "E": lead("E", created_at=utc(1, 21, 18)),
-    }  # fmt: skip
+    }
     sale = lambda ext, **kw: SaleFactory(organization=org, external_id=f"perf-{ext}", **kw)  # noqa: E731
     sale("S1", lead=leads["A"], agent=alice, amount=Decimal(1000), kind="new", closed_at=utc(2, 3, 18))
     sale("S2", contact=contacts["cD"], agent=bob, amount=Decimal(300), kind="upsell", closed_at=utc(2, 1, 6))
-    sale("S3", contact=contacts["cD"], lead=leads["D"], agent=bob, amount=Decimal(200), kind="renewal",
-         closed_at=utc(1, 25, 20))  # fmt: skip
-    sale("S4", lead=leads["B"], agent=alice, amount=Decimal(999), currency="EUR", kind="expansion",
-         closed_at=utc(2, 2, 20))  # fmt: skip
+    sale(
+        "S3",
+        contact=contacts["cD"],
+        lead=leads["D"],
+        agent=bob,
+        amount=Decimal(200),
+        kind="renewal",
+        closed_at=utc(1, 25, 20),
+    )
+    sale(
+        "S4",
+        lead=leads["B"],
+        agent=alice,
+        amount=Decimal(999),
+        currency="EUR",
+        kind="expansion",
+        closed_at=utc(2, 2, 20),
+    )
     sale(
         "S5",
         contact=contacts["cD"],
@@ -218,21 +272,35 @@ def history(org):
     )
     campaign = CampaignFactory(organization=org, external_id="perf-K")
     for i, (sent, delivered, replied) in enumerate(
-        [(utc(1, 31, 20), True, True), (utc(2, 1, 4), True, False), (utc(2, 2, 6), True, True),
-         (utc(2, 3, 6), False, False)]
-    ):  # fmt: skip
+        [
+            (utc(1, 31, 20), True, True),
+            (utc(2, 1, 4), True, False),
+            (utc(2, 2, 6), True, True),
+            (utc(2, 3, 6), False, False),
+        ]
+    ):
         later = sent + dt.timedelta(minutes=5)
         CampaignMessage.objects.create(
-            organization=org, external_id=f"perf-m{i + 1}", campaign=campaign, sent_at=sent,
-            delivered_at=later if delivered else None, replied_at=later if replied else None,
+            organization=org,
+            external_id=f"perf-m{i + 1}",
+            campaign=campaign,
+            sent_at=sent,
+            delivered_at=later if delivered else None,
+            replied_at=later if replied else None,
             failed_at=None if delivered else later,
-        )  # fmt: skip
+        )
     return {"alice": alice, "bob": bob, "leads": leads}
 
 
 def shown(org, period: str, start: dt.date, agent=None) -> dict[str, float | None]:
-    rows = selectors.metric_series(organization=org, metric=None, period=period, start=start, end=start,
-                                   agent_id=None if agent is None else agent.pk)  # fmt: skip
+    rows = selectors.metric_series(
+        organization=org,
+        metric=None,
+        period=period,
+        start=start,
+        end=start,
+        agent_id=None if agent is None else agent.pk,
+    )
     return {row["metric"]: row["value"] for row in rows if row["period_start"] == start}
 
 
@@ -315,8 +383,9 @@ def test_daily_values_follow_the_local_day(org, history):
     assert saturday["engagement_rate"] == 50.0  # m1 replied, m2 not
     assert shown(org, "day", dt.date(2026, 2, 1))["conversion_rate"] == 0.0  # B at 23:30 local
     # an empty period has a row whose values are all null, never 0
-    empty = selectors.metric_series(organization=org, metric=None, period="day", start=dt.date(2026, 1, 17),
-                                    end=dt.date(2026, 1, 17))  # fmt: skip
+    empty = selectors.metric_series(
+        organization=org, metric=None, period="day", start=dt.date(2026, 1, 17), end=dt.date(2026, 1, 17)
+    )
     assert len(empty) == 7
     assert {(r["value"], r["numerator"], r["denominator"]) for r in empty} == {(None, 0.0, 0.0)}
 
@@ -337,7 +406,9 @@ def test_agent_rows_hand_computed(org, history):
         "response_rate": 100.0,
         "avg_response_time": 4.0,
         "lead_velocity": 0.0,  # 1 against 1
-        "revenue_per_lead": 1999.0,  # totalRevenue S1 1000 + S4 999 (every currency, as the agent KPI) / 1
+        # totalRevenue S1 1000 USD / 1 handled lead: S4 (999 EUR) is in another currency, left out
+        # of the agent KPI's revenue as of the overview's
+        "revenue_per_lead": 1000.0,
         "upsell_rate": 50.0,  # cA new, cB expansion
     }
     assert shown(org, "month", JAN, bob) == {
@@ -355,14 +426,20 @@ def test_agent_rows_hand_computed(org, history):
     assert not PerformanceMetric.objects.filter(agent=manager).exists()
     assert not PerformanceMetric.objects.filter(agent__isnull=False, metric="engagement_rate").exists()
     # the agent rows of the week of 12 Jan: nobody had data
-    assert not PerformanceMetric.objects.filter(agent__isnull=False, period="week",
-                                                period_start=dt.date(2026, 1, 12)).exists()  # fmt: skip
+    assert not PerformanceMetric.objects.filter(
+        agent__isnull=False, period="week", period_start=dt.date(2026, 1, 12)
+    ).exists()
 
 
 def test_metric_series_rows(org, history):
     services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
-    rows = selectors.metric_series(organization=org, metric="conversion_rate", period="week",
-                                   start=dt.date(2026, 1, 21), end=dt.date(2026, 2, 4))  # fmt: skip
+    rows = selectors.metric_series(
+        organization=org,
+        metric="conversion_rate",
+        period="week",
+        start=dt.date(2026, 1, 21),
+        end=dt.date(2026, 2, 4),
+    )
     # the week of 19 Jan overlaps 21 Jan, so it is included
     assert [
         (r["period_start"], r["value"], r["numerator"], r["denominator"], r["complete"]) for r in rows
@@ -386,8 +463,8 @@ def test_rollup_path_equals_live_path(org, history):
     services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
     live = snapshot(org)
     # the daily rollups answer the trusted days (up to 3 Feb local); today stays live
-    insights_rollups_refresh(organization=org, as_of=AS_OF)
-    agent_metrics_refresh(organization=org, as_of=AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    statistics_refresh(organization=org, family="agents", as_of=AS_OF)
     assert selectors.trusted_days(organization=org) == selectors.TrustedDays(
         insights=dt.date(2026, 2, 3), agents=dt.date(2026, 2, 3)
     )
@@ -434,8 +511,11 @@ def test_a_shorter_run_replaces_only_its_periods(org, history):
     rebuilt = {key for key, row in after.items() if row[7] == later}
     # 4 and 5 Feb, the week of 2 Feb, February
     assert {(k[2], k[3]) for k in rebuilt} == {
-        ("day", dt.date(2026, 2, 4)), ("day", dt.date(2026, 2, 5)), ("week", WEEK_2), ("month", FEB),
-    }  # fmt: skip
+        ("day", dt.date(2026, 2, 4)),
+        ("day", dt.date(2026, 2, 5)),
+        ("week", WEEK_2),
+        ("month", FEB),
+    }
     assert {k: r for k, r in after.items() if k not in rebuilt} == {
         k: r for k, r in before.items() if (k[2], k[3]) not in {(p, s) for _, _, p, s in rebuilt}
     }
@@ -445,8 +525,14 @@ def test_a_shorter_run_replaces_only_its_periods(org, history):
 def test_tenancy(org, history):
     other = OrganizationFactory(slug="perf-other", timezone="UTC", currency="USD")
     outsider = MemberFactory(email="olga@other.test", organization=other, role=Role.AGENT)
-    LeadFactory(organization=other, external_id="o-1", assigned_agent=outsider, created_at=utc(1, 31, 12),
-                assigned_at=utc(1, 31, 12), converted_at=utc(2, 1, 12))  # fmt: skip
+    LeadFactory(
+        organization=other,
+        external_id="o-1",
+        assigned_agent=outsider,
+        created_at=utc(1, 31, 12),
+        assigned_at=utc(1, 31, 12),
+        converted_at=utc(2, 1, 12),
+    )
     services.performance_metrics_refresh(organization=other, as_of=AS_OF, days=DAYS)
     theirs = snapshot(other)
     services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
@@ -454,10 +540,18 @@ def test_tenancy(org, history):
     assert shown(other, "month", JAN)["conversion_rate"] == 100.0  # o-1 only
     assert shown(org, "month", JAN)["conversion_rate"] == 66.7  # o-1 is not counted here
     # another organization's agent has no series here (and no error that reveals them)
-    assert selectors.metric_series(organization=org, metric=None, period="month", start=JAN, end=FEB,
-                                   agent_id=outsider.pk) == []  # fmt: skip
-    assert selectors.metric_series(organization=other, metric=None, period="month", start=JAN, end=FEB,
-                                   agent_id=history["alice"].pk) == []  # fmt: skip
+    assert (
+        selectors.metric_series(
+            organization=org, metric=None, period="month", start=JAN, end=FEB, agent_id=outsider.pk
+        )
+        == []
+    )
+    assert (
+        selectors.metric_series(
+            organization=other, metric=None, period="month", start=JAN, end=FEB, agent_id=history["alice"].pk
+        )
+        == []
+    )
 
 
 # --- query counts -------------------------------------------------------------------------
@@ -468,13 +562,31 @@ def build_team(org, agents: int) -> None:
         member = MemberFactory(email=f"a{n}@{org.slug}.test", organization=org, role=Role.AGENT)
         contact = ContactFactory(organization=org, external_id=f"{org.slug}-c{n}")
         for day in (20, 27):
-            lead = LeadFactory(organization=org, external_id=f"{org.slug}-l{n}-{day}", contact=contact,
-                               assigned_agent=member, created_at=utc(1, day, 12), assigned_at=utc(1, day, 13),
-                               contacted_at=utc(1, day, 15), converted_at=utc(2, 2, 12))  # fmt: skip
-            SaleFactory(organization=org, external_id=f"{org.slug}-s{n}-{day}", lead=lead, agent=member,
-                        kind="upsell", closed_at=utc(2, 2, 12 + n % 6))  # fmt: skip
-        LeadFactory(organization=org, external_id=f"{org.slug}-today-{n}", assigned_agent=member,
-                    created_at=utc(2, 4, 9), assigned_at=utc(2, 4, 9))  # fmt: skip
+            lead = LeadFactory(
+                organization=org,
+                external_id=f"{org.slug}-l{n}-{day}",
+                contact=contact,
+                assigned_agent=member,
+                created_at=utc(1, day, 12),
+                assigned_at=utc(1, day, 13),
+                contacted_at=utc(1, day, 15),
+                converted_at=utc(2, 2, 12),
+            )
+            SaleFactory(
+                organization=org,
+                external_id=f"{org.slug}-s{n}-{day}",
+                lead=lead,
+                agent=member,
+                kind="upsell",
+                closed_at=utc(2, 2, 12 + n % 6),
+            )
+        LeadFactory(
+            organization=org,
+            external_id=f"{org.slug}-today-{n}",
+            assigned_agent=member,
+            created_at=utc(2, 4, 9),
+            assigned_at=utc(2, 4, 9),
+        )
 
 
 def captured(function) -> list[str]:
@@ -492,17 +604,22 @@ def test_query_count_does_not_grow_with_agents(db, with_rollups):
     counts = {}
     for team in (small, large):
         if with_rollups:
-            insights_rollups_refresh(organization=team, as_of=AS_OF)
-            agent_metrics_refresh(organization=team, as_of=AS_OF)
+            statistics_refresh(organization=team, family="insights", as_of=AS_OF)
+            statistics_refresh(organization=team, family="agents", as_of=AS_OF)
         trusted = selectors.trusted_days(organization=team)
-        reads = captured(lambda t=team, tr=trusted: selectors.period_totals(
-            organization=t, period="week", first_start=dt.date(2026, 1, 5), end=AS_OF, trusted=tr))  # fmt: skip
-        refresh = captured(lambda t=team: services.performance_metrics_refresh(organization=t, as_of=AS_OF,
-                                                                                days=DAYS))  # fmt: skip
+        reads = captured(
+            lambda t=team, tr=trusted: selectors.period_totals(
+                organization=t, period="week", first_start=dt.date(2026, 1, 5), end=AS_OF, trusted=tr
+            )
+        )
+        refresh = captured(
+            lambda t=team: services.performance_metrics_refresh(organization=t, as_of=AS_OF, days=DAYS)
+        )
         inserts = [q for q in refresh if q.startswith("INSERT")]
         rows = PerformanceMetric.objects.for_org(team).count()
-        batch = connection.ops.bulk_batch_size([f for f in PerformanceMetric._meta.concrete_fields
-                                                if not f.primary_key], [None] * rows)  # fmt: skip
+        batch = connection.ops.bulk_batch_size(
+            [f for f in PerformanceMetric._meta.concrete_fields if not f.primary_key], [None] * rows
+        )
         assert len(inserts) == math.ceil(rows / min(batch, services.BULK_BATCH_SIZE))
         counts[team.slug] = (len(reads), len([q for q in refresh if not q.startswith("INSERT")]))
     # eleven reads with trusted rollup days (leads, sales, messages: rollup + live; agents:
@@ -517,8 +634,14 @@ def test_query_count_does_not_grow_with_agents(db, with_rollups):
 def test_metric_series_is_one_query(org, history, django_assert_num_queries):
     services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
     with django_assert_num_queries(1):
-        rows = selectors.metric_series(organization=org, metric=None, period="day", start=dt.date(2026, 1, 16),
-                                       end=dt.date(2026, 2, 4), agent_id=history["bob"].pk)  # fmt: skip
+        rows = selectors.metric_series(
+            organization=org,
+            metric=None,
+            period="day",
+            start=dt.date(2026, 1, 16),
+            end=dt.date(2026, 2, 4),
+            agent_id=history["bob"].pk,
+        )
     assert len(rows) == 7 * 6  # bob's 7 days with data, 6 metrics each
 
 
@@ -537,8 +660,10 @@ def generated_org(request, db):
 
 
 def overview_for(org, first: dt.date, last: dt.date) -> dict:
-    body = {"timeRange": {"start": first.isoformat(), "end": last.isoformat()},
-            "metrics": ["leads", "revenue", "campaigns"]}  # fmt: skip
+    body = {
+        "timeRange": {"start": first.isoformat(), "end": last.isoformat()},
+        "metrics": ["leads", "revenue", "campaigns"],
+    }
     request = analytics.parse_overview_request(organization=org, body=body, as_of=GEN_AS_OF)
     return analytics.compute_overview(organization=org, request=request)["data"]
 
@@ -576,10 +701,14 @@ def assert_equals_dashboards(org, period: str, first: dt.date, seen: set[str]) -
         first,
     )
 
-    window = Window(start=local_midnight(first, org.tz), end=local_midnight(last + dt.timedelta(days=1), org.tz),
-                    label=f"perf-{period}-{first}")  # fmt: skip
-    team = agent_selectors.agent_window_totals(organization=org, window=window,
-                                               state=agent_selectors.fill_state(org))  # fmt: skip
+    window = Window(
+        start=local_midnight(first, org.tz),
+        end=local_midnight(last + dt.timedelta(days=1), org.tz),
+        label=f"perf-{period}-{first}",
+    )
+    team = agent_selectors.agent_window_totals(
+        organization=org, window=window, state=agent_selectors.fill_state(org)
+    )
     everyone = sum(team.values(), agent_metrics.AgentTotals())
     everyone_kpis = agent_metrics.agent_kpis(everyone).payload()
     assert ours["avg_response_time"] == everyone_kpis["responseTimeHours"], (period, first)
@@ -607,8 +736,8 @@ def assert_equals_dashboards(org, period: str, first: dt.date, seen: set[str]) -
 def test_series_equal_the_dashboard_definitions(generated_org):
     org = generated_org
     # the dashboards and the series both read the rollups for trusted days
-    insights_rollups_refresh(organization=org, as_of=GEN_AS_OF)
-    agent_metrics_refresh(organization=org, as_of=GEN_AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=GEN_AS_OF)
+    statistics_refresh(organization=org, family="agents", as_of=GEN_AS_OF)
     services.performance_metrics_refresh(organization=org, as_of=GEN_AS_OF)
     seen: set[str] = set()
     current_month = d.period_start(GEN_AS_OF.astimezone(org.tz).date(), "month")
@@ -626,8 +755,8 @@ def test_generated_rollup_path_equals_live_path(generated_org):
     org = generated_org
     services.performance_metrics_refresh(organization=org, as_of=GEN_AS_OF, days=120)
     live = snapshot(org)
-    insights_rollups_refresh(organization=org, as_of=GEN_AS_OF)
-    agent_metrics_refresh(organization=org, as_of=GEN_AS_OF)
+    statistics_refresh(organization=org, family="insights", as_of=GEN_AS_OF)
+    statistics_refresh(organization=org, family="agents", as_of=GEN_AS_OF)
     services.performance_metrics_refresh(organization=org, as_of=GEN_AS_OF, days=120)
     assert snapshot(org) == live
     assert len(live) > 1000

@@ -8,7 +8,6 @@ import io
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django_celery_beat.models import PeriodicTask
 
 from insights import tasks
 from insights.bi import refresh
@@ -111,9 +110,3 @@ def test_command_refuses_an_unknown_organization():
     OrganizationFactory(slug="known")
     with pytest.raises(CommandError, match="No organization with slug 'nope'"):
         call_command("refresh_insights", "nope")
-
-
-def test_beat_schedule_is_created_by_migration():
-    task = PeriodicTask.objects.get(name="nightly business insights")
-    assert task.task == "insights.bi_refresh_all"
-    assert (task.crontab.minute, task.crontab.hour, str(task.crontab.timezone)) == ("15", "2", "UTC")

@@ -30,11 +30,6 @@ HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/insights"}
 
 
 @pytest.fixture(autouse=True)
-def fast_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def frozen():
     cache.clear()
     with time_machine.travel(AS_OF, tick=False):
@@ -118,8 +113,15 @@ def test_agent_sees_only_their_own_leads(bi):
     text = html(response)
     for key in ("lead", "perf"):
         assert bi.insights[key].title in text
-    for hidden in (bi.insights["bea"].title, bi.insights["org"].title, "Bea", bi.bea.email, "Otieno",
-                   f"/agents/{bi.bea.pk}/", "Renewal of Otieno"):  # fmt: skip
+    for hidden in (
+        bi.insights["bea"].title,
+        bi.insights["org"].title,
+        "Bea",
+        bi.bea.email,
+        "Otieno",
+        f"/agents/{bi.bea.pk}/",
+        "Renewal of Otieno",
+    ):
         assert hidden not in text, hidden
     assert "Your leads and opportunities" in text
     assert 'data-testid="refresh-now"' not in text  # a manager's button
@@ -299,8 +301,11 @@ def test_bad_notes_and_addresses_are_refused_not_server_errors(bi):
         response = client.post(f"/insights/{insight.pk}/resolve", {"note": note}, headers=HTMX)
         assert response.status_code == 200
         assert 'data-testid="insight-notice"' in html(response)
-    moved = client.post(f"/insights/opportunities/{bi.opportunities['alan'].pk}/status",
-                        {"status": "in_progress", "note": "\x00"}, headers=HTMX)  # fmt: skip
+    moved = client.post(
+        f"/insights/opportunities/{bi.opportunities['alan'].pk}/status",
+        {"status": "in_progress", "note": "\x00"},
+        headers=HTMX,
+    )
     assert "A note cannot contain NUL characters." in html(moved)
     assert BusinessInsight.objects.get(pk=insight.pk).resolved_at is None
     assert Opportunity.objects.get(pk=bi.opportunities["alan"].pk).status == "identified"
@@ -408,15 +413,20 @@ def test_refresh_now_is_for_managers(bi):
     ("evidence", "rows"),
     [
         ({"score": 82, "days_idle": 9}, [("Score", "82"), ("Days idle", "9")]),
-        ({"expectedValue": 4500.0, "dropShare": 0.625}, [("Expected value", "4,500"), ("Drop share", "62.5%")]),
+        (
+            {"expectedValue": 4500.0, "dropShare": 0.625},
+            [("Expected value", "4,500"), ("Drop share", "62.5%")],
+        ),
         ({"topShare": 0.2, "share": 40.0}, [("Top share", "20%"), ("Share", "40")]),
-        ({"sources": ["Web", "Ads"], "flag": True, "none": None}, [("Sources", "Web, Ads"), ("Flag", "yes"),
-                                                                   ("None", "—")]),
+        (
+            {"sources": ["Web", "Ads"], "flag": True, "none": None},
+            [("Sources", "Web, Ads"), ("Flag", "yes"), ("None", "—")],
+        ),
         ({"window": {"from": "2026-11-01", "days": 14}}, [("Window", "From: 2026-11-01; Days: 14")]),
         ([1, 2], [("Evidence", "1, 2")]),
         ({}, []),
     ],
-)  # fmt: skip
+)
 def test_evidence_is_shown_readably(evidence, rows):
     assert evidence_rows(evidence) == rows
 
@@ -454,8 +464,10 @@ def test_admin_is_scoped_to_the_admins_organization(bi, admin_a):
 def test_admin_shows_the_status_history_and_acts_through_the_audited_actions(bi, admin_a):
     client = signed_in(admin_a)
     opportunity = bi.opportunities["alan"]
-    response = client.post("/admin/insights/opportunity/", {"action": "move_to_in_progress",
-                                                             "_selected_action": [opportunity.pk]})  # fmt: skip
+    response = client.post(
+        "/admin/insights/opportunity/",
+        {"action": "move_to_in_progress", "_selected_action": [opportunity.pk]},
+    )
     assert response.status_code == 302
     opportunity.refresh_from_db()
     assert opportunity.status == "in_progress"
@@ -472,11 +484,24 @@ def test_admin_edits_thresholds_with_help_texts_and_an_audit_row(bi, admin_a):
     client = signed_in(admin_a)
     form = html(client.get("/admin/insights/insightsettings/add/"))
     assert "an open lead counts when its score is at least this" in form
-    data = {name: value for name, value in {
-        "missed_min_score": 70, "missed_idle_days": 5, "upsell_top_share": "0.20", "upsell_engagement_days": 30,
-        "upsell_quiet_days": 90, "risk_window_days": 14, "risk_drop_share": "0.50", "response_goal_hours": 24,
-        "trend_history_weeks": 8, "trend_z": "2.0", "performance_history_weeks": 12, "performance_z": "2.0",
-        "renewal_notice_days": 30}.items()}  # fmt: skip
+    data = {
+        name: value
+        for name, value in {
+            "missed_min_score": 70,
+            "missed_idle_days": 5,
+            "upsell_top_share": "0.20",
+            "upsell_engagement_days": 30,
+            "upsell_quiet_days": 90,
+            "risk_window_days": 14,
+            "risk_drop_share": "0.50",
+            "response_goal_hours": 24,
+            "trend_history_weeks": 8,
+            "trend_z": "2.0",
+            "performance_history_weeks": 12,
+            "performance_z": "2.0",
+            "renewal_notice_days": 30,
+        }.items()
+    }
     assert client.post("/admin/insights/insightsettings/add/", data).status_code == 302
     settings_row = InsightSettings.objects.get(organization=bi.org)
     assert settings_row.missed_idle_days == 5

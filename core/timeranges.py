@@ -10,6 +10,8 @@ import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from core.errors import ApplicationError
+
 NAMED_RANGES: dict[str, dt.timedelta] = {
     "24h": dt.timedelta(hours=24),
     "7d": dt.timedelta(days=7),
@@ -21,8 +23,11 @@ DEFAULT_RANGE = "30d"
 MAX_DAYS = 3660
 
 
-class RangeError(ValueError):
-    """A range the user asked for that we cannot answer; the message is shown to them."""
+class RangeError(ApplicationError):
+    """A range the user asked for that we cannot answer (400 on `range`); the message is
+    shown to them."""
+
+    field = "range"
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,18 @@
-"""The fill-state contract shared by every rollup (agents' daily rows, insights' rollups).
-
-A fill state says the rows are valid up to `filled_through`, except from `dirty_from` on
-(ingestion marks days stale); readers take the trusted days from the rollups and compute
-everything else of a window live, so an answer always equals the raw computation.
-"""
+"""Reading a family's fill state, and the plan that splits a window into trusted rollup days
+and a live rest, so an answer always equals the raw computation."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
 
-from django.db.models import Case, F, Model, Q, Value, When
-
+from core.models import FillState
+from core.timeranges import Window, first_full_day, local_midnight
 from crm.models import Organization
-from crm.timeranges import Window, first_full_day, local_midnight
 
 
-class FillState(Protocol):
-    filled_through: dt.date | None
-    dirty_from: dt.date | None
+def fill_state(organization: Organization, family: str) -> FillState | None:
+    return FillState.objects.for_org(organization).filter(family=family).first()
 
 
 def trusted_through(state: FillState | None) -> dt.date | None:
@@ -29,6 +22,10 @@ def trusted_through(state: FillState | None) -> dt.date | None:
     if state.dirty_from is not None:
         return min(state.filled_through, state.dirty_from - dt.timedelta(days=1))
     return state.filled_through
+
+
+def trusted_last_day(organization: Organization, family: str) -> dt.date | None:
+    return trusted_through(fill_state(organization, family))
 
 
 @dataclass(frozen=True)
@@ -55,18 +52,3 @@ def window_plan(window: Window, *, tz: dt.tzinfo, trusted_last_day: dt.date | No
     if rollup_end < window.end:
         ranges.append((rollup_end, window.end))
     return WindowPlan(rollup_days=(first, last), live_ranges=tuple(ranges))
-
-
-def mark_stale(model: type[Model], *, organization_id: int, first_at: dt.datetime) -> None:
-    """Ingestion stored business rows from `first_at` on: that local day and the later ones
-    are no longer trusted. Moves `dirty_from` only backwards and bumps `version`, so a
-    rebuild running meanwhile does not clear the mark (see the rebuild services)."""
-    org = Organization.objects.only("timezone").get(pk=organization_id)
-    day = first_at.astimezone(org.tz).date()
-    model.objects.filter(organization_id=organization_id).update(
-        dirty_from=Case(
-            When(Q(dirty_from__isnull=True) | Q(dirty_from__gt=day), then=Value(day)),
-            default=F("dirty_from"),
-        ),
-        version=F("version") + 1,
-    )

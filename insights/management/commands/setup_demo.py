@@ -21,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, scale: str, seed: int, **options) -> None:
+        call_command("sync_beat_schedule", stdout=self.stdout)
         org = demo_organization_ensure()
         if not Lead.objects.for_org(org).exists():
             self.stdout.write("Generating demo data (first start only)...")

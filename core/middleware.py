@@ -1,7 +1,9 @@
 """Map framework-level failures on API paths to the JSON error shape.
 
 Django answers an oversized body with an HTML 400 and a NUL byte reaches PostgreSQL as a
-500; API clients get a JSON 413 / 400 instead (RELIABILITY.md G7).
+500; API clients get a JSON 413 / 400 instead (RELIABILITY.md G7). With DEBUG on, Django
+answers a path that matches no route with its technical 404 page and never calls handler404;
+API clients get the JSON 404 of core.errors.page_not_found then too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
-from crm.api_errors import API_PREFIXES, error_response
+from core.errors import API_PREFIXES, error_response, page_not_found
 
 
 class JsonErrorMiddleware:
@@ -31,7 +33,18 @@ class JsonErrorMiddleware:
                     413,
                     f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
                 )
-        return self.get_response(request)
+        response = self.get_response(request)
+        # resolver_match stays None only when no route matched: a view's own 404 keeps its body.
+        # (A catch-all api/ route would do the same but make every /api/ path valid, which
+        # stops CommonMiddleware's APPEND_SLASH redirects such as /api/docs -> /api/docs/.)
+        if (
+            settings.DEBUG
+            and response.status_code == 404
+            and request.resolver_match is None
+            and request.path.startswith(API_PREFIXES)
+        ):
+            return page_not_found(request)
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PREFIXES):

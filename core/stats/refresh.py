@@ -1,0 +1,108 @@
+"""The writes of the statistics engine: stale marks from ingestion, the idempotent refresh
+of a family up to yesterday, and the rebuild of a span of days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from core.models import FillState
+from core.stats.families import Family, families, family_get
+from crm.events import Ingested
+from crm.models import Organization
+
+logger = logging.getLogger(__name__)
+
+
+def statistics_rebuild(
+    *, organization: Organization, family: str, first_day: dt.date, last_day: dt.date
+) -> int:
+    """Rewrite the family's rows of the local days [first_day, last_day]; returns the rows."""
+    started = time.monotonic()
+    rows = family_get(family).rebuild(organization=organization, first_day=first_day, last_day=last_day)
+    logger.info(
+        "statistics organization=%s family=%s first=%s last=%s rows=%d ms=%d",
+        organization.pk,
+        family,
+        first_day,
+        last_day,
+        rows,
+        (time.monotonic() - started) * 1000,
+    )
+    return rows
+
+
+def _first_day_to_rebuild(
+    *, organization: Organization, family: Family, state: FillState, yesterday: dt.date
+) -> dt.date:
+    """The earliest of: the first stale day, the day after the last filled one (or the first
+    day with data on a first fill), and the family's trailing days."""
+    candidates = [yesterday - dt.timedelta(days=family.trailing_days - 1)]
+    if state.dirty_from is not None:
+        candidates.append(state.dirty_from)
+    if state.filled_through is not None:
+        candidates.append(state.filled_through + dt.timedelta(days=1))
+    else:
+        earliest = family.earliest_day(organization)
+        if earliest is not None:
+            candidates.append(earliest)
+    return min(candidates)
+
+
+def statistics_refresh(
+    *, organization: Organization, family: str, as_of: dt.datetime
+) -> tuple[dt.date, dt.date] | None:
+    """Bring one family up to the last complete local day, rebuilding stale days; returns the
+    span rebuilt. Clears the stale mark only when no ingestion marked anything while it ran
+    (the version check), so nothing ingested meanwhile is ever taken as rolled up."""
+    declared = family_get(family)
+    state, _ = FillState.objects.get_or_create(organization=organization, family=family)
+    version = state.version
+    yesterday = as_of.astimezone(organization.tz).date() - dt.timedelta(days=1)
+    first = _first_day_to_rebuild(
+        organization=organization, family=declared, state=state, yesterday=yesterday
+    )
+    if first <= yesterday:
+        statistics_rebuild(organization=organization, family=family, first_day=first, last_day=yesterday)
+    filled_through = max(yesterday, state.filled_through) if state.filled_through else yesterday
+    cleared = FillState.objects.filter(pk=state.pk, version=version).update(
+        filled_through=filled_through, dirty_from=None, updated_at=timezone.now()
+    )
+    if not cleared:
+        # Something was ingested meanwhile: keep its stale mark for the next run.
+        FillState.objects.filter(pk=state.pk).update(filled_through=filled_through, updated_at=timezone.now())
+    if declared.after_refresh is not None:
+        declared.after_refresh(organization=organization, as_of=as_of)
+    return (first, yesterday) if first <= yesterday else None
+
+
+def statistics_mark_stale(event: Ingested) -> list[str]:
+    """Ingestion listener: for every family the entity feeds, the local day of the first
+    stored business timestamp and the later ones are no longer trusted. Moves `dirty_from`
+    only backwards and bumps `version`; queues a refresh after commit. Returns the families."""
+    names = [f.name for f in families() if event.entity in f.stale_entities]
+    if not names or event.first_at is None:
+        return []
+    org = Organization.objects.only("timezone").get(pk=event.organization_id)
+    day = event.first_at.astimezone(org.tz).date()
+    FillState.objects.filter(organization_id=event.organization_id, family__in=names).update(
+        dirty_from=Case(
+            When(Q(dirty_from__isnull=True) | Q(dirty_from__gt=day), then=Value(day)),
+            default=F("dirty_from"),
+        ),
+        version=F("version") + 1,
+    )
+    transaction.on_commit(lambda: _schedule(event.organization_id, names))
+    return names
+
+
+def _schedule(organization_id: int, names: list[str]) -> None:
+    from core import tasks
+
+    for name in names:
+        tasks.schedule_statistics_refresh(organization_id, name)
