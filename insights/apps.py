@@ -7,6 +7,8 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.stats.families import family_register
+        from insights import catalogue
         from insights.statistics import FAMILY
 
         family_register(FAMILY)
+        catalogue.register()

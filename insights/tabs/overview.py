@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.api import NumberField, inline_serializer
+from core.catalogue import metric_get
 from core.display import PERCENT, POINTS, UNIT_SUFFIXES
 from core.display import trend as display_trend
 from core.metrics import trend_points
@@ -25,27 +26,28 @@ TODAY_FIGURES = {
     "revenue": ("sales", "amount_sum", "Revenue"),
     "messagesSent": ("campaigns", "sent", "Messages sent"),
 }
+# The comparison table's rows, in order: catalogue names "<overview block>.<field>"; each
+# row's label, format and change unit come from the catalogue (insights/catalogue.py).
 COMPARISON_ROWS = (
-    # (metric block, field, label, format)
-    ("calls", "total", "Calls", "integer"),
-    ("calls", "successRate", "Call success rate", "percent"),
-    ("calls", "averageDuration", "Average call duration (min)", "number"),
-    ("calls", "totalMinutes", "Minutes on calls", "integer"),
-    ("leads", "total", "Leads created", "integer"),
-    ("leads", "qualified", "Leads qualified", "integer"),
-    ("leads", "conversionRate", "Lead conversion rate", "percent"),
-    ("leads", "averageScore", "Average lead score", "number"),
-    ("leads", "pipelineValue", "Lead pipeline value", "money"),
-    ("revenue", "total", "Revenue", "money"),
-    ("revenue", "deals", "Deals", "integer"),
-    ("revenue", "averageDealSize", "Average deal size", "money"),
-    ("revenue", "monthlyRecurring", "Monthly recurring revenue", "money"),
-    ("campaigns", "sent", "Messages sent", "integer"),
-    ("campaigns", "deliveredRate", "Delivered rate", "percent"),
-    ("campaigns", "readRate", "Read rate", "percent"),
-    ("campaigns", "responseRate", "Reply rate", "percent"),
-    ("campaigns", "totalSpend", "Campaign spend", "money"),
-    ("campaigns", "roi", "Campaign ROI", "percent"),
+    "calls.total",
+    "calls.successRate",
+    "calls.averageDuration",
+    "calls.totalMinutes",
+    "leads.total",
+    "leads.qualified",
+    "leads.conversionRate",
+    "leads.averageScore",
+    "leads.pipelineValue",
+    "revenue.total",
+    "revenue.deals",
+    "revenue.averageDealSize",
+    "revenue.monthlyRecurring",
+    "campaigns.sent",
+    "campaigns.deliveredRate",
+    "campaigns.readRate",
+    "campaigns.responseRate",
+    "campaigns.totalSpend",
+    "campaigns.roi",
 )
 
 _figure = inline_serializer(
@@ -167,12 +169,14 @@ def _goals(query: DashboardQuery) -> dict:
 def _comparison_rows(comparisons: dict, exact: dict) -> list[dict]:
     """Rows of rounded values; each change computed on the unrounded ones (DESIGN section 4)."""
     rows = []
-    for metric, field, label, kind in COMPARISON_ROWS:
+    for name in COMPARISON_ROWS:
+        entry = metric_get(name)
+        metric, field = name.split(".")
         current = comparisons[metric]["current"].get(field)
         previous = comparisons[metric]["previous"].get(field)
         now, before = exact[metric]["current"].get(field), exact[metric]["previous"].get(field)
-        # A change of a rate is in points, not a percent of a percent.
-        unit = POINTS if kind == "percent" else PERCENT
+        # A change of a rate is in points, not a percent of a percent (Metric.trend_unit).
+        unit = entry.trend_unit
         if unit == POINTS:
             change = trend_points(now, before)
         else:
@@ -181,8 +185,8 @@ def _comparison_rows(comparisons: dict, exact: dict) -> list[dict]:
             {
                 "metric": metric,
                 "field": field,
-                "label": label,
-                "format": kind,
+                "label": entry.label,
+                "format": entry.display_format,
                 "current": current,
                 "previous": previous,
                 "change": change,
