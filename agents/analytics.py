@@ -7,7 +7,6 @@ data version (core.cache: ingestion invalidates), and returns the payload of see
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from agents.services import goal_window, period_bounds
 from core.cache import org_cache_key
 from core.errors import ApplicationError
 from core.metrics import goal_progress, round_half_up, trend_percent
+from core.pagination import cursor_decode, cursor_encode, cursor_id, cursor_moment
 from core.timeranges import Window, local_midnight, parse_range, week_start
 from crm.models import Member, Organization
 
@@ -260,32 +260,16 @@ class CursorError(ApplicationError):
 
 
 def encode_cursor(moment: dt.datetime, kind: str, pk: int) -> str:
-    raw = f"{moment.isoformat()}|{kind}|{pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def is_small_whole_number(text: str) -> bool:
-    """ASCII digits only ("²" is a digit to isdigit() but not to int()), few enough for a bigint."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
-
-
-# A cursor is a moment of a timeline row: anything outside these years is forged, and
-# year 1 or 9999 with an offset cannot even be converted to UTC.
-CURSOR_YEARS = (1900, 2200)
+    return cursor_encode(moment, kind, pk)
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment_text, kind, pk = raw.split("|")
-        moment = dt.datetime.fromisoformat(moment_text)
-        if moment.tzinfo is None or kind not in ("a", "g") or not is_small_whole_number(pk.lstrip("-")):
-            raise ValueError
-        if not CURSOR_YEARS[0] <= moment.year <= CURSOR_YEARS[1]:
-            raise ValueError
-        return moment, kind, int(pk)
-    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
-        raise CursorError("Invalid cursor; use the nextCursor value of the previous page.") from exc
+    """(moment, kind, id) of a timeline row: "a" an activity, "g" a goal (ids may be negative)."""
+    invalid = CursorError("Invalid cursor; use the nextCursor value of the previous page.")
+    moment_text, kind, pk = cursor_decode(cursor, parts=3, invalid=invalid)
+    if kind not in ("a", "g"):
+        raise invalid
+    return cursor_moment(moment_text, invalid=invalid), kind, cursor_id(pk, invalid=invalid, signed=True)
 
 
 def _activity_item(row: dict) -> dict:

@@ -342,7 +342,7 @@ def main() -> None:
     )
     if refresh_ms is not None:
         print(
-            f"- agent_metrics_refresh rebuilt the daily rows of "
+            f"- the agents family refresh rebuilt the daily rows of "
             f"{' to '.join(d.isoformat() for d in rebuilt.get('days') or ())}: {refresh_ms / 1000:.1f} s "
             f"({AgentDailyMetrics.objects.filter(organization=org).count():,} rows in all)"
         )

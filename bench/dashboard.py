@@ -55,6 +55,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.common import Bearer, timed  # noqa: E402
 from core.models import FillState  # noqa: E402
+from core.stats.refresh import statistics_refresh  # noqa: E402
 from core.timeranges import parse_range  # noqa: E402
 from crm.models import Activity, Campaign, Lead, Member, Organization, Role  # noqa: E402
 from crm.services import member_add  # noqa: E402
@@ -394,7 +395,7 @@ def rebuild_benchmarks(org: Organization, repeat: int) -> dict:
         organization=org,
         defaults={"filled_through": last_day, "dirty_from": None, "updated_at": timezone.now()},
     )
-    services.statistics_refresh(organization=org, family="insights", as_of=timezone.now())
+    statistics_refresh(organization=org, family="insights", as_of=timezone.now())
     analyze_rollups()
     med = statistics.median
     rows = {spec.name: spec.model.objects.filter(organization=org).count() for spec in SPECS}
@@ -433,7 +434,7 @@ def main() -> None:
     if args.rebuild_only:
         args.ranges = ""
     if args.skip_rebuild:
-        services.statistics_refresh(organization=org, family="insights", as_of=timezone.now())
+        statistics_refresh(organization=org, family="insights", as_of=timezone.now())
         analyze_rollups()
     manager = Member.objects.filter(organization=org, role__in=(Role.MANAGER, Role.ADMIN)).first()
     if manager is None:

@@ -10,8 +10,6 @@ same 404. Each read is a fixed number of aggregate queries, whatever the data si
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -25,6 +23,7 @@ from django.http import Http404
 from core.cache import org_cache_key
 from core.errors import ApplicationError
 from core.metrics import percent, trend_points
+from core.pagination import cursor_decode, cursor_encode, cursor_id, cursor_moment
 from core.tenancy import get_for_org_or_404
 from core.timeranges import NAMED_RANGES, Window, local_midnight
 from crm.models import Activity, ActivityType, Lead, LeadStatus, Member, Organization, Role
@@ -50,7 +49,6 @@ DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 METRICS_MAX_DAYS = 366
 YEARS = (2000, 2100)
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-CURSOR_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 254
 CENTS = Decimal("0.01")
 
@@ -258,37 +256,27 @@ def _insights(scope: Scope, filters: InsightFilters) -> QuerySet:
 
 
 def _encode_cursor(ordering: str, item: BusinessInsight) -> str:
-    key = (
-        item.created_at.isoformat()
-        if ordering == "newest"
-        else ("" if item.impact is None else str(item.impact))
-    )
-    return base64.urlsafe_b64encode(f"{key}|{item.pk}".encode()).decode().rstrip("=")
+    if ordering == "newest":
+        return cursor_encode(item.created_at, item.pk)
+    return cursor_encode("" if item.impact is None else item.impact, item.pk)
 
 
 def _after(ordering: str, cursor: str) -> Q:
     """Rows after the cursor's (key, id) in `ordering`; FilterError on anything else."""
-    problem = FilterError("cursor", "This cursor is not valid; start again without it.")
-    if len(cursor) > CURSOR_MAX_LENGTH:
-        raise problem
+    invalid = FilterError("cursor", "This cursor is not valid; start again without it.")
+    key, raw_id = cursor_decode(cursor, parts=2, invalid=invalid)
+    last_id = cursor_id(raw_id, invalid=invalid)
+    if ordering == "newest":
+        moment = cursor_moment(key, invalid=invalid)
+        return Q(created_at__lt=moment) | Q(created_at=moment, id__lt=last_id)
+    if key == "":
+        return Q(impact__isnull=True, id__lt=last_id)
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        key, raw_id = text.split("|")
-        if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18):
-            raise ValueError(raw_id)
-        last_id = int(raw_id)
-        if ordering == "newest":
-            moment = dt.datetime.fromisoformat(key)
-            if moment.tzinfo is None:
-                raise ValueError(key)
-            return Q(created_at__lt=moment) | Q(created_at=moment, id__lt=last_id)
-        if key == "":
-            return Q(impact__isnull=True, id__lt=last_id)
         impact = Decimal(key)
-        if not impact.is_finite() or abs(impact) >= Decimal(10) ** 14:
-            raise ValueError(key)
-    except (ValueError, binascii.Error, UnicodeDecodeError, InvalidOperation, OverflowError) as exc:
-        raise problem from exc
+    except InvalidOperation as exc:
+        raise invalid from exc
+    if not impact.is_finite() or abs(impact) >= Decimal(10) ** 14:
+        raise invalid
     return Q(impact__lt=impact) | Q(impact=impact, id__lt=last_id) | Q(impact__isnull=True)
 
 
