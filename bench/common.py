@@ -16,7 +16,7 @@ class Bearer:
     minutes (SIMPLE_JWT) and a run at scale lasts much longer. Minting costs ~0.1 ms, at most
     once a minute."""
 
-    def __init__(self, user) -> None:  # noqa: ANN001
+    def __init__(self, user) -> None:
         self.user, self.minted, self.value = user, 0.0, ""
 
     def header(self) -> dict:

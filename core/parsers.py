@@ -9,7 +9,7 @@ class JSONParser(parsers.JSONParser):
     """DRF's parser maps ValueError to a 400 but lets RecursionError (a body nested
     thousands deep) through as a 500; such a body is malformed input like any other."""
 
-    def parse(self, stream, media_type=None, parser_context=None):  # noqa: ANN001, ANN201
+    def parse(self, stream, media_type=None, parser_context=None):
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError as exc:

@@ -195,7 +195,7 @@ def raw_totals(
 # --- writing: the rebuild of a span of days ----------------------------------------------
 
 
-def _grouped(*, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date):  # noqa: ANN202
+def _grouped(*, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date):
     """One GROUP BY over the raw rows of the local days [first_day, last_day]."""
     window = day_window(first_day, last_day, organization.tz)
     keys = {

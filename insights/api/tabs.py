@@ -68,7 +68,7 @@ def tab_view(name: str) -> type[TabView]:
         f"{payload_serializer.__name__}Output", (payload_serializer,), {"success": serializers.BooleanField()}
     )
 
-    def get(self, request):  # noqa: ANN001, ANN202 - a function of its own to carry this tab's schema
+    def get(self, request):
         return TabView.get(self, request)
 
     schema = extend_schema(

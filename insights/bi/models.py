@@ -169,7 +169,7 @@ class Opportunity(models.Model):
         return f"{self.get_type_display()}: {self.title}"
 
     @property
-    def weighted_value(self):  # noqa: ANN201 - Decimal | None
+    def weighted_value(self):
         if self.estimated_value is None:
             return None
         return self.estimated_value * self.confidence / 100

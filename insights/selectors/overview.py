@@ -60,7 +60,7 @@ def month_actuals(*, organization: Organization, window: Window) -> dict[str, ob
     trusted = selectors.trusted_through(selectors.fill_state(organization))
     parts = {"month": Part(window)}
 
-    def total(spec, measure):  # noqa: ANN001, ANN202
+    def total(spec, measure):
         grouped = selectors.window_totals(
             organization=organization, spec=spec, parts=parts, filters=Filters(), trusted_last_day=trusted
         )

@@ -58,7 +58,7 @@ def sales_totals(
     )
 
 
-def _rollup_bucket(period: str):  # noqa: ANN202 - a Django expression
+def _rollup_bucket(period: str):
     if period == "week":
         return TruncWeek("day")
     if period == "month":
@@ -93,7 +93,7 @@ def sales_by_bucket(
     plan = selectors.window_plan(window, tz=tz, trusted_last_day=trusted_last_day)
     out: dict[dt.date, dict[str, int | Decimal]] = {}
 
-    def add(rows, tz_of_rows) -> None:  # noqa: ANN001
+    def add(rows, tz_of_rows) -> None:
         for row in rows:
             target = out.setdefault(_as_day(row["bucket"], tz_of_rows), {})
             for measure in SALE_MEASURES:
@@ -128,7 +128,7 @@ def sales_by_bucket(
     return out
 
 
-def _sales_in(organization: Organization, window: TimeWindow, filters: Filters):  # noqa: ANN202
+def _sales_in(organization: Organization, window: TimeWindow, filters: Filters):
     return SALES.raw(organization).filter(_in("closed_at", window)).filter(filters.raw_q(SALES))
 
 

@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.urls import reverse
+from rest_framework import serializers
 
 from core.cache import org_cache_key
 from core.timeranges import NAMED_RANGES, Window
@@ -226,3 +227,34 @@ class CsvTable:
     title: str
     header: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
+
+
+# --- the range block every data tab answers with ------------------------------------------
+
+
+class TabRangeSerializer(serializers.Serializer):
+    """The schema of a tab's `range` block: one class, so one schema component ("TabRange")."""
+
+    label = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    previousStart = serializers.DateTimeField()
+    timezone = serializers.CharField()
+    currency = serializers.CharField()
+
+
+def range_serializer() -> TabRangeSerializer:
+    """A new instance per use: a serializer field can have one parent only."""
+    return TabRangeSerializer()
+
+
+def range_payload(query: DashboardQuery) -> dict:
+    """The window, the previous one's start (UTC, ISO 8601), the zone and the currency."""
+    return {
+        "label": query.window.label,
+        "start": query.window.start.astimezone(dt.UTC).isoformat(),
+        "end": query.window.end.astimezone(dt.UTC).isoformat(),
+        "previousStart": query.previous.start.astimezone(dt.UTC).isoformat(),
+        "timezone": query.organization.timezone,
+        "currency": query.organization.currency,
+    }

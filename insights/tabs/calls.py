@@ -4,8 +4,6 @@ hour heatmaps (docs/metrics.md, "Calls tab"). Every count links to the calls beh
 
 from __future__ import annotations
 
-import datetime as dt
-
 from rest_framework import serializers
 
 from core.api import inline_serializer
@@ -15,7 +13,7 @@ from core.metrics import percent
 from insights import metrics
 from insights.metrics import calls as call_metrics
 from insights.selectors import calls as reads
-from insights.tabs import CsvTable, DashboardQuery, records_url
+from insights.tabs import CsvTable, DashboardQuery, range_payload, range_serializer, records_url
 from reports.charts import BarChart, DonutChart, HeatmapChart, LineChart, Point, Series, ValueFormat
 
 TITLE = "Calls"
@@ -52,17 +50,7 @@ _CHANGE = {"allow_null": True}
 OPENAPI_RESPONSE = inline_serializer(
     "CallsTab",
     {
-        "range": inline_serializer(
-            "CallsTabRange",
-            {
-                "label": serializers.CharField(),
-                "start": serializers.DateTimeField(),
-                "end": serializers.DateTimeField(),
-                "previousStart": serializers.DateTimeField(),
-                "timezone": serializers.CharField(),
-                "currency": serializers.CharField(),
-            },
-        ),
+        "range": range_serializer(),
         "kpis": inline_serializer(
             "CallsTabKpiComparison",
             {
@@ -169,10 +157,6 @@ OPENAPI_RESPONSE = inline_serializer(
 # --- the payload --------------------------------------------------------------------------
 
 
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat()
-
-
 def compute(query: DashboardQuery) -> dict:
     """Four or five queries whatever the data size (insights.selectors.calls)."""
     organization, window, previous = query.organization, query.window, query.previous
@@ -187,14 +171,7 @@ def compute(query: DashboardQuery) -> dict:
     )
     countries, other = call_metrics.country_rows(groups, total=current["total"])
     return {
-        "range": {
-            "label": window.label,
-            "start": _utc(window.start),
-            "end": _utc(window.end),
-            "previousStart": _utc(previous.start),
-            "timezone": organization.timezone,
-            "currency": organization.currency,
-        },
+        "range": range_payload(query),
         "kpis": {
             "current": current,
             "previous": call_metrics.kpi_block(totals.previous),

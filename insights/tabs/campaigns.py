@@ -22,7 +22,14 @@ from insights import analytics, metrics, selectors
 from insights.metrics import campaigns as campaign_metrics
 from insights.selectors import Filters
 from insights.selectors import campaigns as reads
-from insights.tabs import CsvTable, DashboardQuery, TabInputError, records_url
+from insights.tabs import (
+    CsvTable,
+    DashboardQuery,
+    TabInputError,
+    range_payload,
+    range_serializer,
+    records_url,
+)
 from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
 
 TITLE = "Campaigns"
@@ -79,17 +86,7 @@ _TIME = {**_COUNTS, "readRate": serializers.FloatField(**_rate), "replyRate": se
 OPENAPI_RESPONSE = inline_serializer(
     "CampaignsTab",
     {
-        "range": inline_serializer(
-            "CampaignsTabRange",
-            {
-                "label": serializers.CharField(),
-                "start": serializers.DateTimeField(),
-                "end": serializers.DateTimeField(),
-                "previousStart": serializers.DateTimeField(),
-                "timezone": serializers.CharField(),
-                "currency": serializers.CharField(),
-            },
-        ),
+        "range": range_serializer(),
         "filtersApplied": serializers.BooleanField(
             help_text="always false: campaign figures are organization-wide"
         ),
@@ -216,10 +213,6 @@ def parse_extra(params: Mapping[str, Any], *, organization: Any) -> dict:
 # --- the payload --------------------------------------------------------------------------
 
 
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat()
-
-
 def _comparison(
     query: DashboardQuery,
     rows: list[dict],
@@ -303,14 +296,7 @@ def compute(query: DashboardQuery) -> dict:
     totals = {k: v for k, v in block.items() if k != "campaigns"}
     rows = block["campaigns"]
     return {
-        "range": {
-            "label": window.label,
-            "start": _utc(window.start),
-            "end": _utc(window.end),
-            "previousStart": _utc(previous.start),
-            "timezone": organization.timezone,
-            "currency": organization.currency,
-        },
+        "range": range_payload(query),
         "filtersApplied": False,
         "totals": {**totals, "trend": metrics.trend(sent_now, sent_before)},
         "campaigns": rows,

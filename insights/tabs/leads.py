@@ -5,7 +5,6 @@ leads (or sales) behind it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import ROUND_CEILING, Decimal
 
 from rest_framework import serializers
@@ -16,7 +15,7 @@ from core.display import trend as display_trend
 from insights import metrics
 from insights.metrics import leads as calc
 from insights.selectors import leads as reads
-from insights.tabs import CsvTable, DashboardQuery, records_url
+from insights.tabs import CsvTable, DashboardQuery, range_payload, range_serializer, records_url
 from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
 
 TITLE = "Leads"
@@ -62,17 +61,7 @@ _SOURCE = {
 OPENAPI_RESPONSE = inline_serializer(
     "LeadsTab",
     {
-        "range": inline_serializer(
-            "LeadsTabRange",
-            {
-                "label": serializers.CharField(),
-                "start": serializers.DateTimeField(),
-                "end": serializers.DateTimeField(),
-                "previousStart": serializers.DateTimeField(),
-                "timezone": serializers.CharField(),
-                "currency": serializers.CharField(),
-            },
-        ),
+        "range": range_serializer(),
         "kpis": inline_serializer(
             "LeadsTabKpiComparison",
             {
@@ -187,10 +176,6 @@ OPENAPI_RESPONSE = inline_serializer(
 # --- the payload --------------------------------------------------------------------------
 
 
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat()
-
-
 def _spans() -> dict[str, tuple[str, str]]:
     column = {"created": "created_at", **reads.STAGE_FIELDS}
     return {key: (column[start], column[end]) for key, start, end in calc.VELOCITY_SPANS}
@@ -217,14 +202,7 @@ def compute(query: DashboardQuery) -> dict:
     cohort = calc.summed(by_source.values())
     sources, source_totals = calc.source_rows(by_source, revenue)
     return {
-        "range": {
-            "label": window.label,
-            "start": _utc(window.start),
-            "end": _utc(window.end),
-            "previousStart": _utc(previous.start),
-            "timezone": organization.timezone,
-            "currency": organization.currency,
-        },
+        "range": range_payload(query),
         "kpis": {
             "current": metrics.leads_block(totals.current, pipeline_value=totals.pipeline_now),
             "previous": metrics.leads_block(totals.previous, pipeline_value=totals.pipeline_before),

@@ -24,7 +24,14 @@ from insights.forecast import DEFAULT_CONFIDENCE, MIN_POINTS, linear_forecast
 from insights.metrics import revenue as calc
 from insights.selectors import Part
 from insights.selectors import revenue as reads
-from insights.tabs import CsvTable, DashboardQuery, TabInputError, records_url
+from insights.tabs import (
+    CsvTable,
+    DashboardQuery,
+    TabInputError,
+    range_payload,
+    range_serializer,
+    records_url,
+)
 from reports.charts import (
     Band,
     BandPoint,
@@ -122,17 +129,7 @@ _breakdown_row = {
 OPENAPI_RESPONSE = inline_serializer(
     "RevenueTab",
     {
-        "range": inline_serializer(
-            "RevenueRange",
-            {
-                "label": serializers.CharField(),
-                "start": serializers.DateTimeField(),
-                "end": serializers.DateTimeField(),
-                "previousStart": serializers.DateTimeField(),
-                "timezone": serializers.CharField(),
-                "currency": serializers.CharField(),
-            },
-        ),
+        "range": range_serializer(),
         "period": serializers.ChoiceField(calc.PERIODS),
         "kpis": inline_serializer(
             "RevenueKpis", {**_kpi_fields, "growthRate": serializers.FloatField(allow_null=True)}
@@ -240,10 +237,6 @@ def period_of(query: DashboardQuery) -> str:
 
 
 # --- computation ----------------------------------------------------------------------------
-
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat()
 
 
 def _last_30_days(window: Window) -> Window:
@@ -423,14 +416,7 @@ def compute(query: DashboardQuery) -> dict:
     kpis, previous, trends = _kpis(query, trusted)
     series, forecast = _series(query, period, trusted)
     payload = {
-        "range": {
-            "label": window.label,
-            "start": _utc(window.start),
-            "end": _utc(window.end),
-            "previousStart": _utc(query.previous.start),
-            "timezone": organization.timezone,
-            "currency": organization.currency,
-        },
+        "range": range_payload(query),
         "period": period,
         "kpis": kpis,
         "previous": previous,

@@ -64,7 +64,7 @@ def screenshots_dir() -> Path:
     return directory
 
 
-def htmx_settled(page) -> None:  # noqa: ANN001
+def htmx_settled(page) -> None:
     """Wait until htmx has finished a swap. htmx binds the triggers of swapped-in content in
     its settle step (20 ms after the swap, htmx 2), so an event fired at a new element before
     then is lost: a select changed that early never sent its request (seen in CI)."""
