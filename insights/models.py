@@ -126,6 +126,57 @@ class SaleDailyRollup(DimensionRollup):
         indexes = [models.Index(fields=["organization", "day"], name="saleroll_org_day")]
 
 
+class OrganizationDayTotal(models.Model):
+    """The organization x day level of a dimension rollup (docs/statistics.md, "rollup
+    hierarchy"): the same measures summed over region, product line, source and agent, so a
+    dashboard without filters reads one row a day instead of thousands. Rebuilt from the
+    finer rollup's rows of the same days."""
+
+    organization = _organization_field()
+    day = models.DateField()
+
+    objects = OrgManager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day}"
+
+
+class LeadDailyTotal(OrganizationDayTotal):
+    created = models.PositiveIntegerField(default=0)
+    qualified = models.PositiveIntegerField(default=0)
+    converted = models.PositiveIntegerField(default=0)
+    score_sum = models.PositiveBigIntegerField(default=0)
+    score_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day"], name="leadtotal_key")]
+
+
+class CallDailyTotal(OrganizationDayTotal):
+    calls = models.PositiveIntegerField(default=0)
+    successful = models.PositiveIntegerField(default=0)
+    duration_seconds_sum = models.PositiveBigIntegerField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    automated = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day"], name="calltotal_key")]
+
+
+class SaleDailyTotal(OrganizationDayTotal):
+    """By kind too: monthly recurring revenue reads the recurring sales without a filter."""
+
+    kind = models.CharField(max_length=16)
+    amount_sum = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day", "kind"], name="saletotal_key")]
+
+
 class CampaignDailyRollup(models.Model):
     """Campaign messages by local sending day; the other counts are of those messages."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -62,13 +62,65 @@ class RollupSpec:
     keys: dict[str, str]
     measures: dict[str, Measure]
     text_keys: tuple[str, ...] = field(default=())
+    # Coarser levels of the same rows (fewer key columns), coarsest first: a read that needs
+    # none of the keys a level drops is answered from that level (the rollup hierarchy:
+    # e.g. organization x day for a dashboard without filters). See `coarser_level`.
+    coarser: tuple[RollupSpec, ...] = field(default=(), compare=False)
+    # A coarser level is rebuilt from its finer one (a SUM over the finer rollup's rows of the
+    # same days), not from the raw rows: far fewer rows to read.
+    rebuilt_from: RollupSpec | None = field(default=None, compare=False, repr=False)
 
     def raw_lookup(self, column: str) -> str:
         return self.keys[column]
 
+    def level(self, *, name: str, model: type, keys: tuple[str, ...]) -> RollupSpec:
+        """A coarser level of this spec keeping only `keys`, rebuilt from this spec's rows."""
+        return replace(
+            self,
+            name=name,
+            model=model,
+            keys={column: self.keys[column] for column in keys},
+            text_keys=tuple(k for k in self.text_keys if k in keys),
+            coarser=(),
+            rebuilt_from=self,
+        )
+
+    def with_levels(self, *levels: RollupSpec) -> RollupSpec:
+        return replace(self, coarser=levels)
+
+    def levels(self) -> tuple[RollupSpec, ...]:
+        """This spec and its coarser levels, in rebuild order (finest first)."""
+        return (self, *reversed(self.coarser))
+
+
+def q_columns(q: Q | None) -> set[str]:
+    """The columns a Q names (the part of each lookup before "__")."""
+    if q is None:
+        return set()
+    columns: set[str] = set()
+    for child in q.children:
+        if isinstance(child, Q):
+            columns |= q_columns(child)
+        else:
+            columns.add(child[0].split("__")[0])
+    return columns
+
+
+def coarser_level(spec: RollupSpec, *, needed: set[str]) -> RollupSpec:
+    """The coarsest level of `spec` that has every key column in `needed` (filters, grouping
+    and `where` columns); `spec` itself when no coarser level has them all."""
+    for level in spec.coarser:
+        if needed <= set(level.keys):
+            return level
+    return spec
+
 
 class KeyFilter(Protocol):
     """Restricts a spec's key columns, spelled for the rollup table and for the raw rows."""
+
+    def columns(self) -> set[str]:
+        """The rollup key columns the filter restricts (so a level without them can't answer)."""
+        ...
 
     def rollup_q(self, spec: RollupSpec) -> Q: ...
 
@@ -76,6 +128,9 @@ class KeyFilter(Protocol):
 
 
 class NoFilter:
+    def columns(self) -> set[str]:
+        return set()
+
     def rollup_q(self, spec: RollupSpec) -> Q:
         return Q()
 
@@ -131,8 +186,14 @@ def window_totals(
 ) -> dict[str, Grouped]:
     """{part: {group (None without group_by): {measure: total}}} in at most two queries.
 
-    A measure with nothing to count is absent (read it with .get(measure, 0)).
+    A measure with nothing to count is absent (read it with .get(measure, 0)). The rollup
+    days are read from the coarsest level of `spec` that has the key columns the filters,
+    the grouping and the parts' `where` need.
     """
+    needed = filters.columns() | ({group_by} if group_by else set())
+    for part in parts.values():
+        needed |= q_columns(part.where)
+    spec = coarser_level(spec, needed=needed)
     plans = {
         name: window_plan(p.window, tz=organization.tz, trusted_last_day=trusted_last_day)
         for name, p in parts.items()
@@ -215,12 +276,27 @@ def _grouped(*, organization: Organization, spec: RollupSpec, first_day: dt.date
     )
 
 
+def _regrouped(*, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date):
+    """A coarser level's GROUP BY over its finer level's rows of the days [first_day, last_day]
+    (the finer rows of those days are rebuilt first, in the same transaction)."""
+    finer = spec.rebuilt_from
+    return (
+        finer.model.objects.for_org(organization)
+        .filter(day__gte=first_day, day__lte=last_day)
+        .annotate(rollup_day=F("day"), **{f"k_{c}": F(c) for c in spec.keys})
+        .values("rollup_day", *(f"k_{c}" for c in spec.keys))
+        .annotate(**{m: Sum(m) for m in spec.measures})
+        .order_by()
+    )
+
+
 def _insert_grouped(
     *, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date
 ) -> int:
     """INSERT ... SELECT of the GROUP BY: the rows never pass through Python, so a full
     rebuild runs at the database's speed with flat memory (docs/performance.md, B4)."""
-    sql, params = _grouped(
+    grouping = _regrouped if spec.rebuilt_from is not None else _grouped
+    sql, params = grouping(
         organization=organization, spec=spec, first_day=first_day, last_day=last_day
     ).query.sql_with_params()
     qn = connection.ops.quote_name
@@ -252,7 +328,7 @@ def rollups_rebuild(
     """Replace every row of `specs` of the local days [first_day, last_day] in one
     transaction; returns the rows written. Idempotent: running it twice, or after a crash
     halfway, gives the same rows."""
-    specs = tuple(specs)
+    specs = tuple(level for spec in specs for level in spec.levels())
     written = 0
     with transaction.atomic():
         for spec in specs:

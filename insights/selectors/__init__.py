@@ -48,10 +48,13 @@ from crm.models import (
 from insights.models import (
     AttributionDailyRollup,
     CallDailyRollup,
+    CallDailyTotal,
     CampaignDailyRollup,
     CampaignLeadDailyRollup,
     LeadDailyRollup,
+    LeadDailyTotal,
     SaleDailyRollup,
+    SaleDailyTotal,
 )
 
 # A call is successful when its free-text outcome is exactly this (DESIGN section 6).
@@ -200,6 +203,12 @@ CAMPAIGN_LEADS = RollupSpec(
     measures={"leads": Measure(Count, "lead_id", distinct=True)},
 )
 
+# The organization x day level of each dimension rollup (the rollup hierarchy): reads without
+# a region, product line, source or agent filter or grouping take it (core.stats.rollups).
+LEADS = LEADS.with_levels(LEADS.level(name="leads_total", model=LeadDailyTotal, keys=()))
+CALLS = CALLS.with_levels(CALLS.level(name="calls_total", model=CallDailyTotal, keys=()))
+SALES = SALES.with_levels(SALES.level(name="sales_total", model=SaleDailyTotal, keys=("kind",)))
+
 SPECS: tuple[RollupSpec, ...] = (LEADS, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
 # The statistics engine's family these rollups make up (insights/statistics.py).
 STATISTICS_FAMILY = "insights"
@@ -224,6 +233,9 @@ class Filters:
         if self.agent_id is not None:
             values["agent_id"] = self.agent_id
         return values
+
+    def columns(self) -> set[str]:
+        return set(self._values())
 
     def rollup_q(self, spec: RollupSpec) -> Q:
         return Q(**{c: v for c, v in self._values().items() if c in spec.keys})

@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db.models import Q
 from kombu.exceptions import OperationalError as BrokerError
 
 from core import tasks
@@ -20,6 +21,7 @@ from core.stats import families as registry
 from core.stats.families import Family, families, family_get, family_register
 from core.stats.fillstate import trusted_through, window_plan
 from core.stats.refresh import statistics_mark_stale, statistics_refresh
+from core.stats.rollups import coarser_level, q_columns
 from core.timeranges import Window
 from crm.events import Ingested
 
@@ -236,3 +238,22 @@ def test_window_plan_splits_trusted_days_from_the_live_rest(org_a, trusted, roll
     assert plan.rollup_days == rollup_days
     utc = [tuple(t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M") for t in span) for span in plan.live_ranges]
     assert utc == live
+
+
+def test_q_columns_names_every_column_a_where_uses():
+    where = Q(kind="recurring") & (Q(region__in=["North"]) | ~Q(agent_id=3))
+    assert q_columns(where) == {"kind", "region", "agent_id"}
+    assert q_columns(None) == set()
+
+
+def test_the_coarsest_level_with_the_needed_keys_answers():
+    from insights.selectors import SALES
+
+    (total,) = SALES.coarser
+    assert coarser_level(SALES, needed=set()) is total
+    assert coarser_level(SALES, needed={"kind"}) is total
+    assert coarser_level(SALES, needed={"kind", "region"}) is SALES
+    assert coarser_level(SALES, needed={"agent_id"}) is SALES
+    # the levels are rebuilt finest first, each from the finer rows
+    assert SALES.levels() == (SALES, total)
+    assert total.rebuilt_from.model is SALES.model

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.test.utils import CaptureQueriesContext
 
 from core.models import FillState
 from core.stats import rollups
@@ -307,3 +308,53 @@ def test_deleting_an_organization_deletes_its_rollups(generated_org):
     assert all(spec.model.objects.filter(organization_id=generated_org.pk).exists() for spec in SPECS)
     generated_org.delete()
     assert not any(spec.model.objects.filter(organization_id=generated_org.pk).exists() for spec in SPECS)
+
+
+def test_day_totals_are_the_sums_of_the_finer_rollups(generated_org):
+    """The organization x day level holds, per day (and kind), exactly the finer rows' sums."""
+    org = generated_org
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    for spec in (LEADS, CALLS, SALES):
+        (level,) = spec.coarser
+        keys = ["day", *level.keys]
+        finer = {
+            tuple(row[k] for k in keys): {m: row[m] for m in spec.measures}
+            for row in spec.model.objects.for_org(org)
+            .values(*keys)
+            .annotate(**{m: Sum(m) for m in spec.measures})
+        }
+        totals = {
+            tuple(row[k] for k in keys): {m: row[m] for m in spec.measures}
+            for row in level.model.objects.for_org(org).values(*keys, *spec.measures)
+        }
+        assert totals == finer, spec.name
+        assert len(totals) > 100, spec.name
+
+
+@pytest.mark.parametrize(
+    ("filters", "group_by", "where", "table"),
+    [
+        (Filters(), None, None, "insights_saledailytotal"),
+        (Filters(), None, Q(kind=SaleKind.RECURRING), "insights_saledailytotal"),
+        (Filters(), "kind", None, "insights_saledailytotal"),
+        (Filters(region="North"), None, None, "insights_saledailyrollup"),
+        (Filters(agent_id=1), None, None, "insights_saledailyrollup"),
+        (Filters(), "agent_id", None, "insights_saledailyrollup"),
+    ],
+)
+def test_a_read_takes_the_coarsest_level_that_has_its_keys(org_a, filters, group_by, where, table):
+    FillState.objects.create(family="insights", organization=org_a, filled_through=dt.date(2026, 11, 21))
+    with CaptureQueriesContext(connection) as captured:
+        selectors.window_totals(
+            organization=org_a,
+            spec=SALES,
+            parts={"w": Part(parse_range("30d", as_of=AS_OF), where)},
+            filters=filters,
+            trusted_last_day=dt.date(2026, 11, 21),
+            group_by=group_by,
+        )
+    rollup_reads = [
+        q["sql"] for q in captured.captured_queries if "rollup" in q["sql"] or "total" in q["sql"]
+    ]
+    assert len(rollup_reads) == 1
+    assert f'"{table}"' in rollup_reads[0]
