@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from crm.ingestion.webhooks import sign, verify
@@ -92,9 +94,12 @@ def test_a_replay_is_409_and_changes_nothing(org_a):
 @pytest.mark.parametrize("shift", [-301, 301, -(10**9)])
 def test_a_stale_or_future_timestamp_is_refused(org_a, shift):
     body = encode(message())
-    response = deliver(
-        slug="acme", secret=org_a.webhook_secret, body=body, timestamp=int(time.time()) + shift
-    )
+    # A frozen whole second: with a running clock the request's own duration (and the
+    # fraction int() drops) moved "301 s ahead" back inside the window on a busy machine.
+    with time_machine.travel(dt.datetime(2026, 11, 22, 9, 30, tzinfo=dt.UTC), tick=False):
+        response = deliver(
+            slug="acme", secret=org_a.webhook_secret, body=body, timestamp=int(time.time()) + shift
+        )
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "stale_timestamp"
     assert not ChatMessage.objects.exists()
