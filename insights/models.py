@@ -55,6 +55,39 @@ def _dimension_keys(name: str) -> list[models.UniqueConstraint]:
     ]
 
 
+class LeadMeasures(models.Model):
+    """The measures of leads by local creation day, at every level (one definition)."""
+
+    created = models.PositiveIntegerField(default=0)
+    qualified = models.PositiveIntegerField(default=0)
+    converted = models.PositiveIntegerField(default=0)
+    score_sum = models.PositiveBigIntegerField(default=0)
+    score_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CallMeasures(models.Model):
+    calls = models.PositiveIntegerField(default=0)
+    successful = models.PositiveIntegerField(default=0)
+    duration_seconds_sum = models.PositiveBigIntegerField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    automated = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class SaleMeasures(models.Model):
+    kind = models.CharField(max_length=16)
+    amount_sum = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
 class DimensionRollup(models.Model):
     organization = _organization_field()
     day = models.DateField()
@@ -72,43 +105,27 @@ class DimensionRollup(models.Model):
         return f"{self.organization_id} {self.day} {self.region}/{self.product_line}/{self.source}/{self.agent_id}"
 
 
-class LeadDailyRollup(DimensionRollup):
+class LeadDailyRollup(DimensionRollup, LeadMeasures):
     """Leads by local creation day. `qualified` and `converted` count those leads (a cohort):
     a later status change rewrites the creation day, which is why ingestion marks it stale."""
-
-    created = models.PositiveIntegerField(default=0)
-    qualified = models.PositiveIntegerField(default=0)
-    converted = models.PositiveIntegerField(default=0)
-    score_sum = models.PositiveBigIntegerField(default=0)
-    score_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = _dimension_keys("leadroll")
         indexes = [models.Index(fields=["organization", "day"], name="leadroll_org_day")]
 
 
-class CallDailyRollup(DimensionRollup):
+class CallDailyRollup(DimensionRollup, CallMeasures):
     """Call activities by local day; region, product line and source come from the call's
     lead, the agent from the activity."""
-
-    calls = models.PositiveIntegerField(default=0)
-    successful = models.PositiveIntegerField(default=0)
-    duration_seconds_sum = models.PositiveBigIntegerField(default=0)
-    duration_count = models.PositiveIntegerField(default=0)
-    automated = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = _dimension_keys("callroll")
         indexes = [models.Index(fields=["organization", "day"], name="callroll_org_day")]
 
 
-class SaleDailyRollup(DimensionRollup):
+class SaleDailyRollup(DimensionRollup, SaleMeasures):
     """Sales by local closing day and kind; region and source from the sale's lead, product
     line and agent from the sale. Only sales in the organization's currency (or none)."""
-
-    kind = models.CharField(max_length=16)
-    amount_sum = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    count = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -144,34 +161,18 @@ class OrganizationDayTotal(models.Model):
         return f"{self.organization_id} {self.day}"
 
 
-class LeadDailyTotal(OrganizationDayTotal):
-    created = models.PositiveIntegerField(default=0)
-    qualified = models.PositiveIntegerField(default=0)
-    converted = models.PositiveIntegerField(default=0)
-    score_sum = models.PositiveBigIntegerField(default=0)
-    score_count = models.PositiveIntegerField(default=0)
-
+class LeadDailyTotal(OrganizationDayTotal, LeadMeasures):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "day"], name="leadtotal_key")]
 
 
-class CallDailyTotal(OrganizationDayTotal):
-    calls = models.PositiveIntegerField(default=0)
-    successful = models.PositiveIntegerField(default=0)
-    duration_seconds_sum = models.PositiveBigIntegerField(default=0)
-    duration_count = models.PositiveIntegerField(default=0)
-    automated = models.PositiveIntegerField(default=0)
-
+class CallDailyTotal(OrganizationDayTotal, CallMeasures):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "day"], name="calltotal_key")]
 
 
-class SaleDailyTotal(OrganizationDayTotal):
+class SaleDailyTotal(OrganizationDayTotal, SaleMeasures):
     """By kind too: monthly recurring revenue reads the recurring sales without a filter."""
-
-    kind = models.CharField(max_length=16)
-    amount_sum = models.DecimalField(max_digits=18, decimal_places=2, default=0)
-    count = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "day", "kind"], name="saletotal_key")]
