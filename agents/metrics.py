@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from core.metrics import percent, round_half_up, trend_percent, trend_points
+from core.metrics import percent, ratio, round_half_up, trend_percent, trend_points
 from core.timeranges import add_months, days, month_start, week_start
 
 ZERO = Decimal("0")
@@ -61,11 +61,6 @@ class AgentTotals:
 TOTAL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AgentTotals))
 
 
-def mean(total: int, count: int) -> Decimal | None:
-    """total / count, unrounded (Decimal, so 4.125 is not 4.12499... before rounding)."""
-    return None if not count else Decimal(total) / Decimal(count)
-
-
 MICROSECONDS_PER_HOUR = 3_600_000_000
 
 
@@ -104,8 +99,8 @@ def agent_kpis(totals: AgentTotals) -> AgentKpis:
         interest_rate=percent(totals.interested, totals.assigned),
         conversion_rate=percent(totals.converted, totals.assigned),
         total_revenue=totals.revenue,
-        response_time_hours=_hours(mean(totals.response_microseconds, totals.response_count)),
-        satisfaction_score=mean(totals.satisfaction_sum, totals.satisfaction_count),
+        response_time_hours=_hours(ratio(totals.response_microseconds, totals.response_count)),
+        satisfaction_score=ratio(totals.satisfaction_sum, totals.satisfaction_count),
         satisfaction_count=totals.satisfaction_count,
         excluded_sales=totals.excluded_sales,
     )

@@ -41,6 +41,13 @@ def round_half_up(value: Number | None, places: int) -> float | None:
     return float(decimal(value).quantize(exponent, rounding=ROUND_HALF_UP))
 
 
+def ratio(numerator: Number, denominator: Number) -> Decimal | None:
+    """`numerator / denominator`, unrounded (a mean: total over count); None over nothing
+    (a zero or missing denominator), never 0. Decimal, so 4.125 is not 4.12499... before
+    rounding."""
+    return None if not denominator else decimal(numerator) / decimal(denominator)
+
+
 def percent(part: Number | None, whole: Number | None) -> Decimal | None:
     """`part / whole * 100`, unrounded; None when the whole is zero or missing (a rate over
     nothing is not 0) or the part is missing."""

@@ -24,10 +24,6 @@ def trusted_through(state: FillState | None) -> dt.date | None:
     return state.filled_through
 
 
-def trusted_last_day(organization: Organization, family: str) -> dt.date | None:
-    return trusted_through(fill_state(organization, family))
-
-
 @dataclass(frozen=True)
 class WindowPlan:
     """Which local days of a window the rollups answer, and which ranges are computed live."""

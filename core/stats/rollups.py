@@ -70,9 +70,6 @@ class RollupSpec:
     # same days), not from the raw rows: far fewer rows to read.
     rebuilt_from: RollupSpec | None = field(default=None, compare=False, repr=False)
 
-    def raw_lookup(self, column: str) -> str:
-        return self.keys[column]
-
     def level(self, *, name: str, model: type, keys: tuple[str, ...]) -> RollupSpec:
         """A coarser level of this spec keeping only `keys`, rebuilt from this spec's rows."""
         return replace(
@@ -125,20 +122,6 @@ class KeyFilter(Protocol):
     def rollup_q(self, spec: RollupSpec) -> Q: ...
 
     def raw_q(self, spec: RollupSpec) -> Q: ...
-
-
-class NoFilter:
-    def columns(self) -> set[str]:
-        return set()
-
-    def rollup_q(self, spec: RollupSpec) -> Q:
-        return Q()
-
-    def raw_q(self, spec: RollupSpec) -> Q:
-        return Q()
-
-
-NO_FILTER = NoFilter()
 
 
 # --- reading: window totals ---------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.metrics import Number, decimal, percent, round_half_up, trend_percent
+from core.metrics import Number, decimal, percent, ratio, round_half_up, trend_percent
 
 
 def one_decimal(value: Number | None) -> float | None:
@@ -29,10 +29,6 @@ def one_decimal(value: Number | None) -> float | None:
 def money(value: Number | None) -> float | None:
     """An amount as shown: two decimals, half up."""
     return round_half_up(value, 2)
-
-
-def ratio(numerator: Number, denominator: Number) -> Decimal | None:
-    return None if not denominator else decimal(numerator) / decimal(denominator)
 
 
 # `exact=True` on the blocks below: the same figures unrounded (Decimals), so that changes

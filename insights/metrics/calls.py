@@ -13,9 +13,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from core.metrics import percent, trend_points
+from core.metrics import percent, ratio, trend_points
 from core.timeranges import Window, local_midnight
-from insights.metrics import Number, calls_block, one_decimal, ratio, trend
+from insights.metrics import Number, calls_block, one_decimal, trend
 
 # Drill-down values of insights.selectors.records (a test keeps them equal).
 NO_OUTCOME = "(none)"

@@ -25,9 +25,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from core.metrics import percent
+from core.metrics import percent, ratio
 from core.timeranges import Window, local_midnight, week_start
-from insights.metrics import Number, money, one_decimal, ratio, trend
+from insights.metrics import Number, money, one_decimal, trend
 from insights.metrics.calls import points_change
 from insights.metrics.revenue import SECONDS_PER_DAY, median_days
 

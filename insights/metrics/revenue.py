@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.metrics import percent
+from core.metrics import percent, ratio
 from core.timeranges import add_months, month_start, week_start
-from insights.metrics import Number, money, one_decimal, ratio
+from insights.metrics import Number, money, one_decimal
 from insights.metrics.calls import points_change
 
 PERIODS = ("day", "week", "month")

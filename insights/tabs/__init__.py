@@ -233,7 +233,8 @@ class CsvTable:
 
 
 class TabRangeSerializer(serializers.Serializer):
-    """The schema of a tab's `range` block: one class, so one schema component ("TabRange")."""
+    """The schema of a tab's `range` block: one class, so one schema component ("TabRange");
+    each tab makes its own instance (a serializer field can have one parent only)."""
 
     label = serializers.CharField()
     start = serializers.DateTimeField()
@@ -241,11 +242,6 @@ class TabRangeSerializer(serializers.Serializer):
     previousStart = serializers.DateTimeField()
     timezone = serializers.CharField()
     currency = serializers.CharField()
-
-
-def range_serializer() -> TabRangeSerializer:
-    """A new instance per use: a serializer field can have one parent only."""
-    return TabRangeSerializer()
 
 
 def range_payload(query: DashboardQuery) -> dict:

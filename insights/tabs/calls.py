@@ -13,7 +13,7 @@ from core.metrics import percent
 from insights import metrics
 from insights.metrics import calls as call_metrics
 from insights.selectors import calls as reads
-from insights.tabs import CsvTable, DashboardQuery, range_payload, range_serializer, records_url
+from insights.tabs import CsvTable, DashboardQuery, TabRangeSerializer, range_payload, records_url
 from reports.charts import BarChart, DonutChart, HeatmapChart, LineChart, Point, Series, ValueFormat
 
 TITLE = "Calls"
@@ -50,7 +50,7 @@ _CHANGE = {"allow_null": True}
 OPENAPI_RESPONSE = inline_serializer(
     "CallsTab",
     {
-        "range": range_serializer(),
+        "range": TabRangeSerializer(),
         "kpis": inline_serializer(
             "CallsTabKpiComparison",
             {

@@ -26,8 +26,8 @@ from insights.tabs import (
     CsvTable,
     DashboardQuery,
     TabInputError,
+    TabRangeSerializer,
     range_payload,
-    range_serializer,
     records_url,
 )
 from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
@@ -86,7 +86,7 @@ _TIME = {**_COUNTS, "readRate": serializers.FloatField(**_rate), "replyRate": se
 OPENAPI_RESPONSE = inline_serializer(
     "CampaignsTab",
     {
-        "range": range_serializer(),
+        "range": TabRangeSerializer(),
         "filtersApplied": serializers.BooleanField(
             help_text="always false: campaign figures are organization-wide"
         ),

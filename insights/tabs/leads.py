@@ -15,7 +15,7 @@ from core.display import trend as display_trend
 from insights import metrics
 from insights.metrics import leads as calc
 from insights.selectors import leads as reads
-from insights.tabs import CsvTable, DashboardQuery, range_payload, range_serializer, records_url
+from insights.tabs import CsvTable, DashboardQuery, TabRangeSerializer, range_payload, records_url
 from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
 
 TITLE = "Leads"
@@ -61,7 +61,7 @@ _SOURCE = {
 OPENAPI_RESPONSE = inline_serializer(
     "LeadsTab",
     {
-        "range": range_serializer(),
+        "range": TabRangeSerializer(),
         "kpis": inline_serializer(
             "LeadsTabKpiComparison",
             {

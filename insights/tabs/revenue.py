@@ -17,6 +17,7 @@ from rest_framework import serializers
 from core.api import inline_serializer
 from core.display import POINTS, Trend
 from core.display import trend as display_trend
+from core.metrics import ratio
 from core.timeranges import Window, local_midnight
 from crm.models import SaleKind
 from insights import analytics, metrics, selectors
@@ -28,8 +29,8 @@ from insights.tabs import (
     CsvTable,
     DashboardQuery,
     TabInputError,
+    TabRangeSerializer,
     range_payload,
-    range_serializer,
     records_url,
 )
 from reports.charts import (
@@ -129,7 +130,7 @@ _breakdown_row = {
 OPENAPI_RESPONSE = inline_serializer(
     "RevenueTab",
     {
-        "range": range_serializer(),
+        "range": TabRangeSerializer(),
         "period": serializers.ChoiceField(calc.PERIODS),
         "kpis": inline_serializer(
             "RevenueKpis", {**_kpi_fields, "growthRate": serializers.FloatField(allow_null=True)}
@@ -298,7 +299,7 @@ def _kpis(query: DashboardQuery, trusted: dt.date | None) -> tuple[dict, dict, d
             "monthlyRecurring": t[f"{name}_mrr"].get("amount_sum", 0),
             "oneTime": t[f"{name}_one_time"].get("amount_sum", 0),
             "deals": count,
-            "averageDealSize": metrics.ratio(amount, count),
+            "averageDealSize": ratio(amount, count),
             "salesCycleDays": cycle,
         }
     trends = {key: metrics.trend(raw["current"][key], raw["previous"][key]) for key in raw["current"]}

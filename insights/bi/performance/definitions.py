@@ -34,10 +34,10 @@ from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 
 from agents.facade import AgentTotals, agent_kpis, funnel_payload
-from core.metrics import percent, round_half_up, trend_percent
+from core.metrics import percent, ratio, round_half_up, trend_percent
 from core.timeranges import add_months, month_start, week_start
 from crm.models import SaleKind
-from insights.metrics import funnel_rates, leads_block, money, ratio
+from insights.metrics import funnel_rates, leads_block, money
 
 Number = int | Decimal
 
