@@ -1,24 +1,27 @@
-"""Manager dashboard benchmark (B1, B4, B5 of BENCHMARKS.md; issue "Manager analytics").
+"""Manager dashboard benchmark (B1, B4, B5, B14 of BENCHMARKS.md).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_large \\
-        .venv/bin/python bench/dashboard.py --org bench --repeat 5
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_m \\
+        .venv/bin/python bench/dashboard.py --orgs bench,small --repeat 5
 
-Needs an organization with generated data (`generate_demo_data <org> --scale large`). It
-first rebuilds the insights rollups over the whole history (B4, timed against CREATE TABLE
-AS ... GROUP BY over the same raw rows, and one day's incremental rebuild, B5), then, for
-each range, in one run alternating A W B T A W B T ...:
+Needs organizations with generated data (`generate_demo_data <org> --scale large|medium`).
+For each organization it first rebuilds the insights rollups over the whole history (B4,
+timed against CREATE TABLE AS ... GROUP BY over the same raw rows, and one day's incremental
+rebuild, B5), copies the organization's raw rows into an in-memory DuckDB (the "limit"
+reference, bench/references.py), then, for each range, in one run alternating A W B D T ...:
 
   A  POST /api/analytics/overview {timeRange: R, all four metrics} through the whole Django
      stack (JWT), cold cache (cleared before each call);
   W  the same request with a warm cache;
   B  hand-written SQL over the raw tables (psycopg, same connection) computing the same
      numbers for the window and the previous one: call, lead and sale totals, pipeline value
-     at both ends, campaign message counts per campaign, last-touch attributed revenue and
-     leads per campaign;
+     at both ends, campaign message counts per campaign, last-touch attributed revenue (a
+     join, bench/references.py) and leads per campaign;
+  D  the same SQL run by DuckDB over the same rows (checked equal to B first);
   T  GET /api/analytics/tabs/<tab> for every tab, cold (their sum), for the record.
 
-It checks that A and B agree on the headline numbers, then prints medians, ratios and query
-counts, and a Markdown block for docs/performance.md.
+It checks that A and B agree field by field, then prints medians, ratios and query counts,
+and, given two organizations (large first), B14: p50 at the large one over p50 at the small
+one for every range.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.common import Bearer, timed  # noqa: E402
+from bench.references import ATTRIBUTION_CTAS, ATTRIBUTION_JOIN_SQL, DuckReference  # noqa: E402
 from core.models import FillState  # noqa: E402
 from core.stats.refresh import statistics_refresh  # noqa: E402
 from core.timeranges import parse_range  # noqa: E402
@@ -114,23 +118,6 @@ FROM crm_campaignmessage
 WHERE organization_id = %(org)s AND sent_at >= %(ps)s AND sent_at < %(ce)s
 GROUP BY campaign_id
 """
-# Each sale (organization currency) with the campaign of its last touchpoint before closing.
-LAST_TOUCH_SALES = """(SELECT t.campaign_id FROM crm_touchpoint t
-        WHERE t.organization_id = %(org)s AND t.occurred_at < s.closed_at
-          AND (t.lead_id = s.lead_id OR t.contact_id = COALESCE(s.contact_id, l.contact_id))
-        ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS campaign
-    FROM crm_sale s LEFT JOIN crm_lead l ON l.id = s.lead_id
-    WHERE s.organization_id = %(org)s AND s.currency IN (%(currency)s, '')"""
-ATTRIBUTION_SQL = """
-SELECT campaign, SUM(amount) FILTER (WHERE closed_at >= %(cs)s), SUM(amount) FILTER (WHERE closed_at < %(cs)s)
-FROM (
-    SELECT s.amount, s.closed_at,
-{last_touch}
-      AND s.closed_at >= %(ps)s AND s.closed_at < %(ce)s
-) attributed
-WHERE campaign IS NOT NULL
-GROUP BY campaign
-""".replace("{last_touch}", LAST_TOUCH_SALES)
 CAMPAIGN_LEADS_SQL = """
 SELECT campaign_id, COUNT(DISTINCT lead_id) FROM crm_touchpoint
 WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL
@@ -142,7 +129,7 @@ RAW_QUERIES = (
     PIPELINE_SQL,
     SALES_SQL,
     MESSAGES_SQL,
-    ATTRIBUTION_SQL,
+    ATTRIBUTION_JOIN_SQL,
     CAMPAIGN_LEADS_SQL,
 )
 
@@ -170,13 +157,7 @@ CTAS = (
        SELECT (sent_at AT TIME ZONE %(tz)s)::date AS day, campaign_id, COALESCE(variant, '') v, COUNT(*) AS m13,
               COUNT(delivered_at) AS m14, COUNT(read_at) AS m15, COUNT(replied_at) AS m16, COUNT(failed_at) AS m17
        FROM crm_campaignmessage WHERE organization_id = %(org)s AND sent_at IS NOT NULL GROUP BY 1, 2, 3""",
-    """CREATE TEMP TABLE ref_attribution AS
-       SELECT (closed_at AT TIME ZONE %(tz)s)::date AS day, campaign, SUM(amount) AS m18, COUNT(*) AS m19
-       FROM (
-           SELECT s.amount, s.closed_at,
-{last_touch}
-       ) attributed
-       WHERE campaign IS NOT NULL GROUP BY 1, 2""".replace("{last_touch}", LAST_TOUCH_SALES),
+    ATTRIBUTION_CTAS,
     """CREATE TEMP TABLE ref_campaign_leads AS
        SELECT (first_at AT TIME ZONE %(tz)s)::date AS day, campaign_id, COUNT(*) AS m20
        FROM (SELECT campaign_id, lead_id, MIN(occurred_at) AS first_at FROM crm_touchpoint
@@ -409,30 +390,38 @@ def rebuild_benchmarks(org: Organization, repeat: int) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--org", default="bench")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--ranges", default="24h,7d,30d,90d,1y")
-    parser.add_argument("--rebuild-repeat", type=int, default=2)
-    parser.add_argument("--skip-rebuild", action="store_true", help="rollups are already built")
-    parser.add_argument("--rebuild-only", action="store_true", help="B4 and B5 only")
-    args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("Run against PostgreSQL (DATABASE_URL).")
-    org = Organization.objects.get(slug=args.org)
-    leads = Lead.objects.filter(organization=org).count()
-    activities = Activity.objects.filter(organization=org).count()
+def params_for(org: Organization, label: str, now: dt.datetime) -> dict:
+    window = parse_range(label, as_of=now)
+    previous = window.previous()
+    thirty = dt.timedelta(days=30)
+    return {
+        "org": org.pk,
+        "cs": window.start,
+        "ce": window.end,
+        "ps": previous.start,
+        "currency": org.currency,
+        "mrr_c": max(window.start, window.end - thirty),
+        "mrr_p": max(previous.start, previous.end - thirty),
+    }
+
+
+def bench_organization(org: Organization, args: argparse.Namespace) -> tuple[list[str], dict[str, dict]]:
+    """B1 for one organization: the table's lines and, per range, the medians (ms) of the
+    cold overview (A), the raw SQL (B), DuckDB (D) and the five tabs (T)."""
     rebuild = None if args.skip_rebuild else rebuild_benchmarks(org, args.rebuild_repeat)
     if rebuild:
         print(
             f"B4 rollup rows: {rebuild['rows']}; peak RSS {rebuild['rss'][0]} -> {rebuild['rss'][1]} MiB",
             flush=True,
         )
+        print(
+            f"- {org.slug}: B4 full rollup rebuild ({rebuild['days']} days): {rebuild['full'] / 1000:.1f} s against "
+            f"{rebuild['ctas'] / 1000:.1f} s for CREATE TABLE AS ... GROUP BY ({rebuild['full'] / rebuild['ctas']:.2f}x); "
+            f"B5 one day: {rebuild['day']:.0f} ms ({rebuild['day'] / rebuild['full']:.4f} of the full rebuild)",
+            flush=True,
+        )
     if args.rebuild_only:
-        args.ranges = ""
+        return [], {}
     if args.skip_rebuild:
         statistics_refresh(organization=org, family="insights", as_of=timezone.now())
         analyze_rollups()
@@ -447,23 +436,14 @@ def main() -> None:
             name="Bench Manager",
             team="",
         )
+    duck = None if args.no_duckdb else DuckReference(org.pk)
+    if duck:
+        print(f"{org.slug}: DuckDB holds {duck.rows}", flush=True)
     client = Client()
     bearer = Bearer(manager)
-    lines = []
+    lines, medians = [], {}
     for label in [r for r in args.ranges.split(",") if r]:
-        now = timezone.now()
-        window = parse_range(label, as_of=now)
-        previous = window.previous()
-        thirty = dt.timedelta(days=30)
-        params = {
-            "org": org.pk,
-            "cs": window.start,
-            "ce": window.end,
-            "ps": previous.start,
-            "currency": org.currency,
-            "mrr_c": max(window.start, window.end - thirty),
-            "mrr_p": max(previous.start, previous.end - thirty),
-        }
+        params = params_for(org, label, timezone.now())
         body = {"timeRange": label, "metrics": ["calls", "leads", "revenue", "campaigns"]}
         answers = {}
 
@@ -488,28 +468,68 @@ def main() -> None:
         problems = check_same_numbers(answers["last"], raw_sql(params))
         if problems:
             print(f"{label}: the API and the raw SQL disagree (a window edge moved?): {problems}", flush=True)
-        detail = check_all_numbers(org, label, timezone.now(), org.currency)
-        if detail:
-            print(f"{label}: field by field at one reference time, {len(detail)} differences:", flush=True)
-            for line in detail[:40]:
-                print(f"  {line}", flush=True)
         # The HTTP answer's window ends at its own "now", a few seconds after `params`': a
         # headline that differs by a row or two there is a window edge; the field-by-field
         # check at one fixed reference time is the one that decides "same numbers".
-        problems = detail
-        cold, warm, raw, tab_times = [], [], [], []
+        problems = check_all_numbers(org, label, timezone.now(), org.currency)
+        if problems:
+            print(f"{label}: field by field at one reference time, {len(problems)} differences:", flush=True)
+            for line in problems[:40]:
+                print(f"  {line}", flush=True)
+        if duck:
+            pg = raw_sql(params)
+            dk = dict(enumerate(duck.run(RAW_QUERIES, params)))
+            if any(sorted(map(str, pg[i])) != sorted(map(str, dk[i])) for i in pg):
+                problems.append("DuckDB and PostgreSQL disagree")
+                print(f"{label}: DuckDB and PostgreSQL answer differently", flush=True)
+        cold, warm, raw, limit, tab_times = [], [], [], [], []
         for _ in range(args.repeat):
             cache.clear()
             cold.append(timed(request))
             warm.append(timed(request))
             raw.append(timed(lambda params=params: raw_sql(params)))
+            if duck:
+                limit.append(timed(lambda params=params: duck.run(RAW_QUERIES, params)))
             tab_times.append(timed(tabs))
         med = statistics.median
+        medians[label] = {
+            "A": med(cold),
+            "B": med(raw),
+            "D": med(limit) if limit else None,
+            "T": med(tab_times),
+        }
+        duck_cells = f"{med(limit):.1f} | {med(cold) / med(limit):.2f} |" if limit else "- | - |"
         lines.append(
-            f"| {label} | {med(cold):.1f} | {med(warm):.2f} | {med(raw):.1f} | {med(raw) / med(cold):.1f}x "
-            f"| {med(tab_times):.0f} | {queries} | {'yes' if not problems else 'NO'} |"
+            f"| {org.slug} | {label} | {med(cold):.1f} | {med(warm):.2f} | {med(raw):.1f} | {med(cold) / med(raw):.3f} "
+            f"| {duck_cells} {med(tab_times):.0f} | {queries} | {'yes' if not problems else 'NO'} |"
         )
         print(lines[-1], flush=True)
+    return lines, medians
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--orgs",
+        default="bench",
+        help="organizations, comma-separated; with two, the first is the large one and B14 compares them",
+    )
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--ranges", default="24h,7d,30d,90d,1y")
+    parser.add_argument("--rebuild-repeat", type=int, default=2)
+    parser.add_argument("--skip-rebuild", action="store_true", help="rollups are already built")
+    parser.add_argument("--rebuild-only", action="store_true", help="B4 and B5 only")
+    parser.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB reference")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Run against PostgreSQL (DATABASE_URL).")
+    orgs = [Organization.objects.get(slug=slug) for slug in args.orgs.split(",")]
+    lines, medians = [], {}
+    for org in orgs:
+        org_lines, medians[org.slug] = bench_organization(org, args)
+        lines += org_lines
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0]
@@ -520,23 +540,31 @@ def main() -> None:
         f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; nproc {os.cpu_count()}; "
         f"Python {platform.python_version()}; PostgreSQL {version} (shared_buffers {buffers})"
     )
+    for org in orgs:
+        leads = Lead.objects.filter(organization=org).count()
+        activities = Activity.objects.filter(organization=org).count()
+        print(f"- data: organization `{org.slug}`: {leads:,} leads, {activities:,} activities")
     print(
-        f"- data: organization `{org.slug}`: {leads:,} leads, {activities:,} activities; "
-        f"cache {settings.CACHES['default']['BACKEND']} {settings.CACHES['default'].get('LOCATION', '')}; DEBUG {settings.DEBUG}; medians of {args.repeat} alternating runs, ms"
+        f"- cache {settings.CACHES['default']['BACKEND']} {settings.CACHES['default'].get('LOCATION', '')}; "
+        f"DEBUG {settings.DEBUG}; medians of {args.repeat} alternating runs, ms"
     )
-    if rebuild:
-        print(
-            f"- B4 full rollup rebuild ({rebuild['days']} days): {rebuild['full'] / 1000:.1f} s against "
-            f"{rebuild['ctas'] / 1000:.1f} s for CREATE TABLE AS ... GROUP BY ({rebuild['full'] / rebuild['ctas']:.2f}x); "
-            f"B5 one day: {rebuild['day']:.0f} ms ({rebuild['day'] / rebuild['full']:.4f} of the full rebuild)"
-        )
     print()
     print(
-        "| range | A cold overview | W warm | B raw SQL | B/A (speed-up) | T five tabs cold | queries (cold) | same numbers |"
+        "| organization | range | A cold overview | W warm | B raw SQL | A/B | D DuckDB | A/D "
+        "| T five tabs cold | queries (cold) | same numbers |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for line in lines:
         print(line)
+    if len(orgs) == 2 and medians[orgs[0].slug]:
+        large, small = (medians[org.slug] for org in orgs)
+        print()
+        print(f"B14 (p50 at `{orgs[0].slug}` / p50 at `{orgs[1].slug}`, target at most 2):")
+        for label in large:
+            print(
+                f"- {label}: overview {large[label]['A'] / small[label]['A']:.2f}, "
+                f"five tabs {large[label]['T'] / small[label]['T']:.2f}"
+            )
 
 
 if __name__ == "__main__":
