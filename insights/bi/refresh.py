@@ -63,6 +63,7 @@ def performance_series_refresh(*, organization: Organization, as_of: dt.datetime
     """The series step: the statistics engine brings the "performance" family up to
     yesterday, rewriting only stale and new days' periods; nothing when the nightly
     engine run (or the refresh queued after an import) already did."""
+    # Imported here for the same reason as the generators in bi_refresh.
     from insights.bi.performance.selectors import STATISTICS_FAMILY, fill_state
 
     yesterday = as_of.astimezone(organization.tz).date() - dt.timedelta(days=1)
