@@ -8,7 +8,8 @@ class InsightsConfig(AppConfig):
     def ready(self) -> None:
         from core.stats.families import family_register
         from insights import catalogue
-        from insights.statistics import FAMILY
+        from insights.statistics import FAMILY, PERFORMANCE_FAMILY
 
         family_register(FAMILY)
+        family_register(PERFORMANCE_FAMILY)
         catalogue.register()

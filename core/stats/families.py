@@ -28,6 +28,9 @@ class Family:
     # The first local day with data (where a first fill starts), or None without data.
     earliest_day: Callable[[Organization], dt.date | None]
     trailing_days: int = DEFAULT_TRAILING_DAYS
+    # A first fill goes back at most this many days (up to yesterday), for a family whose
+    # rows are too many to keep for the whole history; None: back to the first day with data.
+    first_fill_days: int | None = None
     # Work that follows a refresh of this family (e.g. recording goals achieved); quick,
     # or it queues its own task.
     after_refresh: Callable[..., None] | None = None

@@ -41,7 +41,8 @@ def _first_day_to_rebuild(
     *, organization: Organization, family: Family, state: FillState, yesterday: dt.date
 ) -> dt.date:
     """The earliest of: the first stale day, the day after the last filled one (or the first
-    day with data on a first fill), and the family's trailing days."""
+    day with data on a first fill, no earlier than the family's first-fill days), and the
+    family's trailing days."""
     candidates = [yesterday - dt.timedelta(days=family.trailing_days - 1)]
     if state.dirty_from is not None:
         candidates.append(state.dirty_from)
@@ -49,6 +50,8 @@ def _first_day_to_rebuild(
         candidates.append(state.filled_through + dt.timedelta(days=1))
     else:
         earliest = family.earliest_day(organization)
+        if earliest is not None and family.first_fill_days is not None:
+            earliest = max(earliest, yesterday - dt.timedelta(days=family.first_fill_days - 1))
         if earliest is not None:
             candidates.append(earliest)
     return min(candidates)

@@ -211,7 +211,8 @@ class MetricPeriod(models.TextChoices):
 class PerformanceMetric(models.Model):
     """One value of a performance series: organization-wide (agent NULL) or per agent, for a
     local day, ISO week (its Monday) or calendar month (its 1st). Rebuilt, never edited: a
-    job rewrites a period's rows in one transaction (insights.bi.performance.services)."""
+    rebuild rewrites a period's rows in one transaction (insights.bi.performance.services,
+    the statistics engine's `performance` family)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     agent = models.ForeignKey(Member, on_delete=models.CASCADE, null=True, blank=True, related_name="+")

@@ -7,6 +7,7 @@ tests/agents/test_rollups.py and tests/insights/test_rollups.py.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -70,11 +71,12 @@ def state_of(org, family="probe") -> FillState:
     return FillState.objects.for_org(org).get(family=family)
 
 
-def test_the_apps_declare_two_families():
+def test_the_apps_declare_three_families():
     declared = {f.name: f.stale_entities for f in families()}
     assert declared == {
         "agents": frozenset({"leads", "sales"}),
         "insights": frozenset({"leads", "activities", "sales", "campaign_messages", "touchpoints"}),
+        "performance": frozenset({"leads", "sales", "campaign_messages"}),
     }
 
 
@@ -92,6 +94,18 @@ def test_first_fill_starts_at_the_first_day_with_data(org_a, recorder):
     state = state_of(org_a)
     assert (state.filled_through, state.dirty_from, state.version) == (YESTERDAY, None, 0)
     assert recorder.after == [AS_OF]
+
+
+def test_a_first_fill_goes_back_at_most_the_family_s_first_fill_days(org_a, recorder):
+    family = family_get("probe")
+    registry._FAMILIES["probe"] = dataclasses.replace(family, first_fill_days=10)
+    statistics_refresh(organization=org_a, family="probe", as_of=AS_OF)
+    # the data starts on 1 Oct, but ten days up to 21 Nov start on 12 Nov
+    assert recorder.spans == [(dt.date(2026, 11, 12), YESTERDAY)]
+    # once filled, a stale day before that horizon is rebuilt all the same
+    FillState.objects.filter(organization=org_a, family="probe").update(dirty_from=dt.date(2026, 10, 5))
+    statistics_refresh(organization=org_a, family="probe", as_of=AS_OF)
+    assert recorder.spans[-1] == (dt.date(2026, 10, 5), YESTERDAY)
 
 
 def test_first_fill_without_data_rebuilds_only_the_trailing_days(org_a, recorder):
@@ -138,7 +152,11 @@ def test_only_the_families_an_entity_feeds_are_marked(org_a, recorder):
         FillState.objects.create(organization=org_a, family=name, filled_through=YESTERDAY)
     at = dt.datetime(2026, 11, 3, 9, tzinfo=dt.UTC)
     assert statistics_mark_stale(Ingested(org_a.pk, "activities", at, at, 1)) == ["insights"]
-    assert sorted(statistics_mark_stale(Ingested(org_a.pk, "sales", at, at, 1))) == ["agents", "insights"]
+    assert sorted(statistics_mark_stale(Ingested(org_a.pk, "sales", at, at, 1))) == [
+        "agents",
+        "insights",
+        "performance",
+    ]
     assert statistics_mark_stale(Ingested(org_a.pk, "messages", at, at, 1)) == []
     assert statistics_mark_stale(Ingested(org_a.pk, "contacts", None, None, 1)) == []
     assert state_of(org_a, "probe").dirty_from is None
@@ -156,7 +174,7 @@ def test_a_mark_queues_one_refresh_per_family_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         statistics_mark_stale(Ingested(org_a.pk, "leads", at, at, 1))
         assert queued == []
-    assert sorted(queued) == [(org_a.pk, "agents"), (org_a.pk, "insights")]
+    assert sorted(queued) == [(org_a.pk, "agents"), (org_a.pk, "insights"), (org_a.pk, "performance")]
 
 
 def test_refresh_is_debounced_per_organization_and_family(org_a, monkeypatch):
@@ -184,11 +202,11 @@ def test_broker_down_leaves_the_stale_mark_for_later(org_a, monkeypatch):
 def test_the_nightly_fan_out_is_one_task_per_organization_and_family(org_a, org_b, monkeypatch):
     queued = []
     monkeypatch.setattr(tasks.refresh_statistics, "delay", lambda *args: queued.append(args))
-    assert tasks.refresh_statistics_all("2026-11-22T09:30:00+00:00") == 4
+    assert tasks.refresh_statistics_all("2026-11-22T09:30:00+00:00") == 6
     assert sorted(queued) == sorted(
         (org.pk, name, "2026-11-22T09:30:00+00:00")
         for org in (org_a, org_b)
-        for name in ("agents", "insights")
+        for name in ("agents", "insights", "performance")
     )
 
 

@@ -25,7 +25,9 @@ from django.db.models.functions import Coalesce, Trunc
 
 from agents import facade as agents_facade
 from agents.facade import AgentDailyMetrics
+from core.models import FillState
 from core.stats.fillstate import WindowPlan, trusted_through, window_plan
+from core.stats.fillstate import fill_state as family_fill_state
 from core.timeranges import Window, local_midnight
 from crm.models import Organization, Sale
 from insights import selectors as insight_selectors
@@ -42,6 +44,14 @@ from insights.bi.performance.definitions import (
 from insights.selectors import CAMPAIGNS, LEADS, SALES, RollupSpec
 
 Measures = dict[str, int | Decimal]
+
+# The series' family of the statistics engine (insights/statistics.py).
+STATISTICS_FAMILY = "performance"
+
+
+def fill_state(organization: Organization) -> FillState | None:
+    """The series' own fill state: the last local day its rows count up to."""
+    return family_fill_state(organization, STATISTICS_FAMILY)
 
 
 @dataclass(frozen=True)

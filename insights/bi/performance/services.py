@@ -1,48 +1,26 @@
-"""Writes of the performance series: the nightly rebuild (docs/metrics.md, "Performance metrics").
+"""Writes of the performance series: the rebuild of the statistics engine's "performance"
+family (insights/statistics.py; docs/metrics.md, "Performance metrics").
 
-`performance_metrics_refresh` recomputes, for the organization and for every agent, each
-day, ISO week and month that covers the last `days` local days up to `as_of` (the current
-one of each kind counts up to `as_of` and is marked partial by `computed_at` = `as_of`),
-and replaces those periods' rows in one transaction: running it twice, or after a crash
-halfway, leaves the same rows.
+`performance_metrics_rebuild` rewrites, for the organization and for every agent, each day,
+ISO week and month that holds a day of the span, whole, in one transaction: running it
+twice, or after a crash halfway, leaves the same rows. The engine decides which spans are
+stale (core.stats.refresh), so a nightly run rewrites only the last days' periods.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import time
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
 
+from core.timeranges import local_midnight
 from crm.models import Organization
 from insights.bi.models import PerformanceMetric
 from insights.bi.performance import definitions, selectors
 from insights.bi.performance.definitions import AGENT, EMPTY, ORGANIZATION, PERIODS, PeriodTotals
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_DAYS = 400
 BULK_BATCH_SIZE = 2000
-
-
-@dataclass(frozen=True)
-class PeriodRange:
-    period: str
-    first: dt.date  # the first period start rebuilt
-    last: dt.date  # the current period's start (partial: counted up to as_of)
-
-
-@dataclass(frozen=True)
-class PerformanceRefreshReport:
-    organization_id: int
-    as_of: dt.datetime
-    ranges: tuple[PeriodRange, ...]
-    rows: int  # rows written
-    deleted: int  # rows replaced
-    ms: int
 
 
 def _agents_of(totals: selectors.SeriesTotals, start: dt.date, previous: dt.date) -> list[int]:
@@ -76,7 +54,7 @@ def _rows(
     first: dt.date,
     last: dt.date,
     totals: selectors.SeriesTotals,
-    as_of: dt.datetime,
+    counted_to: dt.datetime,
 ) -> list[PerformanceMetric]:
     rows = []
     for start in definitions.period_starts(first, last, period):
@@ -93,63 +71,65 @@ def _rows(
                         value=value.value,
                         numerator=value.numerator,
                         denominator=value.denominator,
-                        # the reference time: a period ending after it is partial, and a
-                        # re-run with the same as_of writes identical rows
-                        computed_at=as_of,
+                        # the moment the figures count up to: a period ending after it is
+                        # partial, and a re-run writes identical rows
+                        computed_at=counted_to,
                     )
                 )
     return rows
 
 
-def performance_metrics_refresh(
-    *, organization: Organization, as_of: dt.datetime, days: int = DEFAULT_DAYS
-) -> PerformanceRefreshReport:
-    """Rebuild every period of each kind covering the last `days` local days up to `as_of`."""
-    if as_of.tzinfo is None:
-        raise ValueError("as_of must be an aware datetime")
-    if days < 1:
-        raise ValueError("days must be at least 1")
-    started = time.monotonic()
+def _rebuilt_starts(
+    *, period: str, first_day: dt.date, last_day: dt.date, horizon: dt.date
+) -> tuple[dt.date, dt.date]:
+    """The first and last period starts a rebuild of [first_day, last_day] rewrites: every
+    period holding a day of the span, and the one after it when it has begun by `horizon`
+    (its lead velocity compares it with the last one)."""
+    first = definitions.period_start(first_day, period)
+    last = definitions.period_start(last_day, period)
+    following = definitions.next_period_start(last, period)
+    return first, (following if following <= horizon else last)
+
+
+def performance_metrics_rebuild(*, organization: Organization, first_day: dt.date, last_day: dt.date) -> int:
+    """Rewrite every period of each kind that holds a local day of [first_day, last_day]
+    (the family's rebuild); returns the rows written.
+
+    A period is recomputed whole, counted up to the end of the series' horizon: the later
+    of `last_day` and the day the family is filled through. The engine always rebuilds up
+    to yesterday, so the current week and month count up to the end of yesterday and are
+    marked partial by `computed_at` (that moment) until a later rebuild completes them.
+    """
+    if first_day > last_day:
+        raise ValueError("first_day must be on or before last_day")
     tz = organization.tz
-    today = as_of.astimezone(tz).date()
-    first_day = today - dt.timedelta(days=days - 1)
+    state = selectors.fill_state(organization)
+    horizon = last_day
+    if state is not None and state.filled_through is not None:
+        horizon = max(horizon, state.filled_through)
+    counted_to = local_midnight(horizon + dt.timedelta(days=1), tz)
     trusted = selectors.trusted_days(organization=organization)
-    ranges, new_rows = [], []
+    replaced, new_rows = Q(), []
     for period in PERIODS:
-        first = definitions.period_start(first_day, period)
-        last = definitions.period_start(today, period)
-        ranges.append(PeriodRange(period=period, first=first, last=last))
+        first, last = _rebuilt_starts(period=period, first_day=first_day, last_day=last_day, horizon=horizon)
         # from the period before the first: the lead velocity of the first period needs it
         totals = selectors.period_totals(
             organization=organization,
             period=period,
             first_start=definitions.previous_period_start(first, period),
-            end=as_of,
+            end=min(counted_to, local_midnight(definitions.next_period_start(last, period), tz)),
             trusted=trusted,
         )
         new_rows += _rows(
-            organization=organization, period=period, first=first, last=last, totals=totals, as_of=as_of
+            organization=organization,
+            period=period,
+            first=first,
+            last=last,
+            totals=totals,
+            counted_to=counted_to,
         )
-    replaced = Q()
-    for r in ranges:
-        replaced |= Q(period=r.period, period_start__gte=r.first, period_start__lte=r.last)
+        replaced |= Q(period=period, period_start__gte=first, period_start__lte=last)
     with transaction.atomic():
-        deleted, _ = PerformanceMetric.objects.for_org(organization).filter(replaced).delete()
+        PerformanceMetric.objects.for_org(organization).filter(replaced).delete()
         PerformanceMetric.objects.bulk_create(new_rows, batch_size=BULK_BATCH_SIZE)
-    ms = int((time.monotonic() - started) * 1000)
-    logger.info(
-        "rollup organization=%s statistic=performance_metrics first=%s last=%s rows=%d ms=%d",
-        organization.pk,
-        min(r.first for r in ranges),
-        today,
-        len(new_rows),
-        ms,
-    )
-    return PerformanceRefreshReport(
-        organization_id=organization.pk,
-        as_of=as_of,
-        ranges=tuple(ranges),
-        rows=len(new_rows),
-        deleted=deleted,
-        ms=ms,
-    )
+    return len(new_rows)

@@ -1,10 +1,10 @@
 """The PerformanceMetric series (insights.bi.performance; docs/metrics.md, "Performance metrics").
 
 Hand-built history: organization "perf" in America/Los_Angeles (UTC-8 in January and
-February 2026, no DST change then). AS_OF = Wed 4 Feb 2026 12:00 UTC = 04:00 local; with
-days=20 the refresh covers the local days Fri 16 Jan .. Wed 4 Feb, the ISO weeks of Mon 12
-Jan, 19 Jan, 26 Jan and 2 Feb, and the months January and February (February, the week of
-2 Feb and 4 Feb are partial). The week of 26 Jan runs Mon 26 Jan .. Sun 1 Feb: it crosses
+February 2026, no DST change then). AS_OF = Wed 4 Feb 2026 12:00 UTC = 04:00 local; the
+engine's rebuild of the last 19 complete days covers the local days Fri 16 Jan .. Tue 3
+Feb, the ISO weeks of Mon 12 Jan, 19 Jan, 26 Jan and 2 Feb, and the months January and
+February (February and the week of 2 Feb are partial: counted up to Wed 4 Feb 00:00 local). The week of 26 Jan runs Mon 26 Jan .. Sun 1 Feb: it crosses
 the month boundary. Local times in brackets.
 
     lead agent  created (UTC)             assigned       contacted          converted   contact
@@ -34,6 +34,7 @@ expected numbers below show.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -41,19 +42,23 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Max, Min
 from django.test.utils import CaptureQueriesContext
 
 from agents import analytics as agent_analytics
 from agents import metrics as agent_metrics
 from agents import selectors as agent_selectors
-from core.stats.refresh import statistics_refresh
+from core.stats.refresh import statistics_mark_stale, statistics_rebuild, statistics_refresh
 from core.timeranges import Window, add_months, local_midnight
+from crm.events import Ingested
 from crm.models import CampaignMessage, Member, Role
 from insights import analytics
+from insights.bi import refresh as bi_refresh
 from insights.bi.models import PerformanceMetric
 from insights.bi.performance import definitions as d
 from insights.bi.performance import selectors, services
 from insights.bi.performance.definitions import PeriodTotals
+from insights.bi.performance.selectors import fill_state
 from insights.tabs import campaigns as campaigns_tab
 from insights.tabs import leads as leads_tab
 from insights.tabs import parse_tab_query
@@ -67,7 +72,19 @@ from tests.factories import (
 )
 
 AS_OF = dt.datetime(2026, 2, 4, 12, 0, tzinfo=dt.UTC)
-DAYS = 20
+DAYS = 19
+# Wed 4 Feb 00:00 local: the end of AS_OF's yesterday, which the rows count up to
+COUNTED_TO = dt.datetime(2026, 2, 4, 8, 0, tzinfo=dt.UTC)
+FAMILY = "performance"
+
+
+def rebuild(org, *, as_of: dt.datetime = AS_OF, days: int = DAYS) -> int:
+    """The engine's rebuild of the family for the last `days` complete local days before
+    `as_of` (what `rebuild_statistics --family performance --days N` does)."""
+    yesterday = as_of.astimezone(org.tz).date() - dt.timedelta(days=1)
+    return statistics_rebuild(
+        organization=org, family=FAMILY, first_day=yesterday - dt.timedelta(days=days - 1), last_day=yesterday
+    )
 
 
 def utc(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -318,7 +335,7 @@ WEEK_19, WEEK_26, WEEK_2 = dt.date(2026, 1, 19), dt.date(2026, 1, 26), dt.date(2
 
 
 def test_monthly_and_weekly_organization_values_hand_computed(org, history):
-    report = services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    written = rebuild(org)
     assert shown(org, "month", JAN) == {
         "conversion_rate": 66.7,  # created A (31 Jan local), D, E; converted A, D: 2/3
         "response_rate": 100.0,  # handled A, D, both contacted
@@ -364,18 +381,24 @@ def test_monthly_and_weekly_organization_values_hand_computed(org, history):
         "revenue_per_lead": 100.0,  # S3 200 (Sun 25 Jan local) / 2
         "upsell_rate": 0.0,  # cD bought a renewal only
     }
-    # 20 days + 4 weeks + 2 months of 7 organization metrics = 182; agent rows: 4 monthly,
+    # 19 days + 4 weeks + 2 months of 7 organization metrics = 175; agent rows: 4 monthly,
     # 5 weekly and 11 daily (agent, period) pairs of 6 metrics = 120
-    assert report.rows == 302 == PerformanceMetric.objects.for_org(org).count()
-    assert [(r.period, r.first, r.last) for r in report.ranges] == [
-        ("day", dt.date(2026, 1, 16), dt.date(2026, 2, 4)),
+    assert written == 295 == PerformanceMetric.objects.for_org(org).count()
+    spans = (
+        PerformanceMetric.objects.for_org(org)
+        .values("period")
+        .annotate(first=Min("period_start"), last=Max("period_start"))
+        .order_by("period")
+    )
+    assert {(r["period"], r["first"], r["last"]) for r in spans} == {
+        ("day", dt.date(2026, 1, 16), dt.date(2026, 2, 3)),
         ("week", dt.date(2026, 1, 12), WEEK_2),
         ("month", JAN, FEB),
-    ]
+    }
 
 
 def test_daily_values_follow_the_local_day(org, history):
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     saturday = shown(org, "day", dt.date(2026, 1, 31))
     # A was created at 21:00 local on Sat 31 Jan (1 Feb in UTC); S2 closed 22:00 local
     assert saturday["conversion_rate"] == 100.0
@@ -391,7 +414,7 @@ def test_daily_values_follow_the_local_day(org, history):
 
 
 def test_agent_rows_hand_computed(org, history):
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     alice, bob = history["alice"], history["bob"]
     assert shown(org, "month", JAN, alice) == {
         "conversion_rate": 100.0,  # handled A (assigned 31 Jan 22:00 local), converted
@@ -432,7 +455,7 @@ def test_agent_rows_hand_computed(org, history):
 
 
 def test_metric_series_rows(org, history):
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     rows = selectors.metric_series(
         organization=org,
         metric="conversion_rate",
@@ -446,9 +469,9 @@ def test_metric_series_rows(org, history):
     ] == [
         (WEEK_19, 50.0, 1.0, 2.0, True),
         (WEEK_26, 50.0, 1.0, 2.0, True),
-        (WEEK_2, 0.0, 0.0, 1.0, False),  # the current week, counted up to AS_OF
+        (WEEK_2, 0.0, 0.0, 1.0, False),  # the current week, counted up to the end of 3 Feb
     ]
-    assert (rows[0]["agent_id"], rows[0]["period"], rows[0]["computed_at"]) == (None, "week", AS_OF)
+    assert (rows[0]["agent_id"], rows[0]["period"], rows[0]["computed_at"]) == (None, "week", COUNTED_TO)
     every = selectors.metric_series(organization=org, metric=None, period="month", start=JAN, end=FEB)
     assert [(r["metric"], r["period_start"]) for r in every] == sorted(
         (m, s) for m in d.METRICS for s in (JAN, FEB)
@@ -460,7 +483,7 @@ def test_metric_series_rows(org, history):
 
 
 def test_rollup_path_equals_live_path(org, history):
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     live = snapshot(org)
     # the daily rollups answer the trusted days (up to 3 Feb local); today stays live
     statistics_refresh(organization=org, family="insights", as_of=AS_OF)
@@ -468,7 +491,7 @@ def test_rollup_path_equals_live_path(org, history):
     assert selectors.trusted_days(organization=org) == selectors.TrustedDays(
         insights=dt.date(2026, 2, 3), agents=dt.date(2026, 2, 3)
     )
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     assert snapshot(org) == live
 
 
@@ -476,20 +499,20 @@ def test_rollup_path_equals_live_path(org, history):
 
 
 def test_refresh_is_idempotent(org, history):
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     first = snapshot(org)
-    again = services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    again = rebuild(org)
     assert snapshot(org) == first
-    assert again.deleted == again.rows == len(first)
+    assert again == len(first)
     # half the rows lost: the next run restores them
     ids = list(PerformanceMetric.objects.for_org(org).order_by("id").values_list("id", flat=True))
     PerformanceMetric.objects.filter(id__in=ids[::2]).delete()
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     assert snapshot(org) == first
 
 
 def test_a_crash_halfway_leaves_the_previous_rows(org, history, monkeypatch):
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     before = snapshot(org)
 
     def crash(*args, **kwargs):
@@ -498,21 +521,22 @@ def test_a_crash_halfway_leaves_the_previous_rows(org, history, monkeypatch):
     # the rows are deleted, then the insert fails: the transaction rolls the delete back
     monkeypatch.setattr(PerformanceMetric.objects, "bulk_create", crash)
     with pytest.raises(RuntimeError):
-        services.performance_metrics_refresh(organization=org, as_of=AS_OF + dt.timedelta(hours=1), days=DAYS)
+        rebuild(org, as_of=AS_OF + dt.timedelta(days=1))
     assert snapshot(org) == before
 
 
 def test_a_shorter_run_replaces_only_its_periods(org, history):
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     before = {r[:4]: r for r in snapshot(org)}
-    later = AS_OF + dt.timedelta(days=1)  # Thu 5 Feb 04:00 local
-    services.performance_metrics_refresh(organization=org, as_of=later, days=2)
+    later = AS_OF + dt.timedelta(days=1)  # Thu 5 Feb 04:00 local: yesterday is 4 Feb
+    rebuild(org, as_of=later, days=2)
     after = {r[:4]: r for r in snapshot(org)}
-    rebuilt = {key for key, row in after.items() if row[7] == later}
-    # 4 and 5 Feb, the week of 2 Feb, February
+    # counted up to Thu 5 Feb 00:00 local
+    rebuilt = {key for key, row in after.items() if row[7] == COUNTED_TO + dt.timedelta(days=1)}
+    # 3 and 4 Feb, the week of 2 Feb, February
     assert {(k[2], k[3]) for k in rebuilt} == {
+        ("day", dt.date(2026, 2, 3)),
         ("day", dt.date(2026, 2, 4)),
-        ("day", dt.date(2026, 2, 5)),
         ("week", WEEK_2),
         ("month", FEB),
     }
@@ -533,9 +557,9 @@ def test_tenancy(org, history):
         assigned_at=utc(1, 31, 12),
         converted_at=utc(2, 1, 12),
     )
-    services.performance_metrics_refresh(organization=other, as_of=AS_OF, days=DAYS)
+    rebuild(other)
     theirs = snapshot(other)
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     assert snapshot(other) == theirs  # refreshing one organization leaves the other alone
     assert shown(other, "month", JAN)["conversion_rate"] == 100.0  # o-1 only
     assert shown(org, "month", JAN)["conversion_rate"] == 66.7  # o-1 is not counted here
@@ -552,6 +576,161 @@ def test_tenancy(org, history):
         )
         == []
     )
+
+
+# --- the engine's family: only what is stale -----------------------------------------------
+
+
+def rows_by_key(org) -> dict[tuple, tuple]:
+    """(agent, metric, period, period start) -> (pk, computed_at): a row kept is the same row."""
+    return {
+        (r.agent_id, r.metric, r.period, r.period_start): (r.pk, r.computed_at)
+        for r in PerformanceMetric.objects.for_org(org)
+    }
+
+
+def rewritten_periods(before: dict, after: dict) -> set[tuple[str, dt.date]]:
+    return {(key[2], key[3]) for key, row in after.items() if before.get(key) != row}
+
+
+def days(first: dt.date, last: dt.date) -> set[tuple[str, dt.date]]:
+    return {("day", first + dt.timedelta(days=n)) for n in range((last - first).days + 1)}
+
+
+def test_a_refresh_rewrites_only_the_new_and_trailing_periods(org, history):
+    # given the first fill: from the first day with data (D, created Tue 20 Jan local) up to
+    # yesterday (Tue 3 Feb local)
+    assert statistics_refresh(organization=org, family=FAMILY, as_of=AS_OF) == (
+        dt.date(2026, 1, 20),
+        dt.date(2026, 2, 3),
+    )
+    before = rows_by_key(org)
+
+    # when the engine runs ten days later (Sat 14 Feb 04:00 local: yesterday is 13 Feb)
+    span = statistics_refresh(organization=org, family=FAMILY, as_of=AS_OF + dt.timedelta(days=10))
+
+    # then it rebuilds from the day after the filled one (4 Feb; the seven trailing days
+    # start on 7 Feb): those days, their weeks and February; every older row is kept as it
+    # was (same primary key, same computed_at)
+    assert span == (dt.date(2026, 2, 4), dt.date(2026, 2, 13))
+    after = rows_by_key(org)
+    assert rewritten_periods(before, after) == days(dt.date(2026, 2, 4), dt.date(2026, 2, 13)) | {
+        ("week", WEEK_2),
+        ("week", dt.date(2026, 2, 9)),
+        ("month", FEB),
+    }
+    assert {k: v for k, v in before.items() if (k[2], k[3]) not in rewritten_periods(before, after)} == {
+        k: after[k] for k in before if (k[2], k[3]) not in rewritten_periods(before, after)
+    }
+    # February is complete only up to 13 Feb: still partial
+    feb = selectors.metric_series(organization=org, metric="upsell_rate", period="month", start=FEB, end=FEB)
+    assert [(r["complete"], r["computed_at"]) for r in feb] == [(False, COUNTED_TO + dt.timedelta(days=10))]
+
+
+def test_the_refresh_twice_gives_the_same_rows(org, history):
+    statistics_refresh(organization=org, family=FAMILY, as_of=AS_OF)
+    first = snapshot(org)
+    statistics_refresh(organization=org, family=FAMILY, as_of=AS_OF)
+    assert snapshot(org) == first
+    assert len(first) == 7 * (15 + 3 + 2) + 6 * (11 + 5 + 4)  # 20 Jan .. 3 Feb; agents as above
+
+
+def old_sale(org, history) -> None:
+    """A sale imported late into Thu 22 Jan (12:00 local), with the stale mark the ingestion
+    writes in the same transaction."""
+    closed = utc(1, 22, 20)
+    SaleFactory(
+        organization=org,
+        external_id="perf-S6",
+        contact=history["leads"]["C"].contact,
+        agent=history["bob"],
+        amount=Decimal(500),
+        kind="new",
+        closed_at=closed,
+    )
+    assert FAMILY in statistics_mark_stale(Ingested(org.pk, "sales", closed, closed, 1))
+
+
+def test_a_late_sale_makes_its_day_stale_and_the_refresh_rebuilds_from_it(org, history):
+    statistics_refresh(organization=org, family=FAMILY, as_of=AS_OF)
+    before = rows_by_key(org)
+    old_sale(org, history)
+
+    span = statistics_refresh(organization=org, family=FAMILY, as_of=AS_OF)
+
+    # the engine rebuilds from the stale day up to yesterday; the days before it are kept
+    assert span == (dt.date(2026, 1, 22), dt.date(2026, 2, 3))
+    after = rows_by_key(org)
+    assert {k: after[k] for k in after if k[2] == "day" and k[3] < dt.date(2026, 1, 22)} == {
+        k: before[k] for k in before if k[2] == "day" and k[3] < dt.date(2026, 1, 22)
+    }
+    assert shown(org, "month", JAN)["revenue_per_lead"] == 383.33  # (650 + 500) / 3 leads
+    assert shown(org, "day", dt.date(2026, 1, 22), history["bob"])["upsell_rate"] == 0.0  # cC, a new sale
+
+
+def test_a_rebuild_of_an_old_day_rewrites_its_periods_and_the_next_ones_only(org, history):
+    # given a filled series and a sale imported late into Thu 22 Jan
+    statistics_refresh(organization=org, family=FAMILY, as_of=AS_OF)
+    before = rows_by_key(org)
+    old_sale(org, history)
+
+    # when the engine rebuilds that one day
+    written = statistics_rebuild(
+        organization=org, family=FAMILY, first_day=dt.date(2026, 1, 22), last_day=dt.date(2026, 1, 22)
+    )
+
+    # then its day, ISO week and month are rewritten whole, with the period after each
+    # (whose lead velocity compares with it), and nothing else
+    after = rows_by_key(org)
+    assert rewritten_periods(before, after) == {
+        ("day", dt.date(2026, 1, 22)),
+        ("day", dt.date(2026, 1, 23)),
+        ("week", WEEK_19),
+        ("week", WEEK_26),
+        ("month", JAN),
+        ("month", FEB),
+    }
+    assert written == sum(1 for k in after if (k[2], k[3]) in rewritten_periods(before, after))
+    # a whole month, not the day: January counts all its sales, February all up to 3 Feb
+    # (the day the series is filled through), so the rows equal a rebuild of everything
+    assert shown(org, "month", JAN)["revenue_per_lead"] == 383.33
+    rebuilt = snapshot(org)
+    PerformanceMetric.objects.for_org(org).delete()
+    statistics_rebuild(
+        organization=org, family=FAMILY, first_day=dt.date(2026, 1, 20), last_day=dt.date(2026, 2, 3)
+    )
+    assert snapshot(org) == rebuilt
+
+
+def test_the_command_rebuilds_the_family_for_the_last_days(org, history, time_machine):
+    time_machine.move_to(AS_OF, tick=False)
+    out = io.StringIO()
+    call_command("rebuild_statistics", org.slug, family=[FAMILY], days=3, stdout=out)
+    # 1, 2 and 3 Feb, the weeks of 26 Jan and 2 Feb, February: 6 periods x 7 organization
+    # rows; agents: alice on 1 (B), 2 (S4) and 3 Feb (S1), bob on 2 (C) and 3 Feb (velocity
+    # after C), both in the two weeks and February: 11 x 6; 42 + 66 = 108
+    assert "performance: 108 rows rewritten for the last 3 days." in out.getvalue()
+    # then the first fill from the first day with data
+    assert "performance: up to date (2026-01-20 .. 2026-02-03 rebuilt)." in out.getvalue()
+    assert fill_state(org).filled_through == dt.date(2026, 2, 3)
+
+
+def test_the_bi_run_refreshes_the_series_only_when_the_engine_has_not(org, history):
+    assert bi_refresh.performance_series_refresh(organization=org, as_of=AS_OF) == {
+        "rebuilt_from": "2026-01-20",
+        "up_to": "2026-02-03",
+    }
+    kept = rows_by_key(org)
+    # the nightly engine run (or this) filled it: the business-intelligence run leaves it
+    assert bi_refresh.performance_series_refresh(organization=org, as_of=AS_OF) == {"up_to": "2026-02-03"}
+    assert rows_by_key(org) == kept
+    # an import marked 2 Feb stale: the run rebuilds from the trailing days (28 Jan)
+    at = utc(2, 2, 20)
+    statistics_mark_stale(Ingested(org.pk, "leads", at, at, 1))
+    assert bi_refresh.performance_series_refresh(organization=org, as_of=AS_OF) == {
+        "rebuilt_from": "2026-01-28",
+        "up_to": "2026-02-03",
+    }
 
 
 # --- query counts -------------------------------------------------------------------------
@@ -612,9 +791,7 @@ def test_query_count_does_not_grow_with_agents(db, with_rollups):
                 organization=t, period="week", first_start=dt.date(2026, 1, 5), end=AS_OF, trusted=tr
             )
         )
-        refresh = captured(
-            lambda t=team: services.performance_metrics_refresh(organization=t, as_of=AS_OF, days=DAYS)
-        )
+        refresh = captured(lambda t=team: rebuild(t))
         inserts = [q for q in refresh if q.startswith("INSERT")]
         rows = PerformanceMetric.objects.for_org(team).count()
         batch = connection.ops.bulk_batch_size(
@@ -623,16 +800,21 @@ def test_query_count_does_not_grow_with_agents(db, with_rollups):
         assert len(inserts) == math.ceil(rows / min(batch, services.BULK_BATCH_SIZE))
         counts[team.slug] = (len(reads), len([q for q in refresh if not q.startswith("INSERT")]))
     # eleven reads with trusted rollup days (leads, sales, messages: rollup + live; agents:
-    # rollup + live leads + live sales; customers by agent and overall), seven all live;
-    # the refresh: two fill states, three period kinds, one delete (+ savepoints)
+    # rollup + live leads + live sales; customers by agent and overall), seven all live
     reads = 11 if with_rollups else 7
+    # the rebuild counts up to the end of yesterday, so with the rollups trusted through it
+    # nothing is live: six reads per period kind (three rollups, the agents' rollup,
+    # customers by agent and overall)
+    per_kind = 6 if with_rollups else 7
     assert counts["perf-small"] == counts["perf-large"]
     assert counts["perf-small"][0] == reads
-    assert counts["perf-small"][1] == 2 + 3 * reads + 1 + 2
+    # three fill states (the series' own and the two it reads), three period kinds, one
+    # delete (+ savepoints)
+    assert counts["perf-small"][1] == 3 + 3 * per_kind + 1 + 2
 
 
 def test_metric_series_is_one_query(org, history, django_assert_num_queries):
-    services.performance_metrics_refresh(organization=org, as_of=AS_OF, days=DAYS)
+    rebuild(org)
     with django_assert_num_queries(1):
         rows = selectors.metric_series(
             organization=org,
@@ -738,7 +920,7 @@ def test_series_equal_the_dashboard_definitions(generated_org):
     # the dashboards and the series both read the rollups for trusted days
     statistics_refresh(organization=org, family="insights", as_of=GEN_AS_OF)
     statistics_refresh(organization=org, family="agents", as_of=GEN_AS_OF)
-    services.performance_metrics_refresh(organization=org, as_of=GEN_AS_OF)
+    statistics_refresh(organization=org, family=FAMILY, as_of=GEN_AS_OF)
     seen: set[str] = set()
     current_month = d.period_start(GEN_AS_OF.astimezone(org.tz).date(), "month")
     months = [add_months(current_month, -n) for n in range(10, 0, -1)]  # the complete months of 2026
@@ -753,10 +935,65 @@ def test_series_equal_the_dashboard_definitions(generated_org):
 
 def test_generated_rollup_path_equals_live_path(generated_org):
     org = generated_org
-    services.performance_metrics_refresh(organization=org, as_of=GEN_AS_OF, days=120)
+    rebuild(org, as_of=GEN_AS_OF, days=120)
     live = snapshot(org)
     statistics_refresh(organization=org, family="insights", as_of=GEN_AS_OF)
     statistics_refresh(organization=org, family="agents", as_of=GEN_AS_OF)
-    services.performance_metrics_refresh(organization=org, as_of=GEN_AS_OF, days=120)
+    rebuild(org, as_of=GEN_AS_OF, days=120)
     assert snapshot(org) == live
     assert len(live) > 1000
+
+
+def comparable(org) -> list[tuple]:
+    """The rows without their primary key and computed_at, but with whether the period is
+    complete (an old row of an incremental run was computed earlier than a full rebuild's)."""
+    tz = org.tz
+    return [
+        (*row[:7], local_midnight(d.next_period_start(row[3], row[2]), tz) <= row[7]) for row in snapshot(org)
+    ]
+
+
+def test_incremental_refreshes_equal_a_full_rebuild(generated_org):
+    org = generated_org
+    tz = org.tz
+    # given a first fill 40 days before GEN_AS_OF, with the dashboard rollups filled then
+    # (so the series read rollup days and raw rows alike), and a refresh 12 days later
+    first_as_of = GEN_AS_OF - dt.timedelta(days=40)
+    statistics_refresh(organization=org, family="insights", as_of=first_as_of)
+    statistics_refresh(organization=org, family="agents", as_of=first_as_of)
+    first_span = statistics_refresh(organization=org, family=FAMILY, as_of=first_as_of)
+    statistics_refresh(organization=org, family=FAMILY, as_of=GEN_AS_OF - dt.timedelta(days=28))
+    # and a sale imported late into a day 100 days back
+    closed = GEN_AS_OF - dt.timedelta(days=100)
+    agent = Member.objects.for_org(org).filter(role=Role.AGENT).order_by("pk").first()
+    customer = ContactFactory(organization=org, external_id="late-customer")
+    SaleFactory(
+        organization=org,
+        external_id="late",
+        contact=customer,
+        agent=agent,
+        amount=Decimal(12345),
+        currency=org.currency,
+        kind="upsell",
+        closed_at=closed,
+    )
+    statistics_mark_stale(Ingested(org.pk, "sales", closed, closed, 1))
+    month = d.period_start(closed.astimezone(tz).date(), "month")
+    stale = shown(org, "month", month)
+
+    # when the engine refreshes at GEN_AS_OF
+    statistics_refresh(organization=org, family=FAMILY, as_of=GEN_AS_OF)
+    incremental = comparable(org)
+    # the late sale's month was recomputed (revenue and customers moved)
+    fresh = shown(org, "month", month)
+    assert fresh["revenue_per_lead"] > stale["revenue_per_lead"]
+    assert fresh["upsell_rate"] != stale["upsell_rate"]
+
+    # then the rows equal a full rebuild of the same days, done at once
+    PerformanceMetric.objects.for_org(org).delete()
+    yesterday = GEN_AS_OF.astimezone(tz).date() - dt.timedelta(days=1)
+    statistics_rebuild(organization=org, family=FAMILY, first_day=first_span[0], last_day=yesterday)
+    assert comparable(org) == incremental
+    # the first fill went back at most 400 days (the data set starts earlier)
+    assert first_span[0] == first_as_of.astimezone(tz).date() - dt.timedelta(days=400)
+    assert len(incremental) > 10_000
