@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -57,14 +57,39 @@ def _first_day_to_rebuild(
     return min(candidates)
 
 
+def _refresh_lock(*, organization: Organization, family: str) -> None:
+    """One refresh of an organization's family at a time: two at once (the nightly fan-out and
+    an ingestion's queued refresh) would both delete and both insert the same days, and the
+    rollups have no unique keys to refuse the second copy. A transaction-level advisory lock
+    on PostgreSQL (the second waits, then finds little left to do); SQLite runs one writer at
+    a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"core.stats:{organization.pk}:{family}"]
+            )
+
+
 def statistics_refresh(
     *, organization: Organization, family: str, as_of: dt.datetime
 ) -> tuple[dt.date, dt.date] | None:
     """Bring one family up to the last complete local day, rebuilding stale days; returns the
     span rebuilt. Clears the stale mark only when no ingestion marked anything while it ran
-    (the version check), so nothing ingested meanwhile is ever taken as rolled up."""
+    (the version check), so nothing ingested meanwhile is ever taken as rolled up. Serialized
+    per organization and family (`_refresh_lock`)."""
+    # The fill state row exists (committed) before the refresh's transaction: an ingestion
+    # running meanwhile must find it to leave its stale mark.
+    FillState.objects.get_or_create(organization=organization, family=family)
+    with transaction.atomic():
+        _refresh_lock(organization=organization, family=family)
+        return _refresh(organization=organization, family=family, as_of=as_of)
+
+
+def _refresh(
+    *, organization: Organization, family: str, as_of: dt.datetime
+) -> tuple[dt.date, dt.date] | None:
     declared = family_get(family)
-    state, _ = FillState.objects.get_or_create(organization=organization, family=family)
+    state = FillState.objects.get(organization=organization, family=family)
     version = state.version
     yesterday = as_of.astimezone(organization.tz).date() - dt.timedelta(days=1)
     first = _first_day_to_rebuild(

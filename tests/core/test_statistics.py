@@ -13,6 +13,7 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Q
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -25,6 +26,7 @@ from core.stats.refresh import statistics_mark_stale, statistics_refresh
 from core.stats.rollups import coarser_level, q_columns
 from core.timeranges import Window
 from crm.events import Ingested
+from tests.conftest import require_service
 
 pytestmark = pytest.mark.django_db
 
@@ -275,3 +277,44 @@ def test_the_coarsest_level_with_the_needed_keys_answers():
     # the levels are rebuilt finest first, each from the finer rows
     assert SALES.levels() == (SALES, total)
     assert total.rebuilt_from.model is SALES.model
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_refresh_of_the_family_waits_for_the_running_one(org_a, recorder):
+    """Two refreshes at once would both delete and both insert the same rollup days: the
+    second waits for the first (an advisory lock on PostgreSQL; SQLite has one writer)."""
+    require_service("PostgreSQL (the advisory lock is PostgreSQL's)", connection.vendor == "postgresql")
+    import threading
+
+    import psycopg
+
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        password=settings_dict["PASSWORD"] or None,
+        autocommit=True,
+    )
+    # What a running refresh of org_a's "probe" family holds.
+    other.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"core.stats:{org_a.pk}:probe"])
+    done = threading.Event()
+
+    def refresh() -> None:
+        try:
+            statistics_refresh(organization=org_a, family="probe", as_of=AS_OF)
+            done.set()
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=refresh)
+    worker.start()
+    try:
+        assert not done.wait(1.0), "the refresh ran while another held the family"
+    finally:
+        other.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"core.stats:{org_a.pk}:probe"])
+        other.close()
+    worker.join(30)
+    assert done.is_set()
+    assert recorder.spans == [(dt.date(2026, 10, 1), YESTERDAY)]
