@@ -156,7 +156,3 @@ HEADLINES = {
     "revenue": ("sales", "amount_sum"),
     "campaigns": ("campaigns", "sent"),
 }
-
-
-def trend(current: Number, previous: Number) -> float | None:
-    return trend_percent(current=current, previous=previous)
