@@ -86,6 +86,7 @@ def _overview_figure(block: str, field: str) -> Compute:
 
 def _tab_figure(block: str, field: str) -> Compute:
     """The current-window value of `field` of the tab's KPI figures (insights.tabs.compute)."""
+
     def compute(organization: Organization, window: Window, filters: MetricFilters) -> Value:
         scope = {"organization": organization, "window": window}
         if block == "calls":

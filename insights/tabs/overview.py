@@ -11,8 +11,8 @@ from core.api import NumberField, inline_serializer
 from core.display import PERCENT, POINTS
 from insights.models import GoalMetric
 from insights.tabs import DashboardQuery
-from insights.tabs.compute.overview import TODAY_FIGURES, overview_tab
-from insights.tabs.present.overview import COMPARISON_ROWS, charts, csv_tables, page_context, payload
+from insights.tabs.compute.overview import COMPARISON_ROWS, TODAY_FIGURES, overview_tab
+from insights.tabs.present.overview import charts, csv_tables, page_context, payload
 
 TITLE = "Overview"
 

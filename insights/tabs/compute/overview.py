@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.metrics import trend_percent
+from core.catalogue import metric_get
+from core.display import POINTS
+from core.metrics import trend_percent, trend_points
 from insights import analytics
 from insights.metrics import money
 from insights.metrics.overview import month_elapsed_percent, month_goal
@@ -24,6 +26,31 @@ TODAY_FIGURES = {
 }
 
 
+# The comparison table's rows, in order: catalogue names "<overview block>.<field>"; each
+# row's label, format and change unit come from the catalogue (insights/catalogue.py).
+COMPARISON_ROWS = (
+    "calls.total",
+    "calls.successRate",
+    "calls.averageDuration",
+    "calls.totalMinutes",
+    "leads.total",
+    "leads.qualified",
+    "leads.conversionRate",
+    "leads.averageScore",
+    "leads.pipelineValue",
+    "revenue.total",
+    "revenue.deals",
+    "revenue.averageDealSize",
+    "revenue.monthlyRecurring",
+    "campaigns.sent",
+    "campaigns.deliveredRate",
+    "campaigns.readRate",
+    "campaigns.responseRate",
+    "campaigns.totalSpend",
+    "campaigns.roi",
+)
+
+
 @dataclass(frozen=True)
 class OverviewTab:
     # the overview API's answer (rounded by insights.analytics) and the same blocks unrounded
@@ -32,6 +59,22 @@ class OverviewTab:
     # today so far (current) against the same time yesterday (previous), unrounded
     today: KpiComparison
     goals: dict
+    # catalogue name of each comparison row -> its change against the previous window
+    comparison_changes: dict[str, float | None]
+
+
+def comparison_changes(exact: dict) -> dict[str, float | None]:
+    """Each comparison row's change, on the unrounded values (DESIGN section 4): in points for
+    a rate, never a percent of a percent (Metric.trend_unit), else relative."""
+    changes = {}
+    for name in COMPARISON_ROWS:
+        block, field = name.split(".")
+        now, before = exact[block]["current"].get(field), exact[block]["previous"].get(field)
+        if metric_get(name).trend_unit == POINTS:
+            changes[name] = trend_points(now, before)
+        else:
+            changes[name] = trend_percent(current=now, previous=before)
+    return changes
 
 
 def _today(query: DashboardQuery) -> KpiComparison:
@@ -90,4 +133,10 @@ def overview_tab(query: DashboardQuery) -> OverviewTab:
         window=query.window, range_key=query.range_key, metrics=analytics.METRICS, filters=query.filters
     )
     answer, exact = analytics.compute_overview_exact(organization=query.organization, request=request)
-    return OverviewTab(answer=answer, exact=exact, today=_today(query), goals=_goals(query))
+    return OverviewTab(
+        answer=answer,
+        exact=exact,
+        today=_today(query),
+        goals=_goals(query),
+        comparison_changes=comparison_changes(exact),
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.catalogue import Metric, Value, metric_get, shown
+from core.display import Trend
 from core.display import trend as display_trend
 from reports.charts import ValueFormat, format_value
 
@@ -45,6 +46,13 @@ def percent_text(value: float | None) -> str:
     return format_value(value, ValueFormat("percent"))
 
 
+def metric_trend(name: str, change: float | None) -> Trend:
+    """A change of catalogue metric `name` as shown: in its trend unit (points for a rate),
+    green when it is good news by its direction."""
+    metric = metric_get(name)
+    return display_trend(change, unit=metric.trend_unit, lower_is_better=metric.lower_is_better)
+
+
 def metric_card(
     name: str,
     *,
@@ -65,11 +73,7 @@ def metric_card(
         "value": value,
         "previous": previous,
         "format": value_format(metric, currency),
-        "trend": (
-            display_trend(change, unit=metric.trend_unit, lower_is_better=metric.lower_is_better)
-            if with_trend
-            else None
-        ),
+        "trend": metric_trend(name, change) if with_trend else None,
     }
     return {**card, **extra}
 

@@ -4,13 +4,11 @@ charts, the page context and the CSV tables. Every count links to the calls behi
 from __future__ import annotations
 
 from core.catalogue import metric_get, shown
-from core.display import POINTS
-from core.display import trend as display_trend
 from core.metrics import percent, trend_percent
 from insights.metrics import calls as call_metrics
 from insights.tabs import CsvTable, DashboardQuery, range_payload, records_url
 from insights.tabs.compute.calls import CallsTab
-from insights.tabs.present import csv_label, metric_card, shown_figures
+from insights.tabs.present import csv_label, metric_card, metric_trend, shown_figures
 from reports.charts import BarChart, DonutChart, HeatmapChart, LineChart, Point, Series, ValueFormat
 
 SUCCESS = "success"
@@ -266,7 +264,7 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
         "outcome_rows": outcomes,
         "country_rows": countries,
         "automation_rows": automation,
-        "automated_change": display_trend(changes["automatedShare"], unit=POINTS),
+        "automated_change": metric_trend(KPI_METRICS["automatedShare"], changes["automatedShare"]),
         "period_text": _period_text(query),
         "filtered": bool(query.filter_params),
     }

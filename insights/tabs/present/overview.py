@@ -3,38 +3,16 @@ charts, the page context and the CSV tables."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.catalogue import metric_get, shown
-from core.display import POINTS, UNIT_SUFFIXES
-from core.metrics import trend_percent, trend_points
+from core.display import UNIT_SUFFIXES
 from insights.models import GoalMetric
 from insights.tabs import CsvTable, DashboardQuery, records_url
-from insights.tabs.compute.overview import TODAY_FIGURES, OverviewTab
+from insights.tabs.compute.overview import COMPARISON_ROWS, TODAY_FIGURES, OverviewTab
 from insights.tabs.present import metric_card, percent_text
 from reports.charts import FunnelChart, Point, ValueFormat
 
-# The comparison table's rows, in order: catalogue names "<overview block>.<field>"; each
-# row's label, format and change unit come from the catalogue (insights/catalogue.py).
-COMPARISON_ROWS = (
-    "calls.total",
-    "calls.successRate",
-    "calls.averageDuration",
-    "calls.totalMinutes",
-    "leads.total",
-    "leads.qualified",
-    "leads.conversionRate",
-    "leads.averageScore",
-    "leads.pipelineValue",
-    "revenue.total",
-    "revenue.deals",
-    "revenue.averageDealSize",
-    "revenue.monthlyRecurring",
-    "campaigns.sent",
-    "campaigns.deliveredRate",
-    "campaigns.readRate",
-    "campaigns.responseRate",
-    "campaigns.totalSpend",
-    "campaigns.roi",
-)
 # The KPI cards: payload block -> its headline catalogue metric.
 CARDS = {
     "calls": "calls.total",
@@ -57,24 +35,22 @@ def payload(tab: OverviewTab) -> dict:
         }
     return {
         **tab.answer,
-        "comparisonRows": comparison_rows(tab.answer["comparisons"], tab.exact),
+        "comparisonRows": comparison_rows(tab.answer["comparisons"], tab.comparison_changes),
         "today": today,
         "goals": tab.goals,
     }
 
 
-def comparison_rows(comparisons: dict, exact: dict) -> list[dict]:
-    """Rows of rounded values; each change computed on the unrounded ones (DESIGN section 4)."""
+def comparison_rows(comparisons: dict, changes: Mapping[str, float | None]) -> list[dict]:
+    """The comparison table: the answer's rounded values, each row's change (computed on the
+    unrounded ones, compute.overview.comparison_changes) in its catalogue trend unit."""
     rows = []
     for name in COMPARISON_ROWS:
         entry = metric_get(name)
         metric, field = name.split(".")
         current = comparisons[metric]["current"].get(field)
         previous = comparisons[metric]["previous"].get(field)
-        now, before = exact[metric]["current"].get(field), exact[metric]["previous"].get(field)
-        # A change of a rate is in points, not a percent of a percent (Metric.trend_unit).
-        unit = entry.trend_unit
-        change = trend_points(now, before) if unit == POINTS else trend_percent(current=now, previous=before)
+        change, unit = changes[name], entry.trend_unit
         rows.append(
             {
                 "metric": metric,
