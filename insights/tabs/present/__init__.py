@@ -46,6 +46,11 @@ def percent_text(value: float | None) -> str:
     return format_value(value, ValueFormat("percent"))
 
 
+def count_text(value: int | None) -> str:
+    """A count as text, "1,204" or "—"."""
+    return format_value(value, ValueFormat("integer"))
+
+
 def metric_trend(name: str, change: float | None) -> Trend:
     """A change of catalogue metric `name` as shown: in its trend unit (points for a rate),
     green when it is good news by its direction."""

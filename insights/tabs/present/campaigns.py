@@ -10,7 +10,7 @@ from insights.metrics import campaigns as campaign_metrics
 from insights.selectors import Filters
 from insights.tabs import CsvTable, DashboardQuery, range_payload, records_url
 from insights.tabs.compute.campaigns import COMPARE_MAX, COMPARE_MIN, CampaignsTab
-from insights.tabs.present import csv_label, metric_card, percent_text, shown_figures
+from insights.tabs.present import count_text, csv_label, metric_card, percent_text, shown_figures
 from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
 
 FUNNEL_STAGES = (("sent", "Sent"), ("delivered", "Delivered"), ("read", "Read"), ("replied", "Replied"))
@@ -30,18 +30,18 @@ KPI_METRICS = {
     "roi": "campaigns.roi",
     "costPerLead": "campaigns.costPerLead",
 }
-# The tiles, in order, and what each says under its value.
-CARDS = {
-    "active": "sent messages in the period",
-    "sent": "vs the previous period",
-    "deliveredRate": "{delivered:,} of {sent:,} sent",
-    "readRate": "{read:,} of {delivered:,} delivered",
-    "replyRate": "{replied:,} of {delivered:,} delivered",
-    "totalSpend": "of the campaigns listed",
-    "attributedRevenue": "last touch, sales closed in the period",
-    "roi": "(revenue − spend) / spend",
-    "costPerLead": "spend / distinct leads touched",
-}
+# The tiles, in order.
+CARDS = (
+    "active",
+    "sent",
+    "deliveredRate",
+    "readRate",
+    "replyRate",
+    "totalSpend",
+    "attributedRevenue",
+    "roi",
+    "costPerLead",
+)
 
 
 def payload(tab: CampaignsTab, query: DashboardQuery) -> dict:
@@ -169,6 +169,17 @@ def _linked(rows: list[dict], query: DashboardQuery) -> list[dict]:
 
 def page_context(payload: dict, query: DashboardQuery) -> dict:
     t, currency = payload["totals"], query.organization.currency
+    notes = {
+        "active": "sent messages in the period",
+        "sent": "vs the previous period",
+        "deliveredRate": f"{count_text(t['delivered'])} of {count_text(t['sent'])} sent",
+        "readRate": f"{count_text(t['read'])} of {count_text(t['delivered'])} delivered",
+        "replyRate": f"{count_text(t['replied'])} of {count_text(t['delivered'])} delivered",
+        "totalSpend": "of the campaigns listed",
+        "attributedRevenue": "last touch, sales closed in the period",
+        "roi": "(revenue − spend) / spend",
+        "costPerLead": "spend / distinct leads touched",
+    }
     cards = [
         metric_card(
             KPI_METRICS[key],
@@ -177,9 +188,9 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
             change=t["trend"],
             with_trend=key == "sent",
             key=key,
-            note=note.format(**t),
+            note=notes[key],
         )
-        for key, note in CARDS.items()
+        for key in CARDS
     ]
     comparison = payload["comparison"]
     listed = [{"id": r["id"], "name": r["name"]} for r in payload["campaigns"]]

@@ -182,7 +182,7 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
             b["label"],
             b["deals"],
             href=deal_bucket_href(query, b),
-            tooltip=f"revenue {currency} {b['revenue']:,.2f}",
+            tooltip=f"revenue {format_value(b['revenue'], money)}",
         )
         for b in payload["dealSizes"]["buckets"]
     )
