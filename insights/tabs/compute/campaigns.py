@@ -55,6 +55,8 @@ def _blocks(organization: Organization, window: Window) -> _Blocks:
         organization, counted, window=window, previous=previous, trusted_last_day=trusted
     )
     current, before = build(True)
+    # The exact blocks carry no per-campaign list: the rows come rounded, as the API shows them
+    # (insights.metrics.campaign_row).
     rounded, _previous_rounded = build(False)
     return _Blocks(
         totals=KpiComparison(
