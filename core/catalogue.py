@@ -7,7 +7,7 @@ reports and live metrics pick a metric by name (`metric_value`).
 
 Rules that follow from the unit, so nobody chooses them twice:
 - rounding (`shown`): half up (core.metrics.round_half_up), money, ratings and hours two decimals,
-  percent, number and minutes one, counts none (docs/metrics.md, "Shared rules");
+  percent, number, minutes and days one, counts none (docs/metrics.md, "Shared rules");
 - trend unit (`Metric.trend_unit`): percentage points for a percent, relative % otherwise.
 
 Apps register their metrics in their AppConfig.ready (`<app>/catalogue.py: register()`).
@@ -30,14 +30,14 @@ if TYPE_CHECKING:
 
 Value = Decimal | int | None
 
-UNITS = ("count", "money", "percent", "number", "rating", "hours", "minutes")
+UNITS = ("count", "money", "percent", "number", "rating", "hours", "minutes", "days")
 DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral")
 
-# Decimals shown per unit. Hours keep two (docs/metrics.md "Shared rules": "hours and money
+# Decimals shown per unit. Days (a median time to convert) keep one, as every mean. Hours keep two (docs/metrics.md "Shared rules": "hours and money
 # two"; the agent API and page show response time as 1.25 h).
 # A rating is a mean of 1-5 satisfaction ratings: two decimals (DESIGN section 6), because one
 # would hide most differences on so short a scale.
-PLACES = {"count": 0, "money": 2, "percent": 1, "number": 1, "rating": 2, "hours": 2, "minutes": 1}
+PLACES = {"count": 0, "money": 2, "percent": 1, "number": 1, "rating": 2, "hours": 2, "minutes": 1, "days": 1}
 
 # How a table cell formats the unit (reports.charts.ValueFormat kinds): a mean of minutes or
 # hours is a plain number there, its unit is in the label.
@@ -49,6 +49,7 @@ DISPLAY_FORMATS = {
     "rating": "number",
     "hours": "number",
     "minutes": "number",
+    "days": "number",
 }
 
 # "block.field": lower-case first letter, letters and digits, at least one dot.

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from core.cache import org_cache_key
 from core.errors import ApplicationError
+from core.metrics import trend_percent
 from core.timeranges import NAMED_RANGES, Window, local_midnight, parse_range
 from crm.models import Organization, SaleKind
 from insights import metrics, selectors
@@ -286,7 +287,7 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
     data, trends, comparisons, exact_comparisons = {}, {}, {}, {}
     for name in request.metrics:
         current_block, previous_block = builders[name](False)
-        trends[name] = metrics.trend(*headline[name])
+        trends[name] = trend_percent(current=headline[name][0], previous=headline[name][1])
         data[name] = {**current_block, "trend": trends[name]}
         comparisons[name] = _comparison(current_block, previous_block)
         exact_comparisons[name] = _comparison(*builders[name](True))

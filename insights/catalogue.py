@@ -1,9 +1,14 @@
-"""The manager overview's figures in the metric catalogue (core.catalogue; docs/metrics.md,
-"Manager overview"): the 19 rows of the Overview tab's comparison table.
+"""The manager dashboard's figures in the metric catalogue (core.catalogue; docs/metrics.md,
+"Manager overview" and the tabs' sections):
 
-Each metric is computed by the overview's own exact computation
-(`insights.analytics.compute_overview_exact`, the unrounded blocks behind the answer), so the
-catalogue value and the number on the page, API answer and CSV cannot drift apart.
+- the 19 rows of the Overview tab's comparison table, computed by the overview's own exact
+  computation (`insights.analytics.compute_overview_exact`, the unrounded blocks behind the
+  answer); the Calls, Leads, Revenue and Campaigns tabs show the same figures under the same
+  names on their KPI tiles;
+- the tabs' own KPI figures (`TAB_METRICS`), computed by the tab's own compute function
+  (`insights.tabs.compute.<tab>`), the one the tab's payload is built from.
+
+So the catalogue value and the number on the page, API answer and CSV cannot drift apart.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from __future__ import annotations
 from core.catalogue import Compute, Metric, MetricFilters, Value, metric_register
 from core.timeranges import Window
 from crm.models import Organization
-from insights import analytics
+from insights import analytics, selectors
 from insights.selectors import Filters
+from insights.tabs.compute import calls, campaigns, revenue
 
 # (name = "<overview block>.<field>", label, unit, direction, docs/metrics.md heading).
 # Neutral: the mean duration of a call and the campaign spend are neither good nor bad news.
@@ -40,6 +46,23 @@ OVERVIEW_METRICS = (
 )
 
 
+# The tabs' own figures: (name, label, unit, direction, docs/metrics.md heading).
+# Neutral: the automated share and the counts of automated calls and active campaigns are
+# neither good nor bad news by themselves.
+TAB_METRICS = (
+    ("calls.successful", "Successful calls", "count", "higher_is_better", "Calls tab"),
+    ("calls.automated", "Automated calls", "count", "neutral", "Calls tab"),
+    ("calls.automatedShare", "Automated share", "percent", "neutral", "Calls tab"),
+    ("revenue.oneTime", "One-time revenue", "money", "higher_is_better", "Revenue tab"),
+    ("revenue.winRate", "Win rate", "percent", "higher_is_better", "Revenue tab"),
+    ("revenue.salesCycleDays", "Sales cycle (median days)", "days", "lower_is_better", "Revenue tab"),
+    ("revenue.growthRate", "Growth rate", "percent", "higher_is_better", "Revenue tab"),
+    ("campaigns.active", "Active campaigns", "count", "neutral", "Campaigns tab"),
+    ("campaigns.attributedRevenue", "Attributed revenue", "money", "higher_is_better", "Campaigns tab"),
+    ("campaigns.costPerLead", "Cost per lead", "money", "lower_is_better", "Campaigns tab"),
+)
+
+
 def overview_filters(filters: MetricFilters) -> Filters:
     """The catalogue's filters as the overview's (insights.selectors.Filters)."""
     return Filters(
@@ -61,6 +84,26 @@ def _overview_figure(block: str, field: str) -> Compute:
     return compute
 
 
+def _tab_figure(block: str, field: str) -> Compute:
+    """The current-window value of `field` of the tab's KPI figures (insights.tabs.compute)."""
+
+    def compute(organization: Organization, window: Window, filters: MetricFilters) -> Value:
+        scope = {"organization": organization, "window": window}
+        if block == "calls":
+            kpis = calls.call_kpis(**scope, filters=overview_filters(filters))
+        elif block == "revenue":
+            trusted = selectors.trusted_through(selectors.fill_state(organization))
+            kpis = revenue.revenue_kpis(**scope, filters=overview_filters(filters), trusted=trusted)
+        else:
+            # Campaign messages have no region, product line, source or agent (the tab says so).
+            if filters != MetricFilters():
+                raise ValueError(f"campaigns.{field} is organization-wide: it takes no filter.")
+            kpis = campaigns.campaign_totals(**scope)
+        return kpis.current[field]
+
+    return compute
+
+
 def register() -> None:
     for name, label, unit, direction, definition in OVERVIEW_METRICS:
         block, field = name.split(".")
@@ -72,5 +115,17 @@ def register() -> None:
                 direction=direction,
                 definition=definition,
                 compute=_overview_figure(block, field),
+            )
+        )
+    for name, label, unit, direction, definition in TAB_METRICS:
+        block, field = name.split(".")
+        metric_register(
+            Metric(
+                name=name,
+                label=label,
+                unit=unit,
+                direction=direction,
+                definition=definition,
+                compute=_tab_figure(block, field),
             )
         )

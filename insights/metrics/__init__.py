@@ -43,7 +43,7 @@ def _money(value: Number | None, exact: bool) -> float | Decimal | None:
     return (None if value is None else decimal(value)) if exact else money(value)
 
 
-def _pct(part: Number, whole: Number, exact: bool) -> float | Decimal | None:
+def _rate(part: Number, whole: Number, exact: bool) -> float | Decimal | None:
     return _one(percent(part, whole), exact)
 
 
@@ -54,7 +54,7 @@ def calls_block(t: Mapping[str, Number], *, exact: bool = False) -> dict:
     return {
         "total": total,
         "successful": t.get("successful", 0),
-        "successRate": _pct(t.get("successful", 0), total, exact),
+        "successRate": _rate(t.get("successful", 0), total, exact),
         # over the calls that have a duration; minutes
         "averageDuration": None if mean_seconds is None else _one(mean_seconds / 60, exact),
         "totalMinutes": minutes if exact else int(round_half_up(minutes, 0)),
@@ -67,7 +67,7 @@ def leads_block(t: Mapping[str, Number], *, pipeline_value: Number, exact: bool 
     return {
         "total": created,
         "qualified": t.get("qualified", 0),
-        "conversionRate": _pct(t.get("converted", 0), created, exact),
+        "conversionRate": _rate(t.get("converted", 0), created, exact),
         "averageScore": _one(score, exact),
         "pipelineValue": _money(pipeline_value, exact),
     }
@@ -104,9 +104,9 @@ def funnel_rates(counts: Mapping[str, int], *, exact: bool = False) -> dict:
         "delivered": delivered,
         "read": counts.get("read", 0),
         "replied": counts.get("replied", 0),
-        "deliveredRate": _pct(delivered, sent, exact),
-        "readRate": _pct(counts.get("read", 0), delivered, exact),
-        "replyRate": _pct(counts.get("replied", 0), delivered, exact),
+        "deliveredRate": _rate(delivered, sent, exact),
+        "readRate": _rate(counts.get("read", 0), delivered, exact),
+        "replyRate": _rate(counts.get("replied", 0), delivered, exact),
     }
 
 
@@ -159,4 +159,7 @@ HEADLINES = {
 
 
 def trend(current: Number, previous: Number) -> float | None:
+    """Deprecated: core.metrics.trend_percent under another name. The dashboard tabs no longer
+    call it; it stays only for insights/bi/reads.py (another slice of issue 11) and goes when
+    that module calls core.metrics.trend_percent."""
     return trend_percent(current=current, previous=previous)

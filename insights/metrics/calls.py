@@ -13,9 +13,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from core.metrics import percent, ratio, trend_points
+from core.metrics import percent, ratio, trend_percent, trend_points
 from core.timeranges import Window, local_midnight
-from insights.metrics import Number, calls_block, one_decimal, trend
+from insights.metrics import Number, calls_block, one_decimal
 
 # Drill-down values of insights.selectors.records (a test keeps them equal).
 NO_OUTCOME = "(none)"
@@ -36,15 +36,17 @@ def points_change(part: Number, whole: Number, part_before: Number, whole_before
     return trend_points(percent(part, whole), percent(part_before, whole_before))
 
 
-def kpi_block(totals: Mapping[str, Number]) -> dict:
-    """The overview's calls block plus the automated (AI-assisted) share."""
-    block = calls_block(totals)
+def kpi_block(totals: Mapping[str, Number], *, exact: bool = False) -> dict:
+    """The overview's calls block plus the automated (AI-assisted) share; `exact=True`:
+    unrounded, as insights.metrics.calls_block."""
+    block = calls_block(totals, exact=exact)
     automated = totals.get("automated", 0)
+    share = percent(automated, block["total"])
     return {
         **block,
         "automated": automated,
         "manual": block["total"] - automated,
-        "automatedShare": one_decimal(percent(automated, block["total"])),
+        "automatedShare": share if exact else one_decimal(share),
     }
 
 
@@ -57,13 +59,13 @@ def kpi_changes(current: Mapping[str, Number], previous: Mapping[str, Number]) -
     now_mean, before_mean = _mean_duration(current), _mean_duration(previous)
     calls, calls_before = current.get("calls", 0), previous.get("calls", 0)
     return {
-        "total": trend(calls, calls_before),
+        "total": trend_percent(current=calls, previous=calls_before),
         "successRate": points_change(
             current.get("successful", 0), calls, previous.get("successful", 0), calls_before
         ),
-        "averageDuration": None if now_mean is None or before_mean is None else trend(now_mean, before_mean),
-        "totalMinutes": trend(
-            current.get("duration_seconds_sum", 0), previous.get("duration_seconds_sum", 0)
+        "averageDuration": trend_percent(current=now_mean, previous=before_mean),
+        "totalMinutes": trend_percent(
+            current=current.get("duration_seconds_sum", 0), previous=previous.get("duration_seconds_sum", 0)
         ),
         "automatedShare": points_change(
             current.get("automated", 0), calls, previous.get("automated", 0), calls_before

@@ -25,9 +25,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from core.metrics import percent, ratio
+from core.metrics import percent, ratio, trend_percent
 from core.timeranges import Window, local_midnight, week_start
-from insights.metrics import Number, money, one_decimal, trend
+from insights.metrics import Number, money, one_decimal
 from insights.metrics.calls import points_change
 from insights.metrics.revenue import SECONDS_PER_DAY, median_days
 
@@ -73,13 +73,15 @@ def kpi_changes(
     score = ratio(current.get("score_sum", 0), current.get("score_count", 0))
     score_before = ratio(previous.get("score_sum", 0), previous.get("score_count", 0))
     return {
-        "total": trend(created, created_before),
-        "qualified": trend(current.get("qualified", 0), previous.get("qualified", 0)),
+        "total": trend_percent(current=created, previous=created_before),
+        "qualified": trend_percent(
+            current=current.get("qualified", 0), previous=previous.get("qualified", 0)
+        ),
         "conversionRate": points_change(
             current.get("converted", 0), created, previous.get("converted", 0), created_before
         ),
-        "averageScore": None if score is None or score_before is None else trend(score, score_before),
-        "pipelineValue": trend(pipeline_now, pipeline_before),
+        "averageScore": trend_percent(current=score, previous=score_before),
+        "pipelineValue": trend_percent(current=pipeline_now, previous=pipeline_before),
     }
 
 

@@ -6,7 +6,7 @@ the filters, the tab's own parameters), parsed from the same query-string names 
     range=24h|7d|30d|90d|1y|custom, start=YYYY-MM-DD, end=YYYY-MM-DD (custom, end inclusive),
     region, productLine, source, agent (an agent's e-mail), plus a tab's own parameters.
 
-Each tab is a module `insights.tabs.<name>` exposing
+Each tab is a module `insights.tabs.<name>` (its contract and wiring) exposing
 
     TITLE: str
     OPENAPI_RESPONSE: serializer            # the payload's schema (drf-spectacular)
@@ -14,10 +14,19 @@ Each tab is a module `insights.tabs.<name>` exposing
     parse_extra(params, *, organization) -> dict   # optional: validates them (TabInputError)
     compute(query) -> dict                  # the JSON-able payload; the API returns it as is
     charts(payload, query) -> dict[str, ChartSpec]  # what the page (and later PDFs) draw
+    page_context(payload, query) -> dict            # the template's cards and rows
     csv_tables(payload) -> dict[str, CsvTable]      # every table of the tab, for CSV export
 
-and a template `insights/tabs/<name>.html` rendered with {payload, charts, query, tab}.
-`tab_payload()` caches the payload per organization data version (core.cache), five minutes.
+built from two halves (docs/dashboard.md, "How a tab is built"):
+`insights.tabs.compute.<name>` reads (insights.selectors) and calculates (insights.metrics)
+into frozen dataclasses, the KPI figures unrounded; `insights.tabs.present.<name>` turns them
+into the payload (rounding each catalogue figure once, core.catalogue.shown) and the payload
+into charts, page context and CSV tables, without reading anything. `compute(query)` is
+`present.payload(compute.<name>_tab(query))`.
+
+A template `insights/tabs/<name>.html` is rendered with {payload, charts, query, tab} and the
+page context. `tab_payload()` caches the payload per organization data version (core.cache),
+five minutes.
 """
 
 from __future__ import annotations

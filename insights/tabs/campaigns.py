@@ -1,6 +1,7 @@
-"""The Campaigns tab: campaign totals (the overview's campaigns block), every campaign's
-funnel, spend and attributed revenue, a side-by-side comparison, A/B variant tests and the
-best time to send (docs/metrics.md, "Campaigns tab").
+"""The Campaigns tab (docs/metrics.md, "Campaigns tab"): its title and own parameter, the
+schema of its payload (the API's contract) and the wiring of its two halves,
+`insights.tabs.compute.campaigns` (reads and arithmetic, frozen dataclasses) and
+`insights.tabs.present.campaigns` (payload, charts, page context, CSV tables).
 
 Campaign figures are organization-wide: a message has no region, product line, source or
 agent, so the dashboard filters do not apply (the tab says so) and its links drop them.
@@ -8,40 +9,25 @@ agent, so the dashboard filters do not apply (the tab says so) and its links dro
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
 from core.api import inline_serializer
-from core.display import trend as display_trend
-from insights import analytics, metrics, selectors
 from insights.metrics import campaigns as campaign_metrics
-from insights.selectors import Filters
 from insights.selectors import campaigns as reads
-from insights.tabs import (
-    CsvTable,
-    DashboardQuery,
-    TabInputError,
-    TabRangeSerializer,
-    range_payload,
-    records_url,
-)
-from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
+from insights.tabs import DashboardQuery, TabInputError, TabRangeSerializer
+from insights.tabs.compute.campaigns import COMPARE_MAX, COMPARE_MIN, campaigns_tab
+from insights.tabs.present.campaigns import ROW_HEADER, charts, csv_tables, page_context, payload
 
 TITLE = "Campaigns"
-COMPARE_MIN, COMPARE_MAX = 2, 6
 # external_id is at most 100 characters; six of them and their commas.
 COMPARE_MAX_LENGTH = COMPARE_MAX * 101
 EXTRA_PARAMS = {
     "compare": f"{COMPARE_MIN} to {COMPARE_MAX} campaign external ids, comma-separated (or the parameter "
     "repeated); default: the two campaigns with most messages sent in the period",
 }
-FUNNEL_STAGES = (("sent", "Sent"), ("delivered", "Delivered"), ("read", "Read"), ("replied", "Replied"))
-RATES = (("deliveredRate", "Delivered rate"), ("readRate", "Read rate"), ("replyRate", "Reply rate"))
 
 # --- the payload's schema -----------------------------------------------------------------
 
@@ -210,426 +196,19 @@ def parse_extra(params: Mapping[str, Any], *, organization: Any) -> dict:
     return {"compare": ",".join(ids)}
 
 
-# --- the payload --------------------------------------------------------------------------
-
-
-def _comparison(
-    query: DashboardQuery,
-    rows: list[dict],
-    counts_now: Mapping[int, Mapping[str, int]],
-    trusted: dt.date | None,
-) -> dict:
-    chosen = query.extra.get("compare")
-    selected = chosen.split(",") if chosen else [r["id"] for r in rows if r["sent"]][:COMPARE_MIN]
-    listed = {r["id"]: r for r in rows}
-    unlisted = [external_id for external_id in selected if external_id not in listed]
-    info = (
-        reads.campaigns_by_external_id(organization=query.organization, external_ids=unlisted)
-        if unlisted
-        else {}
-    )
-    # The leads of a campaign are the overview's figure (one definition: the first-touch rollup).
-    leads = (
-        selectors.campaign_leads_touched(organization=query.organization, trusted_last_day=trusted)
-        if info
-        else {}
-    )
-    compared = []
-    for external_id in selected:
-        if external_id in listed:
-            compared.append(listed[external_id])
-        elif external_id in info:
-            # Not listed: nothing sent and no revenue attributed in W, by the listing rule.
-            c = info[external_id]
-            compared.append(
-                metrics.campaign_row(
-                    metrics.CampaignInput(
-                        external_id=external_id,
-                        name=c["name"],
-                        counts=counts_now.get(c["id"], {}),
-                        spend=c["spend"],
-                        attributed_revenue=Decimal(0),
-                        leads=leads.get(c["id"], 0),
-                    )
-                )
-            )
-    return {"selected": selected, "isDefault": not chosen, "campaigns": compared}
-
-
-def _variants(query: DashboardQuery, trusted: dt.date | None, rows: list[dict]) -> list[dict]:
-    counted = reads.variant_counts(
-        organization=query.organization, window=query.window, trusted_last_day=trusted
-    )
-    order = {r["id"]: i for i, r in enumerate(rows)}
-    tested = [
-        {"id": external_id, "name": name, **campaign_metrics.ab_test(variants)}
-        for (external_id, name), variants in counted.items()
-        if len(variants) >= 2
-    ]
-    return sorted(tested, key=lambda t: (order.get(t["id"], len(order)), t["name"], t["id"]))
-
-
-def _send_times(query: DashboardQuery) -> dict:
-    counts = reads.send_time_counts(organization=query.organization, window=query.window)
-    hours = campaign_metrics.hour_totals(counts)
-    best, note = campaign_metrics.best_hour(hours)
-    return {
-        "minDelivered": campaign_metrics.MIN_DELIVERED_PER_HOUR,
-        "cells": campaign_metrics.send_time_cells(counts),
-        "byHour": hours,
-        "bestHour": best,
-        "bestHourNote": note,
-    }
-
-
 def compute(query: DashboardQuery) -> dict:
-    organization, window, previous = query.organization, query.window, query.previous
-    trusted = selectors.trusted_through(selectors.fill_state(organization))
-    counted = reads.campaign_counts(
-        organization=organization, windows={"current": window, "previous": previous}, trusted_last_day=trusted
-    )
-    # The overview's own computation, so the totals are exactly the overview's campaigns block.
-    build, (sent_now, sent_before) = analytics.campaign_blocks(
-        organization, counted, window=window, previous=previous, trusted_last_day=trusted
-    )
-    block, _previous_block = build(False)
-    totals = {k: v for k, v in block.items() if k != "campaigns"}
-    rows = block["campaigns"]
-    return {
-        "range": range_payload(query),
-        "filtersApplied": False,
-        "totals": {**totals, "trend": metrics.trend(sent_now, sent_before)},
-        "campaigns": rows,
-        "comparison": _comparison(query, rows, counted["current"], trusted),
-        "variants": _variants(query, trusted, rows),
-        "sendTimes": _send_times(query),
-    }
+    """The JSON-able payload (the API returns it as is)."""
+    return payload(campaigns_tab(query), query)
 
 
-# --- display ------------------------------------------------------------------------------
-
-
-def organization_wide(query: DashboardQuery) -> DashboardQuery:
-    """The view without its filters: campaign links must list what the numbers count."""
-    return dataclasses.replace(query, filters=Filters(), filter_params={})
-
-
-def _series_names(rows: list[dict]) -> list[str]:
-    names = [r["name"] for r in rows]
-    return [n if names.count(n) == 1 else f"{n} ({r['id']})" for n, r in zip(names, rows, strict=True)]
-
-
-def _hour_label(hour: int) -> str:
-    return f"{hour:02d}h"
-
-
-def charts(payload: dict, query: DashboardQuery) -> dict:
-    totals, compared = payload["totals"], payload["comparison"]["campaigns"]
-    names = _series_names(compared)
-    send = payload["sendTimes"]
-    by_cell = {(c["weekday"], c["hour"]): c for c in send["cells"]}
-    hours = [_hour_label(h) for h in campaign_metrics.HOURS]
-
-    def grid(rate: str) -> list[list[float | None]]:
-        return [[by_cell[(w, h)][rate] for h in campaign_metrics.HOURS] for w in range(1, 8)]
-
-    heat = {
-        "x_labels": hours,
-        "y_labels": campaign_metrics.WEEKDAYS,
-        "value_format": ValueFormat("percent"),
-        "x_label": f"Local hour of sending ({payload['range']['timezone']})",
-        "y_label": "Weekday",
-    }
-    best = send["bestHour"]["hour"] if send["bestHour"] else None
-    return {
-        "totals_funnel": FunnelChart(
-            "Messages sent in the period, all campaigns",
-            (
-                Point("Sent", totals["sent"]),
-                Point("Delivered", totals["delivered"], tooltip=f"{_pct(totals['deliveredRate'])} of sent"),
-                Point("Read", totals["read"], tooltip=f"{_pct(totals['readRate'])} of delivered"),
-                Point("Replied", totals["replied"], tooltip=f"{_pct(totals['replyRate'])} of delivered"),
-            ),
-            ValueFormat("integer"),
-            # The funnel's own step rates would show replied / read; ours is replied / delivered.
-            show_rates=False,
-        ),
-        "comparison_funnel": BarChart(
-            "Delivery funnel of the compared campaigns",
-            tuple(
-                Series(name, tuple(Point(label, row[key]) for key, label in FUNNEL_STAGES))
-                for name, row in zip(names, compared, strict=True)
-            ),
-            ValueFormat("integer"),
-            category_label="Stage",
-            value_label="Messages",
-        ),
-        "comparison_rates": BarChart(
-            "Delivered, read and reply rates of the compared campaigns",
-            tuple(
-                Series(name, tuple(Point(label, row[key]) for key, label in RATES))
-                for name, row in zip(names, compared, strict=True)
-            ),
-            ValueFormat("percent"),
-            category_label="Rate",
-        ),
-        "read_heatmap": HeatmapChart("Read rate by weekday and hour", cells=grid("readRate"), **heat),
-        "reply_heatmap": HeatmapChart("Reply rate by weekday and hour", cells=grid("replyRate"), **heat),
-        "reply_by_hour": BarChart(
-            "Reply rate by hour of sending",
-            (
-                Series(
-                    "Reply rate",
-                    tuple(
-                        Point(
-                            _hour_label(h["hour"]),
-                            h["replyRate"],
-                            tooltip=f"{h['delivered']} delivered"
-                            + (" · best hour" if h["hour"] == best else ""),
-                        )
-                        for h in send["byHour"]
-                    ),
-                ),
-            ),
-            ValueFormat("percent"),
-            category_label=f"Local hour ({payload['range']['timezone']})",
-            value_label="Reply rate",
-        ),
-    }
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
-
-
-def _linked(rows: list[dict], query: DashboardQuery) -> list[dict]:
-    wide = organization_wide(query)
-    return [
-        {
-            **r,
-            "leads_href": records_url("leads", wide, campaign=r["id"]),
-            "revenue_href": records_url("sales", wide, campaign=r["id"]),
-        }
-        for r in rows
-    ]
-
-
-def page_context(payload: dict, query: DashboardQuery) -> dict:
-    t, currency = payload["totals"], query.organization.currency
-    money, percent, integer = ValueFormat.money(currency), ValueFormat("percent"), ValueFormat("integer")
-    cards = [
-        {
-            "key": "active",
-            "label": "Active campaigns",
-            "value": t["active"],
-            "format": integer,
-            "note": "sent messages in the period",
-        },
-        {
-            "key": "sent",
-            "label": "Messages sent",
-            "value": t["sent"],
-            "format": integer,
-            "trend": display_trend(t["trend"]),
-            "note": "vs the previous period",
-        },
-        {
-            "key": "deliveredRate",
-            "label": "Delivered rate",
-            "value": t["deliveredRate"],
-            "format": percent,
-            "note": f"{t['delivered']:,} of {t['sent']:,} sent",
-        },
-        {
-            "key": "readRate",
-            "label": "Read rate",
-            "value": t["readRate"],
-            "format": percent,
-            "note": f"{t['read']:,} of {t['delivered']:,} delivered",
-        },
-        {
-            "key": "replyRate",
-            "label": "Reply rate",
-            "value": t["replyRate"],
-            "format": percent,
-            "note": f"{t['replied']:,} of {t['delivered']:,} delivered",
-        },
-        {
-            "key": "totalSpend",
-            "label": "Total spend",
-            "value": t["totalSpend"],
-            "format": money,
-            "note": "of the campaigns listed",
-        },
-        {
-            "key": "attributedRevenue",
-            "label": "Attributed revenue",
-            "value": t["attributedRevenue"],
-            "format": money,
-            "note": "last touch, sales closed in the period",
-        },
-        {
-            "key": "roi",
-            "label": "ROI",
-            "value": t["roi"],
-            "format": percent,
-            "note": "(revenue − spend) / spend",
-        },
-        {
-            "key": "costPerLead",
-            "label": "Cost per lead",
-            "value": t["costPerLead"],
-            "format": money,
-            "note": "spend / distinct leads touched",
-        },
-    ]
-    comparison = payload["comparison"]
-    listed = [{"id": r["id"], "name": r["name"]} for r in payload["campaigns"]]
-    extra = [
-        {"id": r["id"], "name": r["name"]}
-        for r in comparison["campaigns"]
-        if r["id"] not in {c["id"] for c in listed}
-    ]
-    choices = [{**c, "checked": c["id"] in comparison["selected"]} for c in listed + extra]
-    return {
-        "cards": cards,
-        "money_format": money,
-        "campaign_rows": _linked(payload["campaigns"], query),
-        "compared_rows": _linked(comparison["campaigns"], query),
-        "compare_choices": choices,
-        "compare_limits": (COMPARE_MIN, COMPARE_MAX),
-        "weekday_names": campaign_metrics.WEEKDAYS,
-    }
-
-
-def _row_cells(r: dict) -> tuple:
-    return (
-        r["id"],
-        r["name"],
-        r["sent"],
-        r["delivered"],
-        r["read"],
-        r["replied"],
-        r["deliveredRate"],
-        r["readRate"],
-        r["replyRate"],
-        r["spend"],
-        r["leads"],
-        r["costPerLead"],
-        r["attributedRevenue"],
-        r["roi"],
-    )
-
-
-ROW_HEADER = (
-    "campaign id",
-    "campaign",
-    "sent",
-    "delivered",
-    "read",
-    "replied",
-    "delivered rate %",
-    "read rate %",
-    "reply rate %",
-    "spend",
-    "leads",
-    "cost per lead",
-    "attributed revenue",
-    "ROI %",
-)
-
-
-def _test_cells(test: dict | None) -> tuple:
-    return (None, None, None) if test is None else (test["z"], test["pValue"], test["verdict"])
-
-
-def csv_tables(payload: dict) -> dict[str, CsvTable]:
-    t = payload["totals"]
-    totals = CsvTable(
-        "Campaign totals (organization-wide)",
-        ("figure", "value"),
-        (
-            ("active campaigns", t["active"]),
-            ("messages sent", t["sent"]),
-            ("messages sent trend %", t["trend"]),
-            ("delivered", t["delivered"]),
-            ("read", t["read"]),
-            ("replied", t["replied"]),
-            ("delivered rate %", t["deliveredRate"]),
-            ("read rate %", t["readRate"]),
-            ("reply rate %", t["replyRate"]),
-            ("total spend", t["totalSpend"]),
-            ("attributed revenue", t["attributedRevenue"]),
-            ("ROI %", t["roi"]),
-            ("cost per lead", t["costPerLead"]),
-        ),
-    )
-    campaigns = CsvTable("Campaigns", ROW_HEADER, tuple(_row_cells(r) for r in payload["campaigns"]))
-    comparison = CsvTable(
-        "Compared campaigns", ROW_HEADER, tuple(_row_cells(r) for r in payload["comparison"]["campaigns"])
-    )
-    variants = CsvTable(
-        "A/B variants",
-        (
-            "campaign id",
-            "campaign",
-            "variant",
-            "sent",
-            "delivered",
-            "read",
-            "replied",
-            "read rate %",
-            "reply rate %",
-            "best read rate",
-            "read z vs best",
-            "read p-value vs best",
-            "read verdict",
-            "best reply rate",
-            "reply z vs best",
-            "reply p-value vs best",
-            "reply verdict",
-        ),
-        tuple(
-            (
-                c["id"],
-                c["name"],
-                v["variant"],
-                v["sent"],
-                v["delivered"],
-                v["read"],
-                v["replied"],
-                v["readRate"],
-                v["replyRate"],
-                v["readBest"],
-                *_test_cells(v["readTest"]),
-                v["replyBest"],
-                *_test_cells(v["replyTest"]),
-            )
-            for c in payload["variants"]
-            for v in c["variants"]
-        ),
-    )
-    send_times = CsvTable(
-        "Send times (local weekday and hour)",
-        ("weekday", "hour", "sent", "delivered", "read", "replied", "read rate %", "reply rate %"),
-        tuple(
-            (
-                campaign_metrics.WEEKDAYS[c["weekday"] - 1],
-                c["hour"],
-                c["sent"],
-                c["delivered"],
-                c["read"],
-                c["replied"],
-                c["readRate"],
-                c["replyRate"],
-            )
-            for c in payload["sendTimes"]["cells"]
-        ),
-    )
-    return {
-        "totals": totals,
-        "campaigns": campaigns,
-        "comparison": comparison,
-        "variants": variants,
-        "send-times": send_times,
-    }
+__all__ = [
+    "EXTRA_PARAMS",
+    "OPENAPI_RESPONSE",
+    "ROW_HEADER",
+    "TITLE",
+    "charts",
+    "compute",
+    "csv_tables",
+    "page_context",
+    "parse_extra",
+]

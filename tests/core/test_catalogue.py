@@ -34,7 +34,13 @@ from core.catalogue import (
 )
 from core.display import PERCENT, POINTS
 from core.timeranges import parse_range
+from insights.catalogue import OVERVIEW_METRICS, TAB_METRICS
 from insights.tabs.overview import COMPARISON_ROWS
+from insights.tabs.present import calls as calls_present
+from insights.tabs.present import campaigns as campaigns_present
+from insights.tabs.present import csv_label
+from insights.tabs.present import leads as leads_present
+from insights.tabs.present import revenue as revenue_present
 from reports.charts import ValueFormat, format_value
 from tests.factories import LeadFactory
 from tests.insights.factories import AS_OF, at, build_history
@@ -58,7 +64,8 @@ def _metric(unit: str, name: str = "test.figure") -> Metric:
 
 def test_names_are_unique_dotted_and_units_and_directions_known():
     names = [m.name for m in metrics()]
-    assert len(names) == len(set(names)) == 25  # 19 overview rows + 6 agent KPIs
+    # 19 overview rows + 10 figures of the dashboard tabs' own + 6 agent KPIs
+    assert len(names) == len(set(names)) == 35
     for metric in metrics():
         assert re.fullmatch(r"[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+", metric.name)
         assert metric.unit in UNITS
@@ -104,6 +111,7 @@ def test_trend_unit_is_points_for_a_percent_and_percent_otherwise():
         "rating": PERCENT,
         "hours": PERCENT,
         "minutes": PERCENT,
+        "days": PERCENT,
     }
     for metric in metrics():
         assert metric.trend_unit == (POINTS if metric.unit == "percent" else PERCENT)
@@ -122,6 +130,7 @@ def test_trend_unit_is_points_for_a_percent_and_percent_otherwise():
         ("minutes", Decimal("3.25"), 3.3),
         ("hours", Decimal("1.875"), 1.88),  # hours keep two decimals, as money
         ("rating", Decimal(13) / 3, 4.33),  # ratings 5, 4, 4: two decimals (DESIGN section 6)
+        ("days", Decimal("2.25"), 2.3),  # a median of days keeps one decimal
         ("percent", None, None),  # a rate over nothing stays null
     ],
 )
@@ -158,9 +167,21 @@ def test_every_definition_is_a_heading_of_the_metrics_doc():
 
 
 def test_the_overview_table_rows_are_catalogue_metrics():
-    assert [metric_get(name).name for name in COMPARISON_ROWS] == [
-        m.name for m in metrics() if not m.name.startswith("agent.")
-    ]
+    assert list(COMPARISON_ROWS) == [name for name, *_rest in OVERVIEW_METRICS]
+    assert [metric_get(name).name for name in COMPARISON_ROWS] == list(COMPARISON_ROWS)
+
+
+def test_every_tile_of_every_tab_is_a_catalogue_metric():
+    tiles = {
+        "leads": set(leads_present.KPI_METRICS.values()),
+        "calls": {calls_present.KPI_METRICS[key] for key in calls_present.CARDS},
+        "revenue": set(revenue_present.KPI_METRICS.values()),
+        "campaigns": {campaigns_present.KPI_METRICS[key] for key in campaigns_present.CARDS},
+    }
+    shown_on_tabs = {name for names in tiles.values() for name in names}
+    # every figure of TAB_SURFACES is checked below on its tab; every tile is one of them
+    assert shown_on_tabs <= set(TAB_SURFACES)
+    assert {name for name, *_rest in TAB_METRICS} <= set(TAB_SURFACES)
 
 
 def test_an_agent_metric_needs_an_agent_and_no_other_filter(org_a):
@@ -200,6 +221,44 @@ EXPECTED = {
     "agent.responseTimeHours": 1.88,
     # ratings 5, 4, 4: 13 / 3 = 4.333... -> 4.33 (a rating keeps two decimals)
     "agent.satisfactionScore": 4.33,
+    # calls in W: C1 success, C2 failed, C3 success; none automated
+    "calls.successful": 2,
+    "calls.automated": 0,
+    "calls.automatedShare": 0.0,  # 0 of 3 calls
+    # sales in W in KES: S1 1000.00 new, S2 250.50 recurring (S4 EUR excluded): one-time = S1
+    "revenue.oneTime": 1000.0,
+    # leads created in W: L1 (converted), L2, L3 (lost), L6: 1 won of 2 decided
+    "revenue.winRate": 50.0,
+    # L1, the only lead converted in W: created 10 Mar 09:00, converted 12 Mar 09:00 -> 2 days
+    "revenue.salesCycleDays": 2.0,
+    # W 1250.50 against the previous window's S3 500.00: 750.50 / 500 = 150.1%
+    "revenue.growthRate": 150.1,
+    # K1 and K2 both sent messages in W
+    "campaigns.active": 2,
+    # last touch: S1 1000.00 -> K2, S2 250.50 -> K1
+    "campaigns.attributedRevenue": 1250.5,
+    # spend 100 + 50 over the leads K1 or K2 ever touched, L1, L2, L4: 150 / 3
+    "campaigns.costPerLead": 50.0,
+}
+
+# A figure shown on a dashboard tab -> (tab, path to it in the tab's JSON, CSV table, the key
+# of its tile on the page or None when it has no tile of its own).
+_LEADS = {f: ("leads", ("kpis", "current", f), "kpis", f) for f in leads_present.KPI_METRICS}
+_CALLS = {
+    f: ("calls", ("kpis", "current", f), "kpis", f if f in calls_present.CARDS else None)
+    for f in calls_present.KPI_METRICS
+}
+_REVENUE = {f: ("revenue", ("kpis", f), "kpis", f) for f in revenue_present.KPI_METRICS}
+_CAMPAIGNS = {
+    f: ("campaigns", ("totals", f), "totals", f)
+    for f in campaigns_present.KPI_METRICS
+    if f != "responseRate"  # the same figure as replyRate, whose tile it is
+}
+TAB_SURFACES = {
+    **{leads_present.KPI_METRICS[f]: s for f, s in _LEADS.items()},
+    **{calls_present.KPI_METRICS[f]: s for f, s in _CALLS.items()},
+    **{revenue_present.KPI_METRICS[f]: s for f, s in _REVENUE.items()},
+    **{campaigns_present.KPI_METRICS[f]: s for f, s in _CAMPAIGNS.items()},
 }
 
 # agent metric -> (key in the KPI answer, data-metric of the agent page's card)
@@ -278,6 +337,32 @@ def _assert_on_overview_surfaces(metric: Metric, value: object, *, api, client, 
     assert cell.group(1).strip() == format_value(value, _cell_format(metric, currency))
 
 
+def _assert_on_tab_surfaces(metric: Metric, value: object, *, api, client, currency: str) -> None:
+    """The tab's JSON, the first matching row of its KPI CSV table and its tile on the page."""
+    tab, path, table, tile = TAB_SURFACES[metric.name]
+    payload = api.get(f"/api/analytics/tabs/{tab}", {"range": "7d"}).json()
+    for key in path:
+        payload = payload[key]
+    response = client.get(f"/dashboard/analytics/export/{tab}/{table}.csv", {"range": "7d"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    labels = {csv_label(metric.name), csv_label(metric.name, with_change=False)}
+    (csv_row,) = [r for r in rows if r and r[0] in labels]
+
+    assert payload == value
+    assert (None if csv_row[1] == "" else float(csv_row[1])) == value
+    if tile is None:
+        return
+    html = client.get("/dashboard/analytics", {"range": "7d", "tab": tab}).content.decode()
+    card = re.search(rf'data-metric="{tile}"[^>]*>(.*?)</article>', html, flags=re.DOTALL)
+    assert card is not None
+    label = re.search(r'class="metric__label">(.*?)</h2>', card.group(1))
+    shown_value = re.search(r'class="metric__value">(?:<a [^>]*>)?(.*?)(?:</a>)?</p>', card.group(1))
+    assert label is not None
+    assert label.group(1) == metric.label
+    assert shown_value is not None
+    assert shown_value.group(1).strip() == format_value(value, _cell_format(metric, currency))
+
+
 def _assert_on_agent_surfaces(metric: Metric, value: object, *, agent, api, client, currency: str) -> None:
     """The KPI answer, and the agent page's card as its own formatter writes the value."""
     key, card_key = AGENT_SURFACES[metric.name]
@@ -320,8 +405,11 @@ def test_the_catalogue_value_is_the_number_on_every_surface(
         _assert_on_agent_surfaces(
             metric, value, agent=agent_a, api=api_client_for(agent_a), client=client, currency=org_a.currency
         )
-    else:
-        client.force_login(manager_a)
-        _assert_on_overview_surfaces(
-            metric, value, api=api_client_for(manager_a), client=client, currency=org_a.currency
-        )
+        return
+    client.force_login(manager_a)
+    surfaces = {"api": api_client_for(manager_a), "client": client, "currency": org_a.currency}
+    assert name in COMPARISON_ROWS or name in TAB_SURFACES, "a dashboard metric no surface shows"
+    if name in COMPARISON_ROWS:
+        _assert_on_overview_surfaces(metric, value, **surfaces)
+    if name in TAB_SURFACES:
+        _assert_on_tab_surfaces(metric, value, **surfaces)

@@ -22,6 +22,8 @@ from insights import analytics
 from insights.models import OrganizationGoal, SavedView
 from insights.selectors.records import records_for_url
 from insights.tabs import overview, parse_dashboard_query
+from insights.tabs.compute.overview import comparison_changes
+from insights.tabs.present import overview as overview_present
 from tests.factories import ActivityFactory, LeadFactory, SaleFactory
 from tests.insights.factories import AS_OF, at, build_history
 
@@ -180,7 +182,11 @@ def test_comparison_changes_use_unrounded_values():
         shown[metric] = exact[metric] = {"current": {}, "previous": {}}
 
     # when the comparison rows are built
-    rows = {r["field"]: r for r in overview._comparison_rows(shown, exact) if r["metric"] == "leads"}
+    rows = {
+        r["field"]: r
+        for r in overview_present.comparison_rows(shown, comparison_changes(exact))
+        if r["metric"] == "leads"
+    }
 
     # then the values shown are the rounded ones, the changes come from the exact ones
     assert rows["averageScore"]["current"] == 45.7

@@ -543,8 +543,8 @@ def test_csv_tables(org_a, history, frozen):
     assert kpis.rows == (
         ("Calls", 7, 2, 250.0),
         ("Successful calls", 4, 1, 300.0),  # (4 - 1) / 1
-        ("Success rate % (trend in points)", 57.1, 50.0, 7.1),
-        ("Average duration (min)", 3.3, 2.5, 33.3),
+        ("Call success rate % (trend in points)", 57.1, 50.0, 7.1),
+        ("Average call duration (min)", 3.3, 2.5, 33.3),
         ("Minutes on calls", 20, 5, 300.0),
         ("Automated calls", 3, 0, None),  # no previous automated call: no base
         ("Automated share % (trend in points)", 42.9, 0.0, 42.9),

@@ -771,9 +771,9 @@ def test_csv_tables(history, org_a, frozen):
     totals = tables["totals"]
     assert totals.header == ("figure", "value")
     # 5 + 54 sent; 4 + 53 delivered; 150 + 200 spend; ROI (1250.50 - 350) / 350 = 257.29
-    assert dict(totals.rows)["messages sent"] == 59
-    assert dict(totals.rows)["total spend"] == 350.0
-    assert dict(totals.rows)["ROI %"] == 257.3
+    assert dict(totals.rows)["Messages sent"] == 59
+    assert dict(totals.rows)["Campaign spend"] == 350.0
+    assert dict(totals.rows)["Campaign ROI %"] == 257.3
     rows = tables["campaigns"]
     assert rows.header == campaigns.ROW_HEADER
     assert (rows.header[:3], rows.header[-1]) == (("campaign id", "campaign", "sent"), "ROI %")

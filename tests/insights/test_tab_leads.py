@@ -55,6 +55,7 @@ from insights.selectors import records
 from insights.services import insights_rollups_rebuild
 from insights.tabs import DashboardQuery, parse_tab_query
 from insights.tabs import leads as tab
+from insights.tabs.present import leads as leads_present
 from reports.charts import BarChart, FunnelChart, HeatmapChart, render_svg
 from tests.factories import LeadFactory, MemberFactory, SaleFactory
 from tests.insights.factories import AS_OF
@@ -766,9 +767,9 @@ def test_csv_tables(org_a, history, frozen):
     assert tables["kpis"].header == ("metric", "current", "previous", "trend")
     assert tables["kpis"].rows == (
         ("Leads created", 7, 2, 250.0),
-        ("Qualified", 3, 1, 200.0),
-        ("Conversion rate % (trend in points)", 57.1, 50.0, 7.1),
-        ("Average score", 59.2, 60.0, -1.4),
+        ("Leads qualified", 3, 1, 200.0),
+        ("Lead conversion rate % (trend in points)", 57.1, 50.0, 7.1),
+        ("Average lead score", 59.2, 60.0, -1.4),
         ("Lead pipeline value", 1700.0, 400.0, 325.0),
     )
     assert tables["funnel"].rows == (
@@ -1051,7 +1052,7 @@ def test_cohort_maturity_is_measured_from_the_end_of_the_week():
     [(None, None), (0.0, 0), (0.1, 1), (20.0, 1), (20.1, 2), (33.3, 2), (60.0, 3), (99.9, 5), (100.0, 5)],
 )
 def test_heat_levels(share, level):
-    assert tab._heat_level(share) == level
+    assert leads_present._heat_level(share) == level
 
 
 @pytest.mark.parametrize(

@@ -1219,9 +1219,9 @@ def test_csv_tables(org_a, history, frozen):
         ("One-time revenue", 1649.5, 700.0, 135.6),
         ("Deals", 6, 3, 100.0),
         ("Average deal size", 366.67, 300.0, 22.2),
-        ("Win rate % (change in points)", 66.7, 50.0, 16.7),
+        ("Win rate % (trend in points)", 66.7, 50.0, 16.7),
         ("Sales cycle (median days)", 5.0, 12.0, -58.3),
-        ("Growth rate", 144.4, None, None),
+        ("Growth rate %", 144.4, None, None),
     )
     series = tables["series"]
     assert series.header == ("bucket", "revenue", "deals", "forecast", "lower", "upper")
