@@ -22,7 +22,7 @@ from django.http import Http404
 
 from core.cache import org_cache_key
 from core.errors import ApplicationError
-from core.metrics import percent, trend_points
+from core.metrics import percent, trend_percent, trend_points
 from core.pagination import cursor_decode, cursor_encode, cursor_id, cursor_moment
 from core.tenancy import get_for_org_or_404
 from core.timeranges import NAMED_RANGES, Window, local_midnight
@@ -375,7 +375,7 @@ def _insight_counts(scope: Scope, window: Window) -> dict:
     return _card(
         now,
         row["before"],
-        change=numbers.trend(now, row["before"]),
+        change=trend_percent(current=now, previous=row["before"]),
         byPriority={p: row[p] for p in Priority.values},
     )
 
@@ -412,7 +412,7 @@ def pipeline(scope: Scope, window: Window) -> tuple[list[dict], dict]:
     card = _card(
         _money(open_value),
         _money(before),
-        change=numbers.trend(open_value, before),
+        change=trend_percent(current=open_value, previous=before),
         weightedValue=_money(weighted),
         count=sum(row[f"{s}_count"] for s in OPEN_OPPORTUNITY_STATUSES),
     )
@@ -443,7 +443,7 @@ def activity_breakdown(scope: Scope, window: Window) -> list[dict]:
                 "label": label.capitalize().replace("_", " "),
                 "count": now,
                 "previous": before,
-                "change": numbers.trend(now, before),
+                "change": trend_percent(current=now, previous=before),
             }
         )
     return out

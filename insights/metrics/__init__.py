@@ -156,10 +156,3 @@ HEADLINES = {
     "revenue": ("sales", "amount_sum"),
     "campaigns": ("campaigns", "sent"),
 }
-
-
-def trend(current: Number, previous: Number) -> float | None:
-    """Deprecated: core.metrics.trend_percent under another name. The dashboard tabs no longer
-    call it; it stays only for insights/bi/reads.py (another slice of issue 11) and goes when
-    that module calls core.metrics.trend_percent."""
-    return trend_percent(current=current, previous=previous)
