@@ -162,6 +162,26 @@ def _agent_filter(agent_id: int | None) -> KeyValues:
     return KeyValues({} if agent_id is None else {"agent_id": agent_id})
 
 
+def agent_windows_totals(
+    *,
+    organization: Organization,
+    windows: dict[str, Window],
+    state: FillState | None,
+    agent_id: int | None = None,
+) -> dict[str, dict[int, AgentTotals]]:
+    """{window name: totals per agent}, through the engine's reader: the windows share its
+    three queries (four with whole months) whatever the number of agents and leads."""
+    totals = window_totals(
+        organization=organization,
+        spec=AGENT_METRICS,
+        parts={name: Part(window) for name, window in windows.items()},
+        filters=_agent_filter(agent_id),
+        trusted_last_day=trusted_through(state),
+        group_by="agent_id",
+    )
+    return {name: {agent: _totals(m) for agent, m in totals[name].items()} for name in windows}
+
+
 def agent_window_totals(
     *,
     organization: Organization,
@@ -169,17 +189,10 @@ def agent_window_totals(
     state: FillState | None,
     agent_id: int | None = None,
 ) -> dict[int, AgentTotals]:
-    """Totals per agent over the window, through the engine's reader: three queries (four
-    with whole months) whatever the number of agents and leads."""
-    totals = window_totals(
-        organization=organization,
-        spec=AGENT_METRICS,
-        parts={"window": Part(window)},
-        filters=_agent_filter(agent_id),
-        trusted_last_day=trusted_through(state),
-        group_by="agent_id",
+    """Totals per agent over one window (agent_windows_totals)."""
+    return agent_windows_totals(
+        organization=organization, windows={"window": window}, state=state, agent_id=agent_id
     )["window"]
-    return {agent: _totals(measures) for agent, measures in totals.items()}
 
 
 def raw_window_totals(*, organization: Organization, window: Window, agent_id: int) -> AgentTotals:
