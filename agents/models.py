@@ -1,4 +1,4 @@
-"""Agent goals and the per-agent daily metric rows the agent analytics read."""
+"""Agent goals and the per-agent daily and monthly metric rows the agent analytics read."""
 
 from __future__ import annotations
 
