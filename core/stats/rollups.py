@@ -296,7 +296,8 @@ def _disjoint(spans: list[tuple]) -> bool:
 class _Read:
     """One query over one table for several parts: each part's rows are those of its spans.
 
-    When the parts' spans never overlap and no part has its own `where`, a row belongs to
+    A single part needs no per-measure filter but its own `where` (the query's WHERE is its
+    rows). When the parts' spans never overlap and no part has its own `where`, a row belongs to
     exactly one part: the query groups by a CASE naming the row's part and aggregates each
     measure once. Otherwise every (part, measure) is its own FILTERed aggregate. Both give the
     same totals; the first builds a far smaller query (the ORM's building and compiling of
@@ -319,7 +320,13 @@ class _Read:
         for _, part_rows, _ in self.parts:
             rows |= part_rows
         qs = qs.filter(rows)
-        if len(self.parts) > 1 and all(w is None for _, _, w in self.parts) and _disjoint(self.spans):
+        if len(self.parts) == 1:
+            # the query's WHERE is the part's rows: only the part's own `where` filters
+            name, _, where = self.parts[0]
+            aggregates = {f"p0_{m}": build(where) for m, build in self.measures.items()}
+            _collect(qs, aggregates, {f"p0_{m}": (name, m) for m in self.measures}, group, out)
+            return
+        if all(w is None for _, _, w in self.parts) and _disjoint(self.spans):
             case = Case(
                 *(When(part_rows, then=Value(i)) for i, (_, part_rows, _) in enumerate(self.parts)),
                 output_field=IntegerField(),
