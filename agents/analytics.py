@@ -57,16 +57,32 @@ class TeamRanking:
 def compute_ranking(
     *, organization: Organization, window: Window, state=None, totals: dict | None = None
 ) -> TeamRanking:
-    """One pass over all agents: totals in three queries, then the pure ranking.
+    """One pass over all agents: the window's totals (the engine's three or four queries
+    unless given), then the pure ranking."""
+    if totals is not None:
+        return _ranking(selectors.ranked_agent_keys(organization), totals)
+    return compute_rankings(organization=organization, windows={window.label: window}, state=state)[
+        window.label
+    ]
 
-    Without `state` the fill state is read here, so the trusted days come from the daily
-    rows (the ranking job used to pass none and scanned the raw tables for the whole window).
+
+def compute_rankings(
+    *, organization: Organization, windows: dict[str, Window], state=None
+) -> dict[str, TeamRanking]:
+    """The rankings of several windows from one read of the agents and one engine read of
+    every window's totals (the windows share its queries).
+
+    Without `state` the fill state is read here, so the trusted days come from the rollups
+    (the ranking job used to pass none and scanned the raw tables for the whole window).
     """
     agents = selectors.ranked_agent_keys(organization)
-    if totals is None:
-        if state is None:
-            state = selectors.fill_state(organization)
-        totals = selectors.agent_window_totals(organization=organization, window=window, state=state)
+    if state is None:
+        state = selectors.fill_state(organization)
+    totals = selectors.agent_windows_totals(organization=organization, windows=windows, state=state)
+    return {name: _ranking(agents, totals[name]) for name in windows}
+
+
+def _ranking(agents: list[tuple[int, str]], totals: dict[int, metrics.AgentTotals]) -> TeamRanking:
     inputs = []
     empty = metrics.AgentTotals()
     for agent_id, email in agents:
@@ -117,34 +133,37 @@ def _days_label(window: Window) -> str:
     return str(int(days)) if days >= 1 else f"{window.length.total_seconds() / 3600:g}h"
 
 
-def _agent_totals_and_ranking(
-    *, organization: Organization, agent: Member, window: Window, state
-) -> tuple[metrics.AgentTotals, TeamRanking]:
-    """The agent's totals and the team ranking for one window.
-
-    With the ranking cached, three queries for the agent alone; otherwise the team's totals
-    (three queries for all agents) give both the ranking and the agent's row.
-    """
-    ranking = cache.get(_ranking_key(organization, window))
-    if ranking is None:
-        team = selectors.agent_window_totals(organization=organization, window=window, state=state)
-        ranking = compute_ranking(organization=organization, window=window, totals=team)
-        store_ranking(organization=organization, window=window, ranking=ranking)
-        return team.get(agent.pk, metrics.AgentTotals()), ranking
-    own = selectors.agent_window_totals(
-        organization=organization, window=window, state=state, agent_id=agent.pk
-    )
-    return own.get(agent.pk, metrics.AgentTotals()), ranking
+def _agent_totals_and_rankings(
+    *, organization: Organization, agent: Member, windows: dict[str, Window], state
+) -> tuple[dict[str, metrics.AgentTotals], dict[str, TeamRanking]]:
+    """The agent's totals and the team ranking of each window, the windows sharing one
+    engine read: of the agent alone when every ranking is cached, else of the whole team
+    (which gives both the missing rankings and the agent's rows)."""
+    rankings = {name: cache.get(_ranking_key(organization, window)) for name, window in windows.items()}
+    if all(ranking is not None for ranking in rankings.values()):
+        own = selectors.agent_windows_totals(
+            organization=organization, windows=windows, state=state, agent_id=agent.pk
+        )
+        return {name: own[name].get(agent.pk, metrics.AgentTotals()) for name in windows}, rankings
+    team = selectors.agent_windows_totals(organization=organization, windows=windows, state=state)
+    agents = selectors.ranked_agent_keys(organization)
+    for name, window in windows.items():
+        if rankings[name] is None:
+            rankings[name] = _ranking(agents, team[name])
+            store_ranking(organization=organization, window=window, ranking=rankings[name])
+    return {name: team[name].get(agent.pk, metrics.AgentTotals()) for name in windows}, rankings
 
 
 def _kpis(*, organization: Organization, agent: Member, window: Window, as_of: dt.datetime) -> dict:
     state = selectors.fill_state(organization)
-    current_totals, ranking_now = _agent_totals_and_ranking(
-        organization=organization, agent=agent, window=window, state=state
+    totals, rankings = _agent_totals_and_rankings(
+        organization=organization,
+        agent=agent,
+        windows={"current": window, "previous": window.previous()},
+        state=state,
     )
-    previous_totals, ranking_before = _agent_totals_and_ranking(
-        organization=organization, agent=agent, window=window.previous(), state=state
-    )
+    current_totals, ranking_now = totals["current"], rankings["current"]
+    previous_totals, ranking_before = totals["previous"], rankings["previous"]
     monday = local_midnight(week_start(as_of.astimezone(organization.tz).date()), organization.tz)
     this_week = selectors.leads_since(organization=organization, agent_id=agent.pk, start=monday, end=as_of)
     current = metrics.agent_kpis(current_totals)

@@ -2,7 +2,7 @@
 docs/metrics.md, "Agent metrics").
 
 Each is computed by the agents' own functions: the window totals of
-`agents.selectors.agent_window_totals` (daily rows + live rest) through
+`agents.selectors.agent_window_totals` (the engine's months, days and live rest) through
 `agents.metrics.agent_kpis`, the path of the KPI answer, unrounded. `filters.agent_id` names
 the agent and is required; the other filters do not apply to an agent's KPIs and are refused.
 """

@@ -1,4 +1,4 @@
-"""Agent goals and the per-agent daily metric rows the agent analytics read."""
+"""Agent goals and the per-agent daily and monthly metric rows the agent analytics read."""
 
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ class AgentGoal(models.Model):
         return f"{self.agent_id} {self.period} {self.goal_type} {self.period_start}"
 
 
-class AgentDailyMetrics(models.Model):
-    """One row per agent per local day, rebuilt idempotently (delete and rewrite the day).
+class AgentMetrics(models.Model):
+    """The additive columns of the agent rollups (agents.selectors.AGENT_METRICS).
 
     Lead counts are keyed by the day the lead was handled (assigned, else created), so a
     lead contacted later updates its handling day's row when that day is rebuilt.
@@ -60,7 +60,7 @@ class AgentDailyMetrics(models.Model):
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    agent = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="daily_metrics")
+    agent = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     leads_assigned = models.PositiveIntegerField(default=0)
     leads_contacted = models.PositiveIntegerField(default=0)
@@ -77,6 +77,18 @@ class AgentDailyMetrics(models.Model):
     objects = OrgManager()
 
     class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.day}"
+
+
+class AgentDailyMetrics(AgentMetrics):
+    """One row per agent per local day, rebuilt idempotently (delete and rewrite the days)."""
+
+    agent = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="daily_metrics")
+
+    class Meta:
         verbose_name_plural = "agent daily metrics"
         constraints = [models.UniqueConstraint(fields=["agent", "day"], name="agentdaily_agent_day")]
         indexes = [
@@ -84,5 +96,13 @@ class AgentDailyMetrics(models.Model):
             models.Index(fields=["organization", "agent", "day"], name="agentdaily_org_agent_day"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.agent_id} {self.day}"
+
+class AgentMonthlyMetrics(AgentMetrics):
+    """One row per agent per local month (`day` is the month's first day): the sums of the
+    agent's daily rows of that month, rebuilt with them; windows longer than 90 days read
+    their whole months here (core.stats.rollups.MONTHS_AFTER_DAYS)."""
+
+    class Meta:
+        verbose_name_plural = "agent monthly metrics"
+        constraints = [models.UniqueConstraint(fields=["agent", "day"], name="agentmonthly_agent_month")]
+        indexes = [models.Index(fields=["organization", "day"], name="agentmonthly_org_month")]

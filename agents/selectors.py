@@ -1,8 +1,12 @@
 """Reads of the agent analytics, scoped by organization (docs/metrics.md, "Agent metrics").
 
-Window totals combine the trusted daily rows (AgentDailyMetrics) with live queries over the
-raw tables for the rest of the window (the partial first day, today, and any day that
-ingestion marked stale), so every answer equals the raw-table computation.
+The agent rollups are statistics of the engine (core.stats.rollups): AGENT_METRICS declares
+the per-agent local-day rows (AgentDailyMetrics: leads by handling day and sales by closing
+day, two raw sources merged into one row) and their agent x month level
+(AgentMonthlyMetrics). Window totals are the engine's one reader: trusted whole months from
+the month level (windows over 90 days), trusted days from the daily rows, and live queries
+over the raw tables for the rest (the partial first day, today, and any day that ingestion
+marked stale), so every answer equals the raw-table computation.
 
 Money follows the currency rule of every dashboard (core.metrics.counted_currencies, the
 same filter as insights.selectors.SALES): only sales in the organization's currency (or
@@ -15,70 +19,45 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    BooleanField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Coalesce, TruncDate
 
-from agents.metrics import TOTAL_FIELDS, AgentTotals
-from agents.models import AgentDailyMetrics, AgentGoal
+from agents.metrics import AgentTotals
+from agents.models import AgentDailyMetrics, AgentGoal, AgentMonthlyMetrics
 from core.metrics import counted_currencies
 from core.models import FillState
 from core.stats.fillstate import WindowPlan, trusted_through, window_plan  # noqa: F401 - re-exported
 from core.stats.fillstate import fill_state as family_fill_state
+from core.stats.rollups import (
+    MONTH,
+    KeyValues,
+    Measure,
+    Microseconds,
+    Part,
+    RollupSpec,
+    raw_totals,
+    window_totals,
+)
 from core.timeranges import Window
 from crm.models import Activity, Lead, Member, Organization, Role, Sale
-
-ROLLUP_SUMS = (
-    "leads_assigned",
-    "leads_contacted",
-    "leads_interested",
-    "leads_converted",
-    "revenue",
-    "sales_count",
-    "excluded_sales",
-    "response_microseconds",
-    "response_count",
-    "satisfaction_sum",
-    "satisfaction_count",
-)
-# AgentDailyMetrics column -> AgentTotals field
-ROLLUP_TO_TOTALS = {
-    "leads_assigned": "assigned",
-    "leads_contacted": "contacted",
-    "leads_interested": "interested",
-    "leads_converted": "converted",
-}
 
 RESPONSE = ExpressionWrapper(F("contacted_at") - F("assigned_at"), output_field=DurationField())
 RESPONDED = Q(contacted_at__isnull=False, assigned_at__isnull=False)
 
 
-def lead_aggregates() -> dict:
-    """The per-lead sums of the agent metrics, for `.annotate()` or `.aggregate()`."""
-    return {
-        "assigned": Count("id"),
-        "contacted": Count("id", filter=Q(contacted_at__isnull=False)),
-        "interested": Count("id", filter=Q(interested_at__isnull=False)),
-        "converted": Count("id", filter=Q(converted_at__isnull=False)),
-        "response_duration": Sum(RESPONSE, filter=RESPONDED),
-        "response_count": Count("id", filter=RESPONDED),
-        "satisfaction_sum": Sum("satisfaction_rating"),
-        "satisfaction_count": Count("satisfaction_rating"),
-    }
-
-
 def in_organization_currency(organization: Organization) -> Q:
     """Sales whose amounts are summed (core.metrics.counted_currencies)."""
     return Q(currency__in=counted_currencies(organization.currency))
-
-
-def sale_aggregates(organization: Organization) -> dict:
-    """Revenue and sales in the organization's currency; the other sales only counted."""
-    counted = in_organization_currency(organization)
-    return {
-        "revenue": Sum("amount", filter=counted),
-        "sales_count": Count("id", filter=counted),
-        "excluded_sales": Count("id", filter=~counted),
-    }
 
 
 def handled_in(start: dt.datetime, end: dt.datetime) -> Q:
@@ -105,22 +84,102 @@ def agent_revenue_sales(organization: Organization) -> QuerySet:
     return agent_sales(organization).filter(in_organization_currency(organization))
 
 
-def _lead_row_totals(row: dict) -> dict:
-    duration = row.pop("response_duration", None)
-    row["response_microseconds"] = micros(duration)
-    return row
+# --- the agent rollups (statistics of the engine) -------------------------------------------
 
 
-def micros(duration: dt.timedelta | None) -> int:
-    return 0 if duration is None else duration // dt.timedelta(microseconds=1)
+def _handled_leads(organization: Organization) -> QuerySet:
+    """The agents' leads with their handling moment (assigned, else created): its local day
+    keys the daily row; windows select it through `handled_in`'s ranges."""
+    return agent_leads(organization).annotate(handled_at=Coalesce("assigned_at", "created_at"))
 
 
-# The statistics engine's family of AgentDailyMetrics (agents/statistics.py).
+def _sales_by_currency(organization: Organization) -> QuerySet:
+    """The agents' sales, each marked `counted` when in the organization's currency."""
+    return agent_sales(organization).annotate(
+        counted=ExpressionWrapper(in_organization_currency(organization), output_field=BooleanField())
+    )
+
+
+AGENT_LEADS = RollupSpec(
+    name="agent_leads",
+    model=AgentDailyMetrics,
+    raw=_handled_leads,
+    time_field="handled_at",
+    window=handled_in,
+    keys={"agent_id": "assigned_agent_id"},
+    measures={
+        "leads_assigned": Measure(Count, "id"),
+        "leads_contacted": Measure(Count, "id", Q(contacted_at__isnull=False)),
+        "leads_interested": Measure(Count, "id", Q(interested_at__isnull=False)),
+        "leads_converted": Measure(Count, "id", Q(converted_at__isnull=False)),
+        # integer microseconds, summed in the database, so days, months and live rows add up exactly
+        "response_microseconds": Measure(Sum, Microseconds(RESPONSE), RESPONDED),
+        "response_count": Measure(Count, "id", RESPONDED),
+        "satisfaction_sum": Measure(Sum, "satisfaction_rating"),
+        "satisfaction_count": Measure(Count, "satisfaction_rating"),
+    },
+)
+
+AGENT_SALES = RollupSpec(
+    name="agent_sales",
+    model=AgentDailyMetrics,
+    raw=_sales_by_currency,
+    time_field="closed_at",
+    keys={"agent_id": "agent_id"},
+    measures={
+        "revenue": Measure(Sum, "amount", Q(counted=True)),
+        "sales_count": Measure(Count, "id", Q(counted=True)),
+        "excluded_sales": Measure(Count, "id", Q(counted=False)),
+    },
+)
+
+_AGENT_DAYS = AGENT_LEADS.merge(AGENT_SALES)
+# The agent x day rows and their agent x month level (the rollup hierarchy): a window whose
+# trusted days span more than 90 reads its whole months from AgentMonthlyMetrics.
+AGENT_METRICS = _AGENT_DAYS.with_levels(
+    _AGENT_DAYS.level(name="agent_months", model=AgentMonthlyMetrics, keys=("agent_id",), period=MONTH)
+)
+# The statistics engine's family of the agent rollups (agents/statistics.py).
 STATISTICS_FAMILY = "agents"
+# Rollup column -> AgentTotals field (the other columns are named as the fields)
+ROLLUP_TO_TOTALS = {
+    "leads_assigned": "assigned",
+    "leads_contacted": "contacted",
+    "leads_interested": "interested",
+    "leads_converted": "converted",
+}
 
 
 def fill_state(organization: Organization) -> FillState | None:
     return family_fill_state(organization, STATISTICS_FAMILY)
+
+
+def _totals(measures: dict[str, int | Decimal]) -> AgentTotals:
+    return AgentTotals.from_mapping({ROLLUP_TO_TOTALS.get(k, k): v for k, v in measures.items()})
+
+
+def _agent_filter(agent_id: int | None) -> KeyValues:
+    return KeyValues({} if agent_id is None else {"agent_id": agent_id})
+
+
+def agent_windows_totals(
+    *,
+    organization: Organization,
+    windows: dict[str, Window],
+    state: FillState | None,
+    agent_id: int | None = None,
+) -> dict[str, dict[int, AgentTotals]]:
+    """{window name: totals per agent}, through the engine's reader: the windows share its
+    three queries (four with whole months) whatever the number of agents and leads."""
+    totals = window_totals(
+        organization=organization,
+        spec=AGENT_METRICS,
+        parts={name: Part(window) for name, window in windows.items()},
+        filters=_agent_filter(agent_id),
+        trusted_last_day=trusted_through(state),
+        group_by="agent_id",
+    )
+    return {name: {agent: _totals(m) for agent, m in totals[name].items()} for name in windows}
 
 
 def agent_window_totals(
@@ -130,64 +189,44 @@ def agent_window_totals(
     state: FillState | None,
     agent_id: int | None = None,
 ) -> dict[int, AgentTotals]:
-    """Totals per agent over the window: three queries whatever the number of agents/leads."""
-    plan = window_plan(window, tz=organization.tz, trusted_last_day=trusted_through(state))
-    # Running sums per agent, one AgentTotals each at the end: building and adding an
-    # AgentTotals per row cost more than the queries for a thousand agents.
-    sums: dict[int, list] = {}
-    if plan.rollup_days is not None:
-        rows = AgentDailyMetrics.objects.for_org(organization).filter(
-            day__gte=plan.rollup_days[0], day__lte=plan.rollup_days[1]
-        )
-        if agent_id is not None:
-            rows = rows.filter(agent_id=agent_id)
-        for row in rows.values("agent_id").annotate(**{name: Sum(name) for name in ROLLUP_SUMS}):
-            _accumulate(sums, row["agent_id"], {ROLLUP_TO_TOTALS.get(k, k): v for k, v in row.items()})
-    if plan.live_ranges:
-        lead_filter = Q()
-        sale_filter = Q()
-        for start, end in plan.live_ranges:
-            lead_filter |= handled_in(start, end)
-            sale_filter |= Q(closed_at__gte=start, closed_at__lt=end)
-        leads = agent_leads(organization).filter(lead_filter)
-        sales = agent_sales(organization).filter(sale_filter)
-        if agent_id is not None:
-            leads = leads.filter(assigned_agent_id=agent_id)
-            sales = sales.filter(agent_id=agent_id)
-        for row in leads.values("assigned_agent_id").annotate(**lead_aggregates()):
-            _accumulate(sums, row["assigned_agent_id"], _lead_row_totals(row))
-        for row in sales.values("agent_id").annotate(**sale_aggregates(organization)):
-            _accumulate(sums, row["agent_id"], row)
-    return {
-        agent: AgentTotals.from_mapping(dict(zip(TOTAL_FIELDS, values, strict=True)))
-        for agent, values in sums.items()
-    }
-
-
-def _accumulate(sums: dict[int, list], agent_id: int, row: dict) -> None:
-    """Add one row (AgentTotals field -> sum; NULL counts 0) to the agent's running sums."""
-    values = sums.get(agent_id)
-    if values is None:
-        values = sums[agent_id] = [0] * len(TOTAL_FIELDS)
-    for index, name in enumerate(TOTAL_FIELDS):
-        value = row.get(name)
-        if value:
-            values[index] += value
+    """Totals per agent over one window (agent_windows_totals)."""
+    return agent_windows_totals(
+        organization=organization, windows={"window": window}, state=state, agent_id=agent_id
+    )["window"]
 
 
 def raw_window_totals(*, organization: Organization, window: Window, agent_id: int) -> AgentTotals:
     """The same totals straight from the raw tables (the reference the rollups must equal)."""
-    lead_row = (
-        agent_leads(organization)
-        .filter(handled_in(window.start, window.end), assigned_agent_id=agent_id)
-        .aggregate(**lead_aggregates())
+    totals = raw_totals(
+        organization=organization, spec=AGENT_METRICS, window=window, filters=_agent_filter(agent_id)
     )
-    sale_row = (
-        agent_sales(organization)
-        .filter(agent_id=agent_id, closed_at__gte=window.start, closed_at__lt=window.end)
-        .aggregate(**sale_aggregates(organization))
-    )
-    return AgentTotals.from_mapping(_lead_row_totals(lead_row)) + AgentTotals.from_mapping(sale_row)
+    return _totals(totals.get(None, {}))
+
+
+# --- what insights.bi.performance still reads through agents.facade ------------------------
+
+
+def lead_aggregates() -> dict:
+    """AGENT_LEADS' measures under AgentTotals' names, with the response time as an interval
+    (`response_duration`, see `micros`), for `.annotate()` or `.aggregate()`."""
+    aggregates = {ROLLUP_TO_TOTALS.get(n, n): m.build() for n, m in AGENT_LEADS.measures.items()}
+    del aggregates["response_microseconds"]
+    aggregates["response_duration"] = Sum(RESPONSE, filter=RESPONDED)
+    return aggregates
+
+
+def sale_aggregates(organization: Organization) -> dict:
+    """AGENT_SALES' measures over a plain sales queryset (no `counted` annotation)."""
+    counted = in_organization_currency(organization)
+    return {
+        "revenue": Sum("amount", filter=counted),
+        "sales_count": Count("id", filter=counted),
+        "excluded_sales": Count("id", filter=~counted),
+    }
+
+
+def micros(duration: dt.timedelta | None) -> int:
+    return 0 if duration is None else duration // dt.timedelta(microseconds=1)
 
 
 def _ranked(organization: Organization) -> QuerySet:

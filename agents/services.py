@@ -7,73 +7,28 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from agents import selectors
 from agents.metrics import LOWER_IS_BETTER, agent_kpis, goal_actual
-from agents.models import AgentDailyMetrics, AgentGoal, GoalPeriod, GoalType
-from agents.selectors import micros
+from agents.models import AgentGoal, GoalPeriod, GoalType
 from core.errors import ApplicationError
 from core.metrics import goal_progress
-from core.timeranges import Window, add_months, day_window, local_midnight, month_start, quarter_start
+from core.stats.rollups import rollups_rebuild
+from core.timeranges import Window, add_months, local_midnight, month_start, quarter_start
 from crm.audit import audit_record
 from crm.models import Member, Organization
 
 logger = logging.getLogger(__name__)
 
 
-def _daily_rows(
-    *, organization: Organization, first_day: dt.date, last_day: dt.date
-) -> list[AgentDailyMetrics]:
-    tz = organization.tz
-    window = day_window(first_day, last_day, tz)
-    rows: dict[tuple[int, dt.date], dict] = {}
-    leads = (
-        selectors.agent_leads(organization)
-        .filter(selectors.handled_in(window.start, window.end))
-        .annotate(day=TruncDate(Coalesce("assigned_at", "created_at"), tzinfo=tz))
-        .values("assigned_agent_id", "day")
-        .annotate(**selectors.lead_aggregates())
-    )
-    for row in leads:
-        duration = row["response_duration"]
-        rows[(row["assigned_agent_id"], row["day"])] = {
-            "leads_assigned": row["assigned"],
-            "leads_contacted": row["contacted"],
-            "leads_interested": row["interested"],
-            "leads_converted": row["converted"],
-            "response_microseconds": micros(duration),
-            "response_count": row["response_count"],
-            "satisfaction_sum": row["satisfaction_sum"] or 0,
-            "satisfaction_count": row["satisfaction_count"],
-        }
-    sales = (
-        selectors.agent_sales(organization)
-        .filter(closed_at__gte=window.start, closed_at__lt=window.end)
-        .annotate(day=TruncDate("closed_at", tzinfo=tz))
-        .values("agent_id", "day")
-        .annotate(**selectors.sale_aggregates(organization))
-    )
-    for row in sales:
-        target = rows.setdefault((row["agent_id"], row["day"]), {})
-        target["revenue"] = row["revenue"] or Decimal(0)
-        target["sales_count"] = row["sales_count"]
-        target["excluded_sales"] = row["excluded_sales"]
-    return [
-        AgentDailyMetrics(organization=organization, agent_id=agent_id, day=day, **values)
-        for (agent_id, day), values in sorted(rows.items())
-    ]
-
-
 def agent_daily_metrics_rebuild(*, organization: Organization, first_day: dt.date, last_day: dt.date) -> int:
-    """Replace the daily rows of [first_day, last_day] in one transaction (idempotent): the
-    rebuild of the engine's "agents" family (agents/statistics.py)."""
-    new_rows = _daily_rows(organization=organization, first_day=first_day, last_day=last_day)
-    with transaction.atomic():
-        AgentDailyMetrics.objects.for_org(organization).filter(day__gte=first_day, day__lte=last_day).delete()
-        AgentDailyMetrics.objects.bulk_create(new_rows, batch_size=5000)
-    return len(new_rows)
+    """Replace the agent rows of the days [first_day, last_day] (and of the months holding
+    them) in one transaction, as INSERT ... SELECT (idempotent): the rebuild of the engine's
+    "agents" family (agents/statistics.py)."""
+    return rollups_rebuild(
+        organization=organization, specs=(selectors.AGENT_METRICS,), first_day=first_day, last_day=last_day
+    )
 
 
 # --- goals --------------------------------------------------------------------------------

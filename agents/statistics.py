@@ -1,5 +1,7 @@
 """The agent analytics' family of statistics for the engine (core/stats): the per-agent
-daily rows (AgentDailyMetrics), keyed by the day a lead was handled and a sale closed."""
+daily rows (AgentDailyMetrics), keyed by the day a lead was handled and a sale closed, and
+their agent x month level (AgentMonthlyMetrics), declared as agents.selectors.AGENT_METRICS
+and rebuilt together by the engine's rollups_rebuild."""
 
 from __future__ import annotations
 

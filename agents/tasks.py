@@ -31,8 +31,9 @@ def refresh_rankings(organization_id: int, as_of: str | None = None) -> int:
     """Recompute and cache the team rankings, and record goals achieved meanwhile."""
     org = Organization.objects.get(pk=organization_id)
     now = reference_time(as_of)
-    for label in RANKED_RANGES:
-        window = parse_range(label, as_of=now)
-        ranking = analytics.compute_ranking(organization=org, window=window)
-        analytics.store_ranking(organization=org, window=window, ranking=ranking)
+    windows = {label: parse_range(label, as_of=now) for label in RANKED_RANGES}
+    # one engine read for the four ranges (they share its queries)
+    rankings = analytics.compute_rankings(organization=org, windows=windows)
+    for label, window in windows.items():
+        analytics.store_ranking(organization=org, window=window, ranking=rankings[label])
     return services.goals_record_achievements(organization=org, as_of=now)

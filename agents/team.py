@@ -1,7 +1,7 @@
 """The managers' team table: every agent's KPIs and rank for one window (docs/agents.md).
 
-All agents at once from one pass over the window totals (three queries whatever the team
-size) instead of analytics.kpis per agent, which would be a query set per agent. The
+All agents at once from one pass over the window totals (the engine's three or four queries
+whatever the team size) instead of analytics.kpis per agent, which would be a query set per agent. The
 figures are the same: metrics.agent_kpis(...).payload() is what analytics.kpis shows, and
 analytics.compute_ranking is the ranking the agents' own pages use.
 """

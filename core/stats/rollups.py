@@ -5,29 +5,70 @@ of days as INSERT ... SELECT, and the one reader of "trusted rollup days + live 
 The rebuild and the live part of every window are both derived from the spec, so a rollup
 row and the live computation cannot disagree. Window totals = trusted rollup days + live
 aggregates over the raw tables for the rest (the partial first day, today, days marked
-stale): two queries per table whatever the size, and several windows (current, previous,
-the last 30 days of each) share those two queries through conditional aggregation.
+stale): two queries per table whatever the size (one more for a month level, one more per
+merged source), and several windows (current, previous, the last 30 days of each) share
+those queries through conditional aggregation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from typing import Protocol
 
 from django.db import connection, transaction
-from django.db.models import Aggregate, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import (
+    Aggregate,
+    BigIntegerField,
+    Case,
+    F,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 
 from core.dbstats import analyze
 from core.stats.fillstate import window_plan
-from core.timeranges import Window, day_window
+from core.timeranges import Window, add_months, day_window, month_start
 from crm.models import Organization
 
 # A rebuild writing at least this many rows refreshes the planner statistics of the rollups.
 ANALYZE_AFTER_ROWS = 100_000
+# A window whose trusted days span more than this reads its whole months from a month level
+# (BENCHMARKS.md: "agent x day for ranges up to about 90 days and agent x month beyond"); a
+# shorter one holds at most two whole months, not worth a third query.
+MONTHS_AFTER_DAYS = 90
+# RollupSpec.period values: one row per local day, or per local month (stored in the `day`
+# column as the month's first day).
+DAY, MONTH = "day", "month"
+
+
+class Microseconds(Func):
+    """An interval (a DurationField expression, e.g. F("contacted_at") - F("assigned_at")) as
+    whole microseconds, computed in the database so a Sum of it is an additive integer
+    measure. SQLite holds durations as integer microseconds already; PostgreSQL extracts them
+    from the interval (EXTRACT(EPOCH ...) is numeric since PostgreSQL 14: exact)."""
+
+    template = "%(expressions)s"
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(EXTRACT(EPOCH FROM %(expressions)s) * 1000000 AS bigint)",
+            **extra_context,
+        )
 
 
 @dataclass(frozen=True)
@@ -35,7 +76,8 @@ class Measure:
     """One additive column: `function(expression, filter=own filter & window filter)`."""
 
     function: type[Aggregate]
-    expression: str
+    # A column of the raw rows, or an expression over them (e.g. Microseconds(...))
+    expression: str | Combinable
     where: Q | None = None
     # Count(distinct=True): additive over days only where each counted value belongs to one
     # day (CAMPAIGN_LEADS: a lead's first touch with a campaign).
@@ -69,25 +111,65 @@ class RollupSpec:
     # A coarser level is rebuilt from its finer one (a SUM over the finer rollup's rows of the
     # same days), not from the raw rows: far fewer rows to read.
     rebuilt_from: RollupSpec | None = field(default=None, compare=False, repr=False)
+    # The raw rows of [start, end) when `time_field` is an expression (an annotation of `raw`,
+    # e.g. COALESCE(assigned_at, created_at)): the same rows spelled as index-friendly ranges.
+    # By default the range of `time_field`.
+    window: Callable[[dt.datetime, dt.datetime], Q] | None = field(default=None, compare=False, repr=False)
+    # More raw tables whose measures share this spec's rows (same model and key columns; their
+    # own raw rows, time column, key lookups and measures): e.g. an agent's leads by handling
+    # day and sales by closing day in one agent x day row. `merge()` declares them.
+    merged: tuple[RollupSpec, ...] = field(default=(), compare=False)
+    # DAY: one row per local day; MONTH: one row per local month (a level, see `level`).
+    period: str = DAY
 
-    def level(self, *, name: str, model: type, keys: tuple[str, ...]) -> RollupSpec:
-        """A coarser level of this spec keeping only `keys`, rebuilt from this spec's rows."""
-        return replace(
-            self,
-            name=name,
-            model=model,
-            keys={column: self.keys[column] for column in keys},
-            text_keys=tuple(k for k in self.text_keys if k in keys),
-            coarser=(),
-            rebuilt_from=self,
-        )
+    def level(self, *, name: str, model: type, keys: tuple[str, ...], period: str = DAY) -> RollupSpec:
+        """A coarser level of this spec keeping only `keys` (and with period=MONTH one row per
+        local month instead of per day), rebuilt from this spec's rows."""
+
+        def narrowed(source: RollupSpec) -> RollupSpec:
+            return replace(
+                source,
+                name=name,
+                model=model,
+                keys={column: source.keys[column] for column in keys},
+                text_keys=tuple(k for k in source.text_keys if k in keys),
+                coarser=(),
+                merged=(),
+                rebuilt_from=self,
+                period=period,
+            )
+
+        return replace(narrowed(self), merged=tuple(narrowed(source) for source in self.merged))
 
     def with_levels(self, *levels: RollupSpec) -> RollupSpec:
         return replace(self, coarser=levels)
 
+    def merge(self, *sources: RollupSpec) -> RollupSpec:
+        """This spec with `sources` summed into the same rows (declare levels after merging)."""
+        for source in sources:
+            if source.model is not self.model or set(source.keys) != set(self.keys):
+                raise ValueError(f"{source.name}: a merged source needs {self.name}'s table and key columns")
+            if set(source.measures) & set(self.all_measures()):
+                raise ValueError(f"{source.name}: a merged source needs measures of its own")
+        return replace(self, merged=(*self.merged, *sources))
+
+    def sources(self) -> tuple[RollupSpec, ...]:
+        """The raw sources of this table's rows: this spec and its merged ones."""
+        return (self, *self.merged)
+
+    def all_measures(self) -> dict[str, Measure]:
+        """Every measure column of the table, over all sources."""
+        return {name: m for source in self.sources() for name, m in source.measures.items()}
+
     def levels(self) -> tuple[RollupSpec, ...]:
-        """This spec and its coarser levels, in rebuild order (finest first)."""
-        return (self, *reversed(self.coarser))
+        """This spec and its coarser levels, in rebuild order: finest first, and the month
+        levels after the day levels they are rebuilt from."""
+        coarser = tuple(reversed(self.coarser))
+        return (
+            self,
+            *(level for level in coarser if level.period == DAY),
+            *(level for level in coarser if level.period == MONTH),
+        )
 
 
 def q_columns(q: Q | None) -> set[str]:
@@ -104,12 +186,40 @@ def q_columns(q: Q | None) -> set[str]:
 
 
 def coarser_level(spec: RollupSpec, *, needed: set[str]) -> RollupSpec:
-    """The coarsest level of `spec` that has every key column in `needed` (filters, grouping
-    and `where` columns); `spec` itself when no coarser level has them all."""
+    """The coarsest day level of `spec` that has every key column in `needed` (filters,
+    grouping and `where` columns); `spec` itself when no coarser level has them all."""
     for level in spec.coarser:
-        if needed <= set(level.keys):
+        if level.period == DAY and needed <= set(level.keys):
             return level
     return spec
+
+
+def month_level(spec: RollupSpec, *, needed: set[str]) -> RollupSpec | None:
+    """The coarsest month level of `spec` that has every key column in `needed`, if any."""
+    for level in spec.coarser:
+        if level.period == MONTH and needed <= set(level.keys):
+            return level
+    return None
+
+
+def month_split(
+    first: dt.date, last: dt.date
+) -> tuple[tuple[tuple[dt.date, dt.date], ...], tuple[dt.date, dt.date] | None]:
+    """The local days [first, last] as (day spans, month span): the whole calendar months
+    inside them as (first day of the first month, first day of the last month), and the days
+    before and after those months. Spans of MONTHS_AFTER_DAYS days or fewer stay days."""
+    if (last - first).days + 1 <= MONTHS_AFTER_DAYS:
+        return ((first, last),), None
+    months_from = first if first.day == 1 else add_months(month_start(first), 1)
+    months_until = month_start(last + dt.timedelta(days=1))  # exclusive
+    if months_from >= months_until:
+        return ((first, last),), None
+    spans = []
+    if first < months_from:
+        spans.append((first, months_from - dt.timedelta(days=1)))
+    if months_until <= last:
+        spans.append((months_until, last))
+    return tuple(spans), (months_from, add_months(months_until, -1))
 
 
 class KeyFilter(Protocol):
@@ -122,6 +232,22 @@ class KeyFilter(Protocol):
     def rollup_q(self, spec: RollupSpec) -> Q: ...
 
     def raw_q(self, spec: RollupSpec) -> Q: ...
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    """A KeyFilter of equalities on key columns, e.g. KeyValues({"agent_id": 7}); empty: all."""
+
+    values: dict[str, object] = field(default_factory=dict)
+
+    def columns(self) -> set[str]:
+        return set(self.values)
+
+    def rollup_q(self, spec: RollupSpec) -> Q:
+        return Q(**self.values)
+
+    def raw_q(self, spec: RollupSpec) -> Q:
+        return Q(**{spec.keys[column]: value for column, value in self.values.items()})
 
 
 # --- reading: window totals ---------------------------------------------------------------
@@ -141,6 +267,8 @@ Grouped = dict[object, Totals]
 
 
 def _in_window(spec: RollupSpec, start: dt.datetime, end: dt.datetime) -> Q:
+    if spec.window is not None:
+        return spec.window(start, end)
     return Q(**{f"{spec.time_field}__gte": start, f"{spec.time_field}__lt": end})
 
 
@@ -158,6 +286,85 @@ def _collect(qs: QuerySet, aggregates: dict, aliases: dict, group: str | None, o
                 target[measure] = target.get(measure, 0) + row[alias]
 
 
+def _disjoint(spans: list[tuple]) -> bool:
+    """Whether half-open [start, end) spans (of every part together) never overlap."""
+    ordered = sorted(spans)
+    return all(a[1] <= b[0] for a, b in itertools.pairwise(ordered))
+
+
+@dataclass
+class _Read:
+    """One query over one table for several parts: each part's rows are those of its spans.
+
+    A single part needs no per-measure filter but its own `where` (the query's WHERE is its
+    rows). When the parts' spans never overlap and no part has its own `where`, a row belongs to
+    exactly one part: the query groups by a CASE naming the row's part and aggregates each
+    measure once. Otherwise every (part, measure) is its own FILTERed aggregate. Both give the
+    same totals; the first builds a far smaller query (the ORM's building and compiling of
+    dozens of filtered aggregates was about half of a cold agent KPI answer).
+    """
+
+    # measure -> its aggregate with an extra filter (None: none)
+    measures: dict[str, Callable[[Q | None], Aggregate]]
+    parts: list[tuple[str, Q, Q | None]] = field(default_factory=list)
+    spans: list[tuple] = field(default_factory=list)
+
+    def add(self, name: str, rows: Q, where: Q | None, spans: list[tuple]) -> None:
+        self.parts.append((name, rows, where))
+        self.spans.extend(spans)
+
+    def collect(self, qs: QuerySet, group: str | None, out: dict) -> None:
+        if not self.parts:
+            return
+        rows = Q()
+        for _, part_rows, _ in self.parts:
+            rows |= part_rows
+        qs = qs.filter(rows)
+        if len(self.parts) == 1:
+            # the query's WHERE is the part's rows: only the part's own `where` filters
+            name, _, where = self.parts[0]
+            aggregates = {f"p0_{m}": build(where) for m, build in self.measures.items()}
+            _collect(qs, aggregates, {f"p0_{m}": (name, m) for m in self.measures}, group, out)
+            return
+        if all(w is None for _, _, w in self.parts) and _disjoint(self.spans):
+            case = Case(
+                *(When(part_rows, then=Value(i)) for i, (_, part_rows, _) in enumerate(self.parts)),
+                output_field=IntegerField(),
+            )
+            columns = [group, "rollup_part"] if group else ["rollup_part"]
+            grouped = qs.annotate(rollup_part=case).values(*columns)
+            for row in grouped.annotate(**{m: build(None) for m, build in self.measures.items()}).order_by():
+                name = self.parts[row["rollup_part"]][0]
+                key = row[group] if group else None
+                for measure in self.measures:
+                    if row[measure]:
+                        target = out[name].setdefault(key, {})
+                        target[measure] = target.get(measure, 0) + row[measure]
+            return
+        aggregates, aliases = {}, {}
+        for index, (name, part_rows, where) in enumerate(self.parts):
+            for measure, build in self.measures.items():
+                aggregates[f"p{index}_{measure}"] = build(_and(part_rows, where))
+                aliases[f"p{index}_{measure}"] = (name, measure)
+        _collect(qs, aggregates, aliases, group, out)
+
+
+def _rollup_read(spec: RollupSpec) -> _Read:
+    return _Read({m: partial(_rollup_sum, m) for m in spec.all_measures()})
+
+
+def _rollup_sum(measure: str, extra: Q | None) -> Aggregate:
+    return Sum(measure) if extra is None else Sum(measure, filter=extra)
+
+
+def _day_spans(spans: tuple[tuple[dt.date, dt.date], ...]) -> tuple[Q, list[tuple]]:
+    """The rows of the local days [first, last] of each span, and the spans half-open."""
+    rows = Q()
+    for first, last in spans:
+        rows |= Q(day__gte=first, day__lte=last)
+    return rows, [(first, last + dt.timedelta(days=1)) for first, last in spans]
+
+
 def window_totals(
     *,
     organization: Organization,
@@ -167,52 +374,54 @@ def window_totals(
     trusted_last_day: dt.date | None,
     group_by: str | None = None,
 ) -> dict[str, Grouped]:
-    """{part: {group (None without group_by): {measure: total}}} in at most two queries.
+    """{part: {group (None without group_by): {measure: total}}} in at most two queries (plus
+    one when a month level answers whole months, plus one per merged source).
 
     A measure with nothing to count is absent (read it with .get(measure, 0)). The rollup
     days are read from the coarsest level of `spec` that has the key columns the filters,
-    the grouping and the parts' `where` need.
+    the grouping and the parts' `where` need; the whole months of a part whose trusted days
+    span more than MONTHS_AFTER_DAYS from its month level, when it has one.
     """
     needed = filters.columns() | ({group_by} if group_by else set())
     for part in parts.values():
         needed |= q_columns(part.where)
+    months = month_level(spec, needed=needed)
     spec = coarser_level(spec, needed=needed)
     plans = {
         name: window_plan(p.window, tz=organization.tz, trusted_last_day=trusted_last_day)
         for name, p in parts.items()
     }
     out: dict[str, Grouped] = {name: {} for name in parts}
-    rollup_aggs, rollup_aliases, day_filter = {}, {}, Q()
-    live_aggs, live_aliases, time_filter = {}, {}, Q()
-    for index, (name, plan) in enumerate(plans.items()):
+    daily = _rollup_read(spec)
+    monthly = _rollup_read(months) if months is not None else None
+    live = [_Read({m: d.build for m, d in source.measures.items()}) for source in spec.sources()]
+    for name, plan in plans.items():
         where = parts[name].where
         if plan.rollup_days is not None:
-            days = Q(day__gte=plan.rollup_days[0], day__lte=plan.rollup_days[1])
-            day_filter |= days
-            for measure in spec.measures:
-                alias = f"r{index}_{measure}"
-                rollup_aggs[alias] = Sum(measure, filter=_and(days, where))
-                rollup_aliases[alias] = (name, measure)
+            day_spans: tuple[tuple[dt.date, dt.date], ...] = (plan.rollup_days,)
+            if monthly is not None:
+                day_spans, month_span = month_split(*plan.rollup_days)
+                if month_span is not None:
+                    rows, _ = _day_spans((month_span,))
+                    # one row per month, dated its first day: the span is the whole months
+                    monthly.add(name, rows, where, [(month_span[0], add_months(month_span[1], 1))])
+            if day_spans:
+                rows, spans = _day_spans(day_spans)
+                daily.add(name, rows, where, spans)
         if plan.live_ranges:
-            span = Q()
-            for start, end in plan.live_ranges:
-                span |= _in_window(spec, start, end)
-            time_filter |= span
-            for measure, definition in spec.measures.items():
-                alias = f"l{index}_{measure}"
-                live_aggs[alias] = definition.build(_and(span, where))
-                live_aliases[alias] = (name, measure)
-    if rollup_aggs:
-        qs = spec.model.objects.for_org(organization).filter(day_filter).filter(filters.rollup_q(spec))
-        _collect(qs, rollup_aggs, rollup_aliases, group_by, out)
-    if live_aggs:
-        qs = spec.raw(organization).filter(time_filter).filter(filters.raw_q(spec))
-        raw_group = spec.keys[group_by] if group_by else None
-        _collect(qs, live_aggs, live_aliases, raw_group, out)
-        if raw_group and raw_group != group_by:
-            for grouped in out.values():
-                for key in list(grouped):
-                    grouped.setdefault(key, {})
+            for read, source in zip(live, spec.sources(), strict=True):
+                rows = Q()
+                for start, end in plan.live_ranges:
+                    rows |= _in_window(source, start, end)
+                read.add(name, rows, where, list(plan.live_ranges))
+    rollup_rows = spec.model.objects.for_org(organization).filter(filters.rollup_q(spec))
+    daily.collect(rollup_rows, group_by, out)
+    if monthly is not None:
+        month_rows = months.model.objects.for_org(organization).filter(filters.rollup_q(months))
+        monthly.collect(month_rows, group_by, out)
+    for read, source in zip(live, spec.sources(), strict=True):
+        raw_rows = source.raw(organization).filter(filters.raw_q(source))
+        read.collect(raw_rows, source.keys[group_by] if group_by else None, out)
     return out
 
 
@@ -226,13 +435,15 @@ def raw_totals(
     group_by: str | None = None,
 ) -> Grouped:
     """The same totals straight from the raw tables: the reference the rollups must equal."""
-    qs = spec.raw(organization).filter(_in_window(spec, window.start, window.end)).filter(filters.raw_q(spec))
-    if where is not None:
-        qs = qs.filter(where)
-    aggregates = {f"x_{m}": d.build() for m, d in spec.measures.items()}
-    aliases = {f"x_{m}": ("raw", m) for m in spec.measures}
     out: dict[str, Grouped] = {"raw": {}}
-    _collect(qs, aggregates, aliases, spec.keys[group_by] if group_by else None, out)
+    for source in spec.sources():
+        qs = source.raw(organization).filter(_in_window(source, window.start, window.end))
+        qs = qs.filter(filters.raw_q(source))
+        if where is not None:
+            qs = qs.filter(where)
+        aggregates = {f"x_{m}": d.build() for m, d in source.measures.items()}
+        aliases = {f"x_{m}": ("raw", m) for m in source.measures}
+        _collect(qs, aggregates, aliases, source.keys[group_by] if group_by else None, out)
     return out["raw"]
 
 
@@ -248,7 +459,7 @@ def _grouped(*, organization: Organization, spec: RollupSpec, first_day: dt.date
     }
     return (
         spec.raw(organization)
-        .filter(**{f"{spec.time_field}__gte": window.start, f"{spec.time_field}__lt": window.end})
+        .filter(_in_window(spec, window.start, window.end))
         .annotate(
             rollup_day=TruncDate(spec.time_field, tzinfo=organization.tz),
             **{f"k_{c}": e for c, e in keys.items()},
@@ -261,16 +472,52 @@ def _grouped(*, organization: Organization, spec: RollupSpec, first_day: dt.date
 
 def _regrouped(*, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date):
     """A coarser level's GROUP BY over its finer level's rows of the days [first_day, last_day]
-    (the finer rows of those days are rebuilt first, in the same transaction)."""
+    (the finer rows of those days are rebuilt first, in the same transaction); a month
+    level's over the finer rows of the whole months holding those days."""
     finer = spec.rebuilt_from
+    rows = finer.model.objects.for_org(organization)
+    if spec.period == MONTH:
+        rows = rows.filter(day__gte=month_start(first_day), day__lt=add_months(month_start(last_day), 1))
+        bucket = TruncMonth("day")
+    else:
+        rows = rows.filter(day__gte=first_day, day__lte=last_day)
+        bucket = F("day")
     return (
-        finer.model.objects.for_org(organization)
-        .filter(day__gte=first_day, day__lte=last_day)
-        .annotate(rollup_day=F("day"), **{f"k_{c}": F(c) for c in spec.keys})
+        rows.annotate(rollup_day=bucket, **{f"k_{c}": F(c) for c in spec.keys})
         .values("rollup_day", *(f"k_{c}" for c in spec.keys))
-        .annotate(**{m: Sum(m) for m in spec.measures})
+        .annotate(**{m: Sum(m) for m in spec.all_measures()})
         .order_by()
     )
+
+
+def _select_grouped(
+    *, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date
+) -> tuple[str, tuple]:
+    """The SELECT of (rollup_day, k_<key>..., <measure>...) rows for the table of `spec`: a
+    level's regrouping, one source's GROUP BY, or the sum of its merged sources' GROUP BYs
+    (a UNION ALL, each source's missing measures 0, summed per day and key)."""
+    qn = connection.ops.quote_name
+    if spec.rebuilt_from is not None or not spec.merged:
+        grouping = _regrouped if spec.rebuilt_from is not None else _grouped
+        query = grouping(organization=organization, spec=spec, first_day=first_day, last_day=last_day).query
+        return query.sql_with_params()
+    keys = [qn("rollup_day"), *(qn(f"k_{c}") for c in spec.keys)]
+    branches, params = [], []
+    for source in spec.sources():
+        sql, source_params = _grouped(
+            organization=organization, spec=source, first_day=first_day, last_day=last_day
+        ).query.sql_with_params()
+        measures = [
+            f"g.{qn(m)} AS {qn(m)}" if m in source.measures else f"0 AS {qn(m)}" for m in spec.all_measures()
+        ]
+        branches.append(
+            f"SELECT {', '.join(f'g.{k} AS {k}' for k in keys)}, {', '.join(measures)} FROM ({sql}) g"
+        )
+        params.extend(source_params)
+    sums = ", ".join(f"SUM(u.{qn(m)}) AS {qn(m)}" for m in spec.all_measures())
+    union = " UNION ALL ".join(branches)
+    grouping = ", ".join(f"u.{k}" for k in keys)
+    return f"SELECT {grouping}, {sums} FROM ({union}) u GROUP BY {grouping}", tuple(params)
 
 
 def _insert_grouped(
@@ -278,17 +525,17 @@ def _insert_grouped(
 ) -> int:
     """INSERT ... SELECT of the GROUP BY: the rows never pass through Python, so a full
     rebuild runs at the database's speed with flat memory (docs/performance.md, B4)."""
-    grouping = _regrouped if spec.rebuilt_from is not None else _grouped
-    sql, params = grouping(
+    sql, params = _select_grouped(
         organization=organization, spec=spec, first_day=first_day, last_day=last_day
-    ).query.sql_with_params()
+    )
     qn = connection.ops.quote_name
-    columns = ["organization_id", "day", *spec.keys, *spec.measures]
+    measures = spec.all_measures()
+    columns = ["organization_id", "day", *spec.keys, *measures]
     selected = [
         "%s",
         f"g.{qn('rollup_day')}",
         *(f"g.{qn('k_' + c)}" for c in spec.keys),
-        *(f"COALESCE(g.{qn(m)}, 0)" for m in spec.measures),
+        *(f"COALESCE(g.{qn(m)}, 0)" for m in measures),
     ]
     statement = (
         f"INSERT INTO {qn(spec.model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
@@ -308,14 +555,15 @@ def _analyze_rollups(specs: tuple[RollupSpec, ...]) -> None:
 def rollups_rebuild(
     *, organization: Organization, specs: Iterable[RollupSpec], first_day: dt.date, last_day: dt.date
 ) -> int:
-    """Replace every row of `specs` of the local days [first_day, last_day] in one
-    transaction; returns the rows written. Idempotent: running it twice, or after a crash
-    halfway, gives the same rows."""
+    """Replace every row of `specs` of the local days [first_day, last_day] (for a month
+    level: of the months holding them) in one transaction; returns the rows written.
+    Idempotent: running it twice, or after a crash halfway, gives the same rows."""
     specs = tuple(level for spec in specs for level in spec.levels())
     written = 0
     with transaction.atomic():
         for spec in specs:
-            spec.model.objects.for_org(organization).filter(day__gte=first_day, day__lte=last_day).delete()
+            first = month_start(first_day) if spec.period == MONTH else first_day
+            spec.model.objects.for_org(organization).filter(day__gte=first, day__lte=last_day).delete()
             written += _insert_grouped(
                 organization=organization, spec=spec, first_day=first_day, last_day=last_day
             )
