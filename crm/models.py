@@ -289,6 +289,13 @@ class Sale(TenantModel):
     kind = models.CharField(max_length=16, choices=SaleKind.choices, default=SaleKind.NEW)
     closed_at = models.DateTimeField()
     product_line = models.CharField(max_length=100, blank=True)
+    # Derived, never ingested: the campaign of the sale's last touchpoint before closed_at
+    # (crm.last_touch keeps it in step with sales, touchpoints and leads as they are stored).
+    # No index: reads filter sales by organization and time, then group by it, and a campaign
+    # is deleted too rarely to pay for one on every sale written.
+    last_touch_campaign = models.ForeignKey(
+        "Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [_unique_external_id("sale")]

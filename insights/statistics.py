@@ -4,6 +4,7 @@ rollups declared in insights.selectors.SPECS, rebuilt together and trusted toget
 from __future__ import annotations
 
 from core.stats.families import Family
+from crm.events import SALE_ATTRIBUTION
 from insights.selectors import STATISTICS_FAMILY, earliest_data_day
 from insights.services import insights_rollups_rebuild
 
@@ -11,9 +12,12 @@ FAMILY_NAME = STATISTICS_FAMILY
 
 FAMILY = Family(
     name=FAMILY_NAME,
-    # Touchpoints too: a new touchpoint can change the last touch, so the attribution, of
-    # later sales.
-    stale_entities=frozenset({"leads", "activities", "sales", "campaign_messages", "touchpoints"}),
+    # Touchpoints for the first touch of a lead with a campaign (CAMPAIGN_LEADS); the sales
+    # whose stored last-touch campaign ingestion changed for the attribution, from their
+    # closing days (crm.last_touch).
+    stale_entities=frozenset(
+        {"leads", "activities", "sales", "campaign_messages", "touchpoints", SALE_ATTRIBUTION}
+    ),
     rebuild=insights_rollups_rebuild,
     earliest_day=earliest_data_day,
 )

@@ -8,7 +8,9 @@ one executemany. Then, all in SQL and in the caller's transaction:
    the organization does not have; those rows are removed from the stage and reported;
 2. one INSERT ... SELECT joins the remaining keys to their ids and upserts with ON CONFLICT
    (organization_id, external_id) DO UPDATE ... WHERE the values differ, so re-importing a
-   file rewrites nothing, not even a row version.
+   file rewrites nothing, not even a row version;
+3. for sales, touchpoints and leads, the derived last-touch campaign of the sales the batch
+   affects is recomputed (crm.last_touch), when the upsert wrote anything.
 
 No per-row query and no model instance: the per-row work stays in C (COPY, the joins).
 """
@@ -24,6 +26,7 @@ import orjson
 from django.db import connection, models
 from django.db.backends.utils import CursorWrapper
 
+from crm import last_touch
 from crm.ingestion.references import Target, reference_target
 from crm.ingestion.schemas import EntitySpec
 
@@ -54,6 +57,8 @@ class BatchWrite:
     updated: int
     # (row number, column name, key) for each reference the organization does not have.
     unknown: tuple[tuple[int, str, str], ...]
+    # Sales whose stored last-touch campaign the batch changed (None: the entity cannot).
+    attribution: last_touch.LastTouchChange | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,11 @@ def upsert_batch(
                 f"DELETE FROM {plan.stage} WHERE {qn(ROW_NUMBER)} IN ({', '.join(['%s'] * len(chunk))})",
                 chunk,
             )
+        derives = spec.name in last_touch.ENTITIES
+        if derives:
+            last_touch.scope_before_upsert(
+                cursor, entity=spec.name, stage=plan.stage, organization_id=organization_id
+            )
         if postgres:
             cursor.execute(plan.upsert_sql, params)
             created, written = cursor.fetchone()
@@ -202,7 +212,17 @@ def upsert_batch(
             # SQLite counts a row only when it was inserted or its values changed.
             written = cursor.rowcount
             created = len(row_numbers) - len(rejected) - existing
-    return BatchWrite(created=created, updated=written - created, unknown=tuple(unknown))
+        changed = None
+        if derives:
+            changed = last_touch.refresh_after_upsert(
+                cursor,
+                entity=spec.name,
+                stage=plan.stage,
+                organization_id=organization_id,
+                created=created,
+                updated=written - created,
+            )
+    return BatchWrite(created=created, updated=written - created, unknown=tuple(unknown), attribution=changed)
 
 
 def _field_of(plan: _Plan, stage_name: str) -> str:

@@ -17,8 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
 
 from core.metrics import counted_currencies
 from core.models import FillState
@@ -157,15 +156,10 @@ CAMPAIGNS = RollupSpec(
 
 
 def _attributed_sales(organization: Organization) -> QuerySet:
-    """Sales (as SALES counts them) with the campaign of their last touch, where there is one."""
-    return (
-        _sales(organization)
-        .annotate(
-            touch_contact=Coalesce("contact_id", "lead__contact_id"),
-            touch_campaign=Subquery(last_touch_campaign(organization)),
-        )
-        .filter(touch_campaign__isnull=False)
-    )
+    """Sales (as SALES counts them) with the campaign of their last touch, where there is one:
+    the campaign is stored on the sale when the sale or a touchpoint arrives (crm.last_touch),
+    so reading it is a column, not a lookup per sale."""
+    return _sales(organization).filter(last_touch_campaign__isnull=False)
 
 
 def _first_campaign_touches(organization: Organization) -> QuerySet:
@@ -190,7 +184,7 @@ ATTRIBUTION = RollupSpec(
     model=AttributionDailyRollup,
     raw=_attributed_sales,
     time_field="closed_at",
-    keys={"campaign_id": "touch_campaign"},
+    keys={"campaign_id": "last_touch_campaign_id"},
     measures={"amount_sum": Measure(Sum, "amount"), "count": Measure(Count, "id")},
 )
 
@@ -280,17 +274,6 @@ def pipeline_values(
         .aggregate(**{f"at_{n}": Sum("estimated_value", filter=_open_at(m)) for n, m in moments.items()})
     )
     return {name: row[f"at_{name}"] or Decimal(0) for name in moments}
-
-
-def last_touch_campaign(organization: Organization) -> QuerySet:
-    """Subquery: the campaign of the last touchpoint before a sale's `closed_at` of its lead
-    or of `touch_contact` (annotate it first: the sale's contact, else the lead's)."""
-    return (
-        Touchpoint.objects.filter(organization_id=organization.pk, occurred_at__lt=OuterRef("closed_at"))
-        .filter(Q(lead_id=OuterRef("lead_id")) | Q(contact_id=OuterRef("touch_contact")))
-        .order_by("-occurred_at", "-id")
-        .values("campaign_id")[:1]
-    )
 
 
 def campaigns_by_id(*, organization: Organization, ids: set[int]) -> dict[int, dict]:

@@ -16,6 +16,7 @@ from core.stats import rollups
 from core.stats.refresh import statistics_mark_stale, statistics_refresh
 from core.timeranges import day_window, parse_range
 from crm.events import Ingested
+from crm.ingestion import ingest_records
 from crm.models import Campaign, Lead, Member, Role, Sale, SaleKind, Touchpoint
 from insights import selectors
 from insights.selectors import (
@@ -163,10 +164,20 @@ def test_late_touchpoint_moves_attribution_before_any_rebuild(generated_org):
     before = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
     # given a touchpoint of another campaign, a minute before the sale, arrives late
     touched_at = sale.closed_at - dt.timedelta(minutes=1)
-    Touchpoint.objects.create(
-        organization=org, external_id="late-touch", lead=sale.lead, campaign=other, occurred_at=touched_at
+    stored = ingest_records(
+        organization=org,
+        entity="touchpoints",
+        records=[
+            {
+                "external_id": "late-touch",
+                "lead_external_id": sale.lead.external_id,
+                "campaign_external_id": other.external_id,
+                "occurred_at": touched_at.isoformat(),
+            }
+        ],
     )
-    assert "insights" in statistics_mark_stale(Ingested(org.pk, "touchpoints", touched_at, touched_at, 1))
+    assert stored.rows_stored == 1
+    assert selectors.fill_state(org).dirty_from <= touched_at.astimezone(org.tz).date()
     # then the sale's revenue already counts for that campaign
     after = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
     raw = selectors.raw_totals(
