@@ -30,39 +30,63 @@ from django.db.backends.utils import CursorWrapper
 # Sale ids whose stored campaign is to be recomputed, and their new values.
 SCOPE_TABLE = "crm_last_touch_scope"
 VALUES_TABLE = "crm_last_touch_values"
+# The campaign of each staged sale of an ingestion batch (by row number), which the upsert
+# writes with the sale's other columns: a sale is written once, not inserted then updated.
+STAGED_TABLE = "crm_last_touch_staged"
+# Model field -> column of STAGED_TABLE (crm.ingestion.writers joins it into the upsert).
+STAGED_COLUMNS = {"last_touch_campaign_id": "campaign_id"}
 # Sales per transaction when filling the column for existing rows (the data migration).
 FILL_BATCH = 20_000
 
-# The candidate touchpoints of the scoped sales, ranked: position 1 is the last touch. A
-# touchpoint of both the lead and the contact appears twice with the same rank keys, which
-# leaves the first position's campaign the same. Two joins (lead, contact) rather than one
-# join on "lead OR contact", so each side can use its index.
-_RANKED = f"""
-SELECT c.sale_id, c.campaign_id,
-       ROW_NUMBER() OVER (PARTITION BY c.sale_id ORDER BY c.occurred_at DESC, c.touch_id DESC) AS position
-FROM (
-    SELECT s.id AS sale_id, t.campaign_id, t.occurred_at, t.id AS touch_id
-    FROM {SCOPE_TABLE} q
-    JOIN crm_sale s ON s.id = q.sale_id
-    JOIN crm_touchpoint t ON t.organization_id = s.organization_id AND t.lead_id = s.lead_id
-        AND t.occurred_at < s.closed_at
-    UNION ALL
-    SELECT s.id, t.campaign_id, t.occurred_at, t.id
-    FROM {SCOPE_TABLE} q
-    JOIN crm_sale s ON s.id = q.sale_id
-    LEFT JOIN crm_lead l ON l.id = s.lead_id
-    JOIN crm_touchpoint t ON t.organization_id = s.organization_id
-        AND t.contact_id = COALESCE(s.contact_id, l.contact_id) AND t.occurred_at < s.closed_at
-) c
+
+def _last_touch(subjects: str) -> str:
+    """(subject, campaign_id) of the last touch of each subject: `subjects` selects (subject,
+    organization_id, lead_id, contact_id, closed_at), contact_id being the sale's contact, else
+    its lead's. The one statement of the rule; the candidates are ranked by one window
+    function, position 1 is the last touch. A touchpoint of both the lead and the contact
+    appears twice with the same rank keys, which leaves the first position's campaign the
+    same. Two joins (lead, contact) rather than one on "lead OR contact", so each side can use
+    its index."""
+    return f"""
+SELECT u.subject, r.campaign_id
+FROM ({subjects}) u
+LEFT JOIN (
+    SELECT c.subject, c.campaign_id,
+           ROW_NUMBER() OVER (PARTITION BY c.subject ORDER BY c.occurred_at DESC, c.touch_id DESC) AS position
+    FROM (
+        SELECT u.subject, t.campaign_id, t.occurred_at, t.id AS touch_id
+        FROM ({subjects}) u
+        JOIN crm_touchpoint t ON t.organization_id = u.organization_id AND t.lead_id = u.lead_id
+            AND t.occurred_at < u.closed_at
+        UNION ALL
+        SELECT u.subject, t.campaign_id, t.occurred_at, t.id
+        FROM ({subjects}) u
+        JOIN crm_touchpoint t ON t.organization_id = u.organization_id AND t.contact_id = u.contact_id
+            AND t.occurred_at < u.closed_at
+    ) c
+) r ON r.subject = u.subject AND r.position = 1
 """
 
-_NEW_VALUES = f"""
-INSERT INTO {VALUES_TABLE} (sale_id, campaign_id)
-SELECT q.sale_id, r.campaign_id
+
+# Stored sales: those in the scope table.
+_STORED_SUBJECTS = f"""
+SELECT s.id AS subject, s.organization_id, s.lead_id, COALESCE(s.contact_id, l.contact_id) AS contact_id,
+       s.closed_at
 FROM (SELECT DISTINCT sale_id FROM {SCOPE_TABLE}) q
-LEFT JOIN ({_RANKED}) r ON r.sale_id = q.sale_id AND r.position = 1
+JOIN crm_sale s ON s.id = q.sale_id
+LEFT JOIN crm_lead l ON l.id = s.lead_id
 """
+_NEW_VALUES = f"INSERT INTO {VALUES_TABLE} (sale_id, campaign_id) {_last_touch(_STORED_SUBJECTS)}"
 
+# Staged sales of an ingestion batch (`{stage}`), their references resolved as the upsert
+# resolves them (rows with an unknown reference have left the stage by then).
+_STAGED_SUBJECTS = """
+SELECT g.row_no AS subject, COALESCE(l.organization_id, c.organization_id) AS organization_id,
+       l.id AS lead_id, COALESCE(c.id, l.contact_id) AS contact_id, g.closed_at
+FROM {stage} g
+LEFT JOIN crm_lead l ON l.organization_id = %(org)s AND l.external_id = g.lead_external_id
+LEFT JOIN crm_contact c ON c.organization_id = %(org)s AND c.external_id = g.contact_external_id
+"""
 # The sales of the touchpoints staged by an ingestion batch (`{stage}`: its external ids), in
 # their state at the time of the statement: run before and after the upsert.
 _SALES_OF_STAGED_TOUCHPOINTS = f"""
@@ -82,12 +106,6 @@ JOIN crm_lead l ON l.id = x.lead_id
 JOIN (SELECT DISTINCT t.contact_id FROM crm_touchpoint t JOIN {{stage}} g ON g.external_id = t.external_id
       WHERE t.organization_id = %(org)s AND t.contact_id IS NOT NULL) k ON l.contact_id = k.contact_id
 WHERE x.organization_id = %(org)s AND x.contact_id IS NULL
-"""
-
-_STAGED_SALES = f"""
-INSERT INTO {SCOPE_TABLE} (sale_id)
-SELECT x.id FROM crm_sale x JOIN {{stage}} g ON g.external_id = x.external_id
-WHERE x.organization_id = %(org)s
 """
 
 # A lead's contact stands in for the contact of its sales that have none.
@@ -114,8 +132,12 @@ def _distinct() -> str:
 
 
 def _create_work_tables(cursor: CursorWrapper) -> None:
-    """Empty scope and value tables for this transaction."""
-    definitions = {SCOPE_TABLE: "sale_id bigint", VALUES_TABLE: "sale_id bigint, campaign_id bigint"}
+    """Empty work tables for this transaction."""
+    definitions = {
+        SCOPE_TABLE: "sale_id bigint",
+        VALUES_TABLE: "sale_id bigint, campaign_id bigint",
+        STAGED_TABLE: "row_no integer, campaign_id bigint",
+    }
     for table, columns in definitions.items():
         if connection.vendor == "postgresql":
             # ON COMMIT DROP: a later migration never meets a work table of an older shape.
@@ -125,8 +147,16 @@ def _create_work_tables(cursor: CursorWrapper) -> None:
         cursor.execute(f"DELETE FROM {table}")
 
 
+def _analyze(cursor: CursorWrapper, table: str) -> None:
+    # A temporary table has no planner statistics: without them PostgreSQL took a batch's
+    # 10,000 staged rows for a few hundred... (measured)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {table}")
+
+
 def _rewrite_scope(cursor: CursorWrapper) -> LastTouchChange:
     """Recompute the campaign of every sale in the scope table and store those that differ."""
+    _analyze(cursor, SCOPE_TABLE)
     cursor.execute(_NEW_VALUES)
     differs = f"s.last_touch_campaign_id {_distinct()} v.campaign_id"
     cursor.execute(
@@ -153,27 +183,31 @@ def _aware(value: object) -> dt.datetime | None:
 # --- ingestion: around the upsert of one batch ----------------------------------------------
 
 
-def scope_before_upsert(cursor: CursorWrapper, *, entity: str, stage: str, organization_id: int) -> None:
-    """Before a batch of `entity` is upserted (its rows staged in `stage`): note the sales its
-    existing rows affect now (a touchpoint's old lead and contact)."""
+def before_upsert(cursor: CursorWrapper, *, entity: str, stage: str, organization_id: int) -> None:
+    """Before a batch of `entity` is upserted (staged in `stage`, the rows with an unknown
+    reference already removed): staged sales get their campaign in STAGED_TABLE, which the
+    upsert writes with them; staged touchpoints note the sales their stored versions affect
+    now (the lead and contact a touchpoint may be about to leave)."""
     _create_work_tables(cursor)
-    if entity == "touchpoints":
-        cursor.execute(_SALES_OF_STAGED_TOUCHPOINTS.format(stage=stage), {"org": organization_id})
+    _analyze(cursor, stage)
+    params = {"org": organization_id}
+    if entity == "sales":
+        subjects = _STAGED_SUBJECTS.format(stage=stage)
+        cursor.execute(f"INSERT INTO {STAGED_TABLE} (row_no, campaign_id) {_last_touch(subjects)}", params)
+    elif entity == "touchpoints":
+        cursor.execute(_SALES_OF_STAGED_TOUCHPOINTS.format(stage=stage), params)
 
 
 def refresh_after_upsert(
     cursor: CursorWrapper, *, entity: str, stage: str, organization_id: int, created: int, updated: int
 ) -> LastTouchChange | None:
-    """After the upsert of a batch: recompute the sales the batch affects. Nothing when it
-    wrote nothing (a re-ingested file), nor for new leads (no sale can name a lead before it
-    exists: ingestion rejects unknown references)."""
-    if not (updated or (created and entity != "leads")):
+    """After the upsert of a batch: recompute the stored sales the batch affects. Nothing for
+    sales (the upsert wrote their campaign), nor when the batch wrote nothing (a re-ingested
+    file), nor for new leads (no sale can name a lead before it exists: ingestion rejects
+    unknown references)."""
+    if entity == "sales" or not (updated or (created and entity != "leads")):
         return None
-    scope = {
-        "touchpoints": _SALES_OF_STAGED_TOUCHPOINTS,
-        "sales": _STAGED_SALES,
-        "leads": _SALES_OF_STAGED_LEADS,
-    }[entity]
+    scope = {"touchpoints": _SALES_OF_STAGED_TOUCHPOINTS, "leads": _SALES_OF_STAGED_LEADS}[entity]
     cursor.execute(scope.format(stage=stage), {"org": organization_id})
     return _rewrite_scope(cursor)
 

@@ -9,8 +9,9 @@ one executemany. Then, all in SQL and in the caller's transaction:
 2. one INSERT ... SELECT joins the remaining keys to their ids and upserts with ON CONFLICT
    (organization_id, external_id) DO UPDATE ... WHERE the values differ, so re-importing a
    file rewrites nothing, not even a row version;
-3. for sales, touchpoints and leads, the derived last-touch campaign of the sales the batch
-   affects is recomputed (crm.last_touch), when the upsert wrote anything.
+3. derived fields: a staged sale's last-touch campaign is computed before the upsert, which
+   writes it with the sale's columns; after a batch of touchpoints or changed leads, the
+   stored sales it affects are recomputed (crm.last_touch).
 
 No per-row query and no model instance: the per-row work stays in C (COPY, the joins).
 """
@@ -139,8 +140,19 @@ def _plan(spec: EntitySpec, vendor: str) -> _Plan:
         )
         selects.append(f"{alias}.{qn('id')}")
 
-    targets = [qn(column.field.column) for column in columns]
-    updated = [name for name, column in zip(targets, columns, strict=True) if column.attname != "external_id"]
+    # Derived fields (crm.last_touch) come from a work table filled before the upsert, by row.
+    derived = [model._meta.get_field(name) for name in spec.derived_fields]
+    if derived:
+        joins.append(f"LEFT JOIN {last_touch.STAGED_TABLE} d ON d.{qn(ROW_NUMBER)} = s.{qn(ROW_NUMBER)}")
+        selects.extend(f"d.{qn(last_touch.STAGED_COLUMNS[field.attname])}" for field in derived)
+    targets = [qn(column.field.column) for column in columns] + [qn(field.column) for field in derived]
+    updated = [
+        name
+        for name, attname in zip(
+            targets, [c.attname for c in columns] + [f.attname for f in derived], strict=True
+        )
+        if attname != "external_id"
+    ]
     excluded = "EXCLUDED" if postgres else "excluded"
     distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
     upsert = (
@@ -199,7 +211,7 @@ def upsert_batch(
             )
         derives = spec.name in last_touch.ENTITIES
         if derives:
-            last_touch.scope_before_upsert(
+            last_touch.before_upsert(
                 cursor, entity=spec.name, stage=plan.stage, organization_id=organization_id
             )
         if postgres:
