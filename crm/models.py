@@ -356,7 +356,8 @@ class Touchpoint(TenantModel):
             # cost per lead) and a lead's earlier touches of a campaign (its first touch) are
             # then read from the index alone.
             models.Index(
-                fields=["organization", "campaign", "lead", "occurred_at"], name="touch_org_campaign_lead_time"
+                fields=["organization", "campaign", "lead", "occurred_at"],
+                name="touch_org_campaign_lead_time",
             ),
         ]
 
