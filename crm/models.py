@@ -15,6 +15,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce, Least
 from django.utils.timezone import now
 
 from core.tenancy import OrgManager
@@ -223,6 +225,13 @@ class Lead(TenantModel):
             ),
             models.Index(fields=["organization", "status", "created_at"], name="lead_org_status_created"),
             models.Index(fields=["organization", "source", "created_at"], name="lead_org_source_created"),
+            # The first close (insights.selectors.LEAD_CLOSED_AT, the same expression): today's
+            # closes are the live rest of the pipeline value.
+            models.Index(
+                F("organization"),
+                Least(Coalesce("converted_at", "lost_at"), Coalesce("lost_at", "converted_at")),
+                name="lead_org_first_close",
+            ),
         ]
 
 

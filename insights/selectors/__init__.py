@@ -17,7 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Least
 
 from core.metrics import counted_currencies
 from core.models import FillState
@@ -50,18 +51,40 @@ from insights.models import (
     CallDailyTotal,
     CampaignDailyRollup,
     CampaignLeadDailyRollup,
+    LeadCloseDailyRollup,
+    LeadCloseDailyTotal,
     LeadDailyRollup,
     LeadDailyTotal,
     SaleDailyRollup,
     SaleDailyTotal,
 )
 
+CENT = Decimal("0.01")
 # A call is successful when its free-text outcome is exactly this (DESIGN section 6).
 SUCCESS_OUTCOME = "success"
 
 
 def _leads(organization: Organization) -> QuerySet:
     return Lead.objects.for_org(organization)
+
+
+# A lead's first close (converted or lost, whichever came first; NULL when neither). Spelled
+# with COALESCE so that it is the same on SQLite, whose MIN(a, b) is NULL when one is NULL,
+# and so that it matches the leads' expression index (crm.models.Lead).
+LEAD_CLOSED_AT = Least(Coalesce("converted_at", "lost_at"), Coalesce("lost_at", "converted_at"))
+# Not closed before its creation: only such a lead is ever open (docs/metrics.md, pipelineValue).
+OPENS = (Q(converted_at__isnull=True) | Q(converted_at__gte=F("created_at"))) & (
+    Q(lost_at__isnull=True) | Q(lost_at__gte=F("created_at"))
+)
+
+
+def _closed_leads(organization: Organization) -> QuerySet:
+    """Leads that were open once and closed since, with `closed_at` (their first close)."""
+    return (
+        Lead.objects.for_org(organization)
+        .annotate(closed_at=LEAD_CLOSED_AT)
+        .filter(OPENS, closed_at__isnull=False)
+    )
 
 
 def _calls(organization: Organization) -> QuerySet:
@@ -98,7 +121,20 @@ LEADS = RollupSpec(
         "converted": Measure(Count, "id", Q(converted_at__isnull=False)),
         "score_sum": Measure(Sum, "score"),
         "score_count": Measure(Count, "score"),
+        "pipeline_in": Measure(Sum, "estimated_value", OPENS),
     },
+)
+
+# What leaves the pipeline, by the local day of the lead's first close; with LEADS'
+# pipeline_in it gives the pipeline value at any moment from rollup days (pipeline_values).
+LEAD_CLOSES = RollupSpec(
+    name="lead_closes",
+    model=LeadCloseDailyRollup,
+    raw=_closed_leads,
+    time_field="closed_at",
+    keys=LEADS.keys,
+    text_keys=DIMENSION_TEXT,
+    measures={"pipeline_out": Measure(Sum, "estimated_value")},
 )
 
 CALLS = RollupSpec(
@@ -200,10 +236,13 @@ CAMPAIGN_LEADS = RollupSpec(
 # The organization x day level of each dimension rollup (the rollup hierarchy): reads without
 # a region, product line, source or agent filter or grouping take it (core.stats.rollups).
 LEADS = LEADS.with_levels(LEADS.level(name="leads_total", model=LeadDailyTotal, keys=()))
+LEAD_CLOSES = LEAD_CLOSES.with_levels(
+    LEAD_CLOSES.level(name="lead_closes_total", model=LeadCloseDailyTotal, keys=())
+)
 CALLS = CALLS.with_levels(CALLS.level(name="calls_total", model=CallDailyTotal, keys=()))
 SALES = SALES.with_levels(SALES.level(name="sales_total", model=SaleDailyTotal, keys=("kind",)))
 
-SPECS: tuple[RollupSpec, ...] = (LEADS, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
+SPECS: tuple[RollupSpec, ...] = (LEADS, LEAD_CLOSES, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
 # The statistics engine's family these rollups make up (insights/statistics.py).
 STATISTICS_FAMILY = "insights"
 # Filter name -> rollup column; the campaign rollup has no such dimension (see the docs).
@@ -265,15 +304,37 @@ def _open_at(moment: dt.datetime) -> Q:
 
 
 def pipeline_values(
-    *, organization: Organization, filters: Filters, moments: dict[str, dt.datetime]
+    *,
+    organization: Organization,
+    filters: Filters,
+    moments: dict[str, dt.datetime],
+    trusted_last_day: dt.date | None,
 ) -> dict[str, Decimal]:
-    """Sum of estimated_value of the leads open at each moment, in one query."""
-    row = (
-        LEADS.raw(organization)
-        .filter(filters.raw_q(LEADS), created_at__lt=max(moments.values()))
-        .aggregate(**{f"at_{n}": Sum("estimated_value", filter=_open_at(m)) for n, m in moments.items()})
-    )
-    return {name: row[f"at_{name}"] or Decimal(0) for name in moments}
+    """Sum of estimated_value of the leads open at each moment (created before it, neither
+    converted nor lost by then): what entered the pipeline before the moment minus what left
+    it before the moment, each from its rollup days plus the live rest (at most four
+    queries, whatever the number of leads)."""
+    parts = {name: Part(Window(ALL_TIME.start, moment)) for name, moment in moments.items()}
+    flows = {
+        measure: window_totals(
+            organization=organization,
+            spec=spec,
+            parts=parts,
+            filters=filters,
+            trusted_last_day=trusted_last_day,
+        )
+        for spec, measure in ((LEADS, "pipeline_in"), (LEAD_CLOSES, "pipeline_out"))
+    }
+    # Both flows are sums of cents: the difference is too, to the cent. Quantizing drops only
+    # the binary noise of SQLite's floating-point SUM, which a difference of two large sums
+    # exposes (136079.260000001); PostgreSQL's numeric sums are exact.
+    return {
+        name: (
+            Decimal(flows["pipeline_in"][name].get(None, {}).get("pipeline_in", 0))
+            - Decimal(flows["pipeline_out"][name].get(None, {}).get("pipeline_out", 0))
+        ).quantize(CENT)
+        for name in moments
+    }
 
 
 def campaigns_by_id(*, organization: Organization, ids: set[int]) -> dict[int, dict]:

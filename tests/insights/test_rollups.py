@@ -369,3 +369,42 @@ def test_a_read_takes_the_coarsest_level_that_has_its_keys(org_a, filters, group
     ]
     assert len(rollup_reads) == 1
     assert f'"{table}"' in rollup_reads[0]
+
+
+def test_pipeline_from_flows_equals_the_open_leads(generated_org):
+    org = generated_org
+    leads = Lead.objects.for_org(org)
+    # given a lead lost before it was created (never open) and one converted later the same day
+    first = leads.order_by("created_at").first()
+    leads.filter(pk=first.pk).update(lost_at=first.created_at - dt.timedelta(days=1), converted_at=None)
+    moments = {
+        label: moment
+        for label, moment in (
+            ("now", AS_OF),
+            ("7d ago", AS_OF - dt.timedelta(days=7)),
+            ("200d ago", AS_OF - dt.timedelta(days=200)),
+            ("first", first.created_at + dt.timedelta(hours=1)),
+        )
+    }
+    for refreshed in (False, True):
+        if refreshed:
+            statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+        trusted = selectors.trusted_through(selectors.fill_state(org))
+        for filters in some_filters(org):
+            got = selectors.pipeline_values(
+                organization=org, filters=filters, moments=moments, trusted_last_day=trusted
+            )
+            # the definition: estimated value of the leads open at the moment
+            expected = {
+                label: leads.filter(filters.raw_q(LEADS))
+                .filter(selectors._open_at(moment))
+                .aggregate(v=Sum("estimated_value"))["v"]
+                or Decimal(0)
+                for label, moment in moments.items()
+            }
+            assert got == expected, (refreshed, filters)
+            if filters == Filters():
+                # not a vacuous comparison
+                assert expected["now"] > 0
+                assert expected["200d ago"] > 0
+    assert selectors.trusted_through(selectors.fill_state(org)) is not None
