@@ -191,6 +191,13 @@ class LeadStatus(models.TextChoices):
     LOST = "lost"
 
 
+def lead_first_close() -> Least:
+    """A lead's first close: converted or lost, whichever came first (NULL when neither).
+    Spelled with COALESCE so that SQLite, whose MIN(a, b) is NULL when one is NULL, gives the
+    same; the index lead_org_first_close is on this expression, so filters on it use it."""
+    return Least(Coalesce("converted_at", "lost_at"), Coalesce("lost_at", "converted_at"))
+
+
 class Lead(TenantModel):
     contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True)
     name = models.CharField(max_length=200, blank=True)
@@ -225,13 +232,8 @@ class Lead(TenantModel):
             ),
             models.Index(fields=["organization", "status", "created_at"], name="lead_org_status_created"),
             models.Index(fields=["organization", "source", "created_at"], name="lead_org_source_created"),
-            # The first close (insights.selectors.LEAD_CLOSED_AT, the same expression): today's
-            # closes are the live rest of the pipeline value.
-            models.Index(
-                F("organization"),
-                Least(Coalesce("converted_at", "lost_at"), Coalesce("lost_at", "converted_at")),
-                name="lead_org_first_close",
-            ),
+            # Today's first closes are the live rest of the pipeline value (insights.selectors).
+            models.Index(F("organization"), lead_first_close(), name="lead_org_first_close"),
         ]
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, Least
 
 from core.metrics import counted_currencies
 from core.models import FillState
@@ -44,6 +43,7 @@ from crm.models import (
     Organization,
     Sale,
     Touchpoint,
+    lead_first_close,
 )
 from insights.models import (
     AttributionDailyRollup,
@@ -68,10 +68,6 @@ def _leads(organization: Organization) -> QuerySet:
     return Lead.objects.for_org(organization)
 
 
-# A lead's first close (converted or lost, whichever came first; NULL when neither). Spelled
-# with COALESCE so that it is the same on SQLite, whose MIN(a, b) is NULL when one is NULL,
-# and so that it matches the leads' expression index (crm.models.Lead).
-LEAD_CLOSED_AT = Least(Coalesce("converted_at", "lost_at"), Coalesce("lost_at", "converted_at"))
 # Not closed before its creation: only such a lead is ever open (docs/metrics.md, pipelineValue).
 OPENS = (Q(converted_at__isnull=True) | Q(converted_at__gte=F("created_at"))) & (
     Q(lost_at__isnull=True) | Q(lost_at__gte=F("created_at"))
@@ -82,7 +78,7 @@ def _closed_leads(organization: Organization) -> QuerySet:
     """Leads that were open once and closed since, with `closed_at` (their first close)."""
     return (
         Lead.objects.for_org(organization)
-        .annotate(closed_at=LEAD_CLOSED_AT)
+        .annotate(closed_at=lead_first_close())
         .filter(OPENS, closed_at__isnull=False)
     )
 
