@@ -57,7 +57,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.common import Bearer, timed  # noqa: E402
-from bench.references import ATTRIBUTION_CTAS, ATTRIBUTION_JOIN_SQL, DuckReference  # noqa: E402
+from bench.references import ATTRIBUTION_JOIN_SQL, DuckReference  # noqa: E402
 from core.models import FillState  # noqa: E402
 from core.stats.refresh import statistics_refresh  # noqa: E402
 from core.timeranges import parse_range  # noqa: E402
@@ -133,13 +133,22 @@ RAW_QUERIES = (
     CAMPAIGN_LEADS_SQL,
 )
 
-# B4's reference: the six rollups as plain GROUP BYs over all the organization's rows.
+# B4's reference: the seven rollups as plain GROUP BYs over all the organization's rows.
 CTAS = (
     """CREATE TEMP TABLE ref_leads AS
        SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(region, '') r, COALESCE(product_line, '') p,
               COALESCE(source, '') s, assigned_agent_id a, COUNT(*) AS m1, COUNT(interested_at) AS m2, COUNT(converted_at) AS m3,
-              SUM(score) AS m4, COUNT(score) AS m5
+              SUM(score) AS m4, COUNT(score) AS m5,
+              SUM(estimated_value) FILTER (WHERE (converted_at IS NULL OR converted_at >= created_at)
+                                             AND (lost_at IS NULL OR lost_at >= created_at)) AS m21
        FROM crm_lead WHERE organization_id = %(org)s GROUP BY 1, 2, 3, 4, 5""",
+    """CREATE TEMP TABLE ref_lead_closes AS
+       SELECT (LEAST(COALESCE(converted_at, lost_at), COALESCE(lost_at, converted_at)) AT TIME ZONE %(tz)s)::date AS day,
+              COALESCE(region, '') r, COALESCE(product_line, '') p, COALESCE(source, '') s, assigned_agent_id a,
+              SUM(estimated_value) AS m22
+       FROM crm_lead WHERE organization_id = %(org)s AND COALESCE(converted_at, lost_at) IS NOT NULL
+         AND (converted_at IS NULL OR converted_at >= created_at) AND (lost_at IS NULL OR lost_at >= created_at)
+       GROUP BY 1, 2, 3, 4, 5""",
     """CREATE TEMP TABLE ref_calls AS
        SELECT (c.occurred_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(l.region, '') r,
               COALESCE(l.product_line, '') p, COALESCE(l.source, '') s, c.agent_id a, COUNT(*) AS m6,
@@ -157,7 +166,15 @@ CTAS = (
        SELECT (sent_at AT TIME ZONE %(tz)s)::date AS day, campaign_id, COALESCE(variant, '') v, COUNT(*) AS m13,
               COUNT(delivered_at) AS m14, COUNT(read_at) AS m15, COUNT(replied_at) AS m16, COUNT(failed_at) AS m17
        FROM crm_campaignmessage WHERE organization_id = %(org)s AND sent_at IS NOT NULL GROUP BY 1, 2, 3""",
-    ATTRIBUTION_CTAS,
+    # The rebuild groups sales by their stored last-touch campaign (crm.last_touch), so does its
+    # reference; B1's raw SQL above still finds each sale's last touch itself (the independent
+    # check of the stored column).
+    """CREATE TEMP TABLE ref_attribution AS
+       SELECT (closed_at AT TIME ZONE %(tz)s)::date AS day, last_touch_campaign_id AS campaign, SUM(amount) AS m18,
+              COUNT(*) AS m19
+       FROM crm_sale
+       WHERE organization_id = %(org)s AND currency IN (%(currency)s, '') AND last_touch_campaign_id IS NOT NULL
+       GROUP BY 1, 2""",
     """CREATE TEMP TABLE ref_campaign_leads AS
        SELECT (first_at AT TIME ZONE %(tz)s)::date AS day, campaign_id, COUNT(*) AS m20
        FROM (SELECT campaign_id, lead_id, MIN(occurred_at) AS first_at FROM crm_touchpoint
@@ -343,7 +360,8 @@ def rebuild_benchmarks(org: Organization, repeat: int) -> dict:
             for sql in CTAS:
                 cursor.execute(sql, params)
             cursor.execute(
-                "DROP TABLE ref_leads, ref_calls, ref_sales, ref_messages, ref_attribution, ref_campaign_leads"
+                "DROP TABLE ref_leads, ref_lead_closes, ref_calls, ref_sales, ref_messages, ref_attribution, "
+                "ref_campaign_leads"
             )
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

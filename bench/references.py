@@ -47,19 +47,6 @@ GROUP BY 1
 """
 )
 
-# B4's reference for the attribution rollup: every sale's last touch, by local day.
-ATTRIBUTION_CTAS = (
-    "CREATE TEMP TABLE ref_attribution AS"
-    + LAST_TOUCH_CTE.replace("{window}", "")
-    + """
-SELECT (sale.closed_at AT TIME ZONE %(tz)s)::date AS day, last_touch.campaign_id, SUM(sale.amount) AS m18,
-       COUNT(*) AS m19
-FROM sale JOIN last_touch ON last_touch.sale_id = sale.id
-WHERE last_touch.campaign_id IS NOT NULL
-GROUP BY 1, 2
-"""
-)
-
 # The columns the references read, per table: only the organization's rows are exported.
 EXPORTED = {
     "crm_lead": (

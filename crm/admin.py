@@ -233,6 +233,8 @@ class SaleAdmin(OrgScopedAdmin):
     list_filter = ("kind", "product_line", "currency")
     search_fields = ("external_id",)
     raw_id_fields = ("lead", "contact")
+    # Derived by ingestion from the touchpoints (crm.last_touch), never typed in.
+    readonly_fields = ("last_touch_campaign",)
     date_hierarchy = "closed_at"
 
 

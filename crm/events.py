@@ -28,6 +28,10 @@ class Ingested:
     rows: int
 
 
+# The entity of the event sent when ingestion changed the derived last-touch campaign of
+# sales (crm.last_touch); its span is those sales' closing times.
+SALE_ATTRIBUTION = "sale_attribution"
+
 Listener = Callable[[Ingested], None]
 _listeners: list[Listener] = []
 

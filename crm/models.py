@@ -15,6 +15,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce, Least
 from django.utils.timezone import now
 
 from core.tenancy import OrgManager
@@ -189,6 +191,13 @@ class LeadStatus(models.TextChoices):
     LOST = "lost"
 
 
+def lead_first_close() -> Least:
+    """A lead's first close: converted or lost, whichever came first (NULL when neither).
+    Spelled with COALESCE so that SQLite, whose MIN(a, b) is NULL when one is NULL, gives the
+    same; the index lead_org_first_close is on this expression, so filters on it use it."""
+    return Least(Coalesce("converted_at", "lost_at"), Coalesce("lost_at", "converted_at"))
+
+
 class Lead(TenantModel):
     contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True)
     name = models.CharField(max_length=200, blank=True)
@@ -223,6 +232,8 @@ class Lead(TenantModel):
             ),
             models.Index(fields=["organization", "status", "created_at"], name="lead_org_status_created"),
             models.Index(fields=["organization", "source", "created_at"], name="lead_org_source_created"),
+            # Today's first closes are the live rest of the pipeline value (insights.selectors).
+            models.Index(F("organization"), lead_first_close(), name="lead_org_first_close"),
         ]
 
 
@@ -289,6 +300,13 @@ class Sale(TenantModel):
     kind = models.CharField(max_length=16, choices=SaleKind.choices, default=SaleKind.NEW)
     closed_at = models.DateTimeField()
     product_line = models.CharField(max_length=100, blank=True)
+    # Derived, never ingested: the campaign of the sale's last touchpoint before closed_at
+    # (crm.last_touch keeps it in step with sales, touchpoints and leads as they are stored).
+    # No index: reads filter sales by organization and time, then group by it, and a campaign
+    # is deleted too rarely to pay for one on every sale written.
+    last_touch_campaign = models.ForeignKey(
+        "Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [_unique_external_id("sale")]
@@ -345,7 +363,13 @@ class Touchpoint(TenantModel):
         indexes = [
             models.Index(fields=["organization", "occurred_at"], name="touch_org_time"),
             models.Index(fields=["organization", "lead", "occurred_at"], name="touch_org_lead_time"),
-            models.Index(fields=["organization", "campaign", "occurred_at"], name="touch_org_campaign_time"),
+            # The lead too: the distinct leads touched by a set of campaigns (the dashboard's
+            # cost per lead) and a lead's earlier touches of a campaign (its first touch) are
+            # then read from the index alone.
+            models.Index(
+                fields=["organization", "campaign", "lead", "occurred_at"],
+                name="touch_org_campaign_lead_time",
+            ),
         ]
 
 

@@ -252,7 +252,10 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
         t = totals(LEADS)
         cur, prev = t["current"].get(None, {}), t["previous"].get(None, {})
         pipeline = selectors.pipeline_values(
-            organization=organization, filters=flt, moments={"current": window.end, "previous": previous.end}
+            organization=organization,
+            filters=flt,
+            moments={"current": window.end, "previous": previous.end},
+            trusted_last_day=trusted,
         )
         builders["leads"] = lambda exact, c=cur, p=prev: (
             metrics.leads_block(c, pipeline_value=pipeline["current"], exact=exact),

@@ -63,6 +63,20 @@ class LeadMeasures(models.Model):
     converted = models.PositiveIntegerField(default=0)
     score_sum = models.PositiveBigIntegerField(default=0)
     score_count = models.PositiveIntegerField(default=0)
+    # Estimated value entering the pipeline that day: of the leads created then that were not
+    # closed (converted or lost) before their creation (LeadCloseMeasures has what leaves it).
+    pipeline_in = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class LeadCloseMeasures(models.Model):
+    """Estimated value leaving the pipeline on the local day of a lead's first close
+    (converted or lost), for the leads not closed before their creation: the pipeline value at
+    a moment is everything that entered before it minus everything that left before it."""
+
+    pipeline_out = models.DecimalField(max_digits=18, decimal_places=2, default=0)
 
     class Meta:
         abstract = True
@@ -112,6 +126,15 @@ class LeadDailyRollup(DimensionRollup, LeadMeasures):
     class Meta:
         constraints = _dimension_keys("leadroll")
         indexes = [models.Index(fields=["organization", "day"], name="leadroll_org_day")]
+
+
+class LeadCloseDailyRollup(DimensionRollup, LeadCloseMeasures):
+    """Leads by local day of their first close (converted or lost), with the lead's region,
+    product line, source and agent."""
+
+    class Meta:
+        constraints = _dimension_keys("leadcloseroll")
+        indexes = [models.Index(fields=["organization", "day"], name="leadcloseroll_org_day")]
 
 
 class CallDailyRollup(DimensionRollup, CallMeasures):
@@ -164,6 +187,11 @@ class OrganizationDayTotal(models.Model):
 class LeadDailyTotal(OrganizationDayTotal, LeadMeasures):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "day"], name="leadtotal_key")]
+
+
+class LeadCloseDailyTotal(OrganizationDayTotal, LeadCloseMeasures):
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day"], name="leadclosetotal_key")]
 
 
 class CallDailyTotal(OrganizationDayTotal, CallMeasures):

@@ -6,6 +6,7 @@ rewritten only where their days are stale or new."""
 from __future__ import annotations
 
 from core.stats.families import Family
+from crm.events import SALE_ATTRIBUTION
 from insights.bi.performance.selectors import STATISTICS_FAMILY as PERFORMANCE_FAMILY_NAME
 from insights.bi.performance.services import performance_metrics_rebuild
 from insights.selectors import STATISTICS_FAMILY, earliest_data_day
@@ -19,9 +20,12 @@ PERFORMANCE_FIRST_FILL_DAYS = 400
 
 FAMILY = Family(
     name=FAMILY_NAME,
-    # Touchpoints too: a new touchpoint can change the last touch, so the attribution, of
-    # later sales.
-    stale_entities=frozenset({"leads", "activities", "sales", "campaign_messages", "touchpoints"}),
+    # Touchpoints for the first touch of a lead with a campaign (CAMPAIGN_LEADS); the sales
+    # whose stored last-touch campaign ingestion changed for the attribution, from their
+    # closing days (crm.last_touch).
+    stale_entities=frozenset(
+        {"leads", "activities", "sales", "campaign_messages", "touchpoints", SALE_ATTRIBUTION}
+    ),
     rebuild=insights_rollups_rebuild,
     earliest_day=earliest_data_day,
 )

@@ -70,6 +70,8 @@ class EntitySpec:
     model: type[models.Model]
     columns: tuple[Column, ...]
     checks: tuple[RowCheck, ...] = ()
+    # Model fields no column fills: derived from other rows when a batch is stored.
+    derived_fields: tuple[str, ...] = ()
 
     @cached_property
     def fields(self) -> tuple[str, ...]:
@@ -203,6 +205,8 @@ SPECS: dict[str, EntitySpec] = {
                 timestamp("closed_at", required=True),
                 text(Sale, "product_line"),
             ),
+            # crm.last_touch
+            derived_fields=("last_touch_campaign_id",),
         ),
         EntitySpec(
             "campaigns",

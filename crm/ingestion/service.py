@@ -18,7 +18,7 @@ from typing import IO, Any, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
-from crm.events import Ingested, data_ingested
+from crm.events import SALE_ATTRIBUTION, Ingested, data_ingested
 from crm.ingestion.csv_reader import CsvFileError, CsvSource
 from crm.ingestion.readahead import read_ahead
 from crm.ingestion.references import reference_target
@@ -112,6 +112,20 @@ def _store_batch(
             first_at, last_at = _time_span(spec.name, columns)
             data_ingested(
                 Ingested(organization.pk, spec.name, first_at, last_at, written.created + written.updated)
+            )
+        if written.attribution is not None and written.attribution.rows:
+            # Sales whose derived last-touch campaign changed: their closing days, which a
+            # touchpoint's or lead's own timestamps do not always cover (a touchpoint moved
+            # away from a lead changes that lead's later sales).
+            changed = written.attribution
+            data_ingested(
+                Ingested(
+                    organization.pk,
+                    SALE_ATTRIBUTION,
+                    changed.first_closed_at,
+                    changed.last_closed_at,
+                    changed.rows,
+                )
             )
         for row, name, key in written.unknown:
             batch.reject(row, name, reference_target(spec.column(name)).unknown_reason(show(key)))

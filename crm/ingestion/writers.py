@@ -8,7 +8,10 @@ one executemany. Then, all in SQL and in the caller's transaction:
    the organization does not have; those rows are removed from the stage and reported;
 2. one INSERT ... SELECT joins the remaining keys to their ids and upserts with ON CONFLICT
    (organization_id, external_id) DO UPDATE ... WHERE the values differ, so re-importing a
-   file rewrites nothing, not even a row version.
+   file rewrites nothing, not even a row version;
+3. derived fields: a staged sale's last-touch campaign is computed before the upsert, which
+   writes it with the sale's columns; after a batch of touchpoints or changed leads, the
+   stored sales it affects are recomputed (crm.last_touch).
 
 No per-row query and no model instance: the per-row work stays in C (COPY, the joins).
 """
@@ -24,6 +27,7 @@ import orjson
 from django.db import connection, models
 from django.db.backends.utils import CursorWrapper
 
+from crm import last_touch
 from crm.ingestion.references import Target, reference_target
 from crm.ingestion.schemas import EntitySpec
 
@@ -54,6 +58,8 @@ class BatchWrite:
     updated: int
     # (row number, column name, key) for each reference the organization does not have.
     unknown: tuple[tuple[int, str, str], ...]
+    # Sales whose stored last-touch campaign the batch changed (None: the entity cannot).
+    attribution: last_touch.LastTouchChange | None = None
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,19 @@ def _plan(spec: EntitySpec, vendor: str) -> _Plan:
         )
         selects.append(f"{alias}.{qn('id')}")
 
-    targets = [qn(column.field.column) for column in columns]
-    updated = [name for name, column in zip(targets, columns, strict=True) if column.attname != "external_id"]
+    # Derived fields (crm.last_touch) come from a work table filled before the upsert, by row.
+    derived = [model._meta.get_field(name) for name in spec.derived_fields]
+    if derived:
+        joins.append(f"LEFT JOIN {last_touch.STAGED_TABLE} d ON d.{qn(ROW_NUMBER)} = s.{qn(ROW_NUMBER)}")
+        selects.extend(f"d.{qn(last_touch.STAGED_COLUMNS[field.attname])}" for field in derived)
+    targets = [qn(column.field.column) for column in columns] + [qn(field.column) for field in derived]
+    updated = [
+        name
+        for name, attname in zip(
+            targets, [c.attname for c in columns] + [f.attname for f in derived], strict=True
+        )
+        if attname != "external_id"
+    ]
     excluded = "EXCLUDED" if postgres else "excluded"
     distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
     upsert = (
@@ -192,6 +209,11 @@ def upsert_batch(
                 f"DELETE FROM {plan.stage} WHERE {qn(ROW_NUMBER)} IN ({', '.join(['%s'] * len(chunk))})",
                 chunk,
             )
+        derives = spec.name in last_touch.ENTITIES
+        if derives:
+            last_touch.before_upsert(
+                cursor, entity=spec.name, stage=plan.stage, organization_id=organization_id
+            )
         if postgres:
             cursor.execute(plan.upsert_sql, params)
             created, written = cursor.fetchone()
@@ -202,7 +224,17 @@ def upsert_batch(
             # SQLite counts a row only when it was inserted or its values changed.
             written = cursor.rowcount
             created = len(row_numbers) - len(rejected) - existing
-    return BatchWrite(created=created, updated=written - created, unknown=tuple(unknown))
+        changed = None
+        if derives:
+            changed = last_touch.refresh_after_upsert(
+                cursor,
+                entity=spec.name,
+                stage=plan.stage,
+                organization_id=organization_id,
+                created=created,
+                updated=written - created,
+            )
+    return BatchWrite(created=created, updated=written - created, unknown=tuple(unknown), attribution=changed)
 
 
 def _field_of(plan: _Plan, stage_name: str) -> str:

@@ -17,8 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
 
 from core.metrics import counted_currencies
 from core.models import FillState
@@ -44,6 +43,7 @@ from crm.models import (
     Organization,
     Sale,
     Touchpoint,
+    lead_first_close,
 )
 from insights.models import (
     AttributionDailyRollup,
@@ -51,18 +51,36 @@ from insights.models import (
     CallDailyTotal,
     CampaignDailyRollup,
     CampaignLeadDailyRollup,
+    LeadCloseDailyRollup,
+    LeadCloseDailyTotal,
     LeadDailyRollup,
     LeadDailyTotal,
     SaleDailyRollup,
     SaleDailyTotal,
 )
 
+CENT = Decimal("0.01")
 # A call is successful when its free-text outcome is exactly this (DESIGN section 6).
 SUCCESS_OUTCOME = "success"
 
 
 def _leads(organization: Organization) -> QuerySet:
     return Lead.objects.for_org(organization)
+
+
+# Not closed before its creation: only such a lead is ever open (docs/metrics.md, pipelineValue).
+OPENS = (Q(converted_at__isnull=True) | Q(converted_at__gte=F("created_at"))) & (
+    Q(lost_at__isnull=True) | Q(lost_at__gte=F("created_at"))
+)
+
+
+def _closed_leads(organization: Organization) -> QuerySet:
+    """Leads that were open once and closed since, with `closed_at` (their first close)."""
+    return (
+        Lead.objects.for_org(organization)
+        .annotate(closed_at=lead_first_close())
+        .filter(OPENS, closed_at__isnull=False)
+    )
 
 
 def _calls(organization: Organization) -> QuerySet:
@@ -99,7 +117,20 @@ LEADS = RollupSpec(
         "converted": Measure(Count, "id", Q(converted_at__isnull=False)),
         "score_sum": Measure(Sum, "score"),
         "score_count": Measure(Count, "score"),
+        "pipeline_in": Measure(Sum, "estimated_value", OPENS),
     },
+)
+
+# What leaves the pipeline, by the local day of the lead's first close; with LEADS'
+# pipeline_in it gives the pipeline value at any moment from rollup days (pipeline_values).
+LEAD_CLOSES = RollupSpec(
+    name="lead_closes",
+    model=LeadCloseDailyRollup,
+    raw=_closed_leads,
+    time_field="closed_at",
+    keys=LEADS.keys,
+    text_keys=DIMENSION_TEXT,
+    measures={"pipeline_out": Measure(Sum, "estimated_value")},
 )
 
 CALLS = RollupSpec(
@@ -157,15 +188,10 @@ CAMPAIGNS = RollupSpec(
 
 
 def _attributed_sales(organization: Organization) -> QuerySet:
-    """Sales (as SALES counts them) with the campaign of their last touch, where there is one."""
-    return (
-        _sales(organization)
-        .annotate(
-            touch_contact=Coalesce("contact_id", "lead__contact_id"),
-            touch_campaign=Subquery(last_touch_campaign(organization)),
-        )
-        .filter(touch_campaign__isnull=False)
-    )
+    """Sales (as SALES counts them) with the campaign of their last touch, where there is one:
+    the campaign is stored on the sale when the sale or a touchpoint arrives (crm.last_touch),
+    so reading it is a column, not a lookup per sale."""
+    return _sales(organization).filter(last_touch_campaign__isnull=False)
 
 
 def _first_campaign_touches(organization: Organization) -> QuerySet:
@@ -190,7 +216,7 @@ ATTRIBUTION = RollupSpec(
     model=AttributionDailyRollup,
     raw=_attributed_sales,
     time_field="closed_at",
-    keys={"campaign_id": "touch_campaign"},
+    keys={"campaign_id": "last_touch_campaign_id"},
     measures={"amount_sum": Measure(Sum, "amount"), "count": Measure(Count, "id")},
 )
 
@@ -206,10 +232,13 @@ CAMPAIGN_LEADS = RollupSpec(
 # The organization x day level of each dimension rollup (the rollup hierarchy): reads without
 # a region, product line, source or agent filter or grouping take it (core.stats.rollups).
 LEADS = LEADS.with_levels(LEADS.level(name="leads_total", model=LeadDailyTotal, keys=()))
+LEAD_CLOSES = LEAD_CLOSES.with_levels(
+    LEAD_CLOSES.level(name="lead_closes_total", model=LeadCloseDailyTotal, keys=())
+)
 CALLS = CALLS.with_levels(CALLS.level(name="calls_total", model=CallDailyTotal, keys=()))
 SALES = SALES.with_levels(SALES.level(name="sales_total", model=SaleDailyTotal, keys=("kind",)))
 
-SPECS: tuple[RollupSpec, ...] = (LEADS, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
+SPECS: tuple[RollupSpec, ...] = (LEADS, LEAD_CLOSES, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
 # The statistics engine's family these rollups make up (insights/statistics.py).
 STATISTICS_FAMILY = "insights"
 # Filter name -> rollup column; the campaign rollup has no such dimension (see the docs).
@@ -271,26 +300,37 @@ def _open_at(moment: dt.datetime) -> Q:
 
 
 def pipeline_values(
-    *, organization: Organization, filters: Filters, moments: dict[str, dt.datetime]
+    *,
+    organization: Organization,
+    filters: Filters,
+    moments: dict[str, dt.datetime],
+    trusted_last_day: dt.date | None,
 ) -> dict[str, Decimal]:
-    """Sum of estimated_value of the leads open at each moment, in one query."""
-    row = (
-        LEADS.raw(organization)
-        .filter(filters.raw_q(LEADS), created_at__lt=max(moments.values()))
-        .aggregate(**{f"at_{n}": Sum("estimated_value", filter=_open_at(m)) for n, m in moments.items()})
-    )
-    return {name: row[f"at_{name}"] or Decimal(0) for name in moments}
-
-
-def last_touch_campaign(organization: Organization) -> QuerySet:
-    """Subquery: the campaign of the last touchpoint before a sale's `closed_at` of its lead
-    or of `touch_contact` (annotate it first: the sale's contact, else the lead's)."""
-    return (
-        Touchpoint.objects.filter(organization_id=organization.pk, occurred_at__lt=OuterRef("closed_at"))
-        .filter(Q(lead_id=OuterRef("lead_id")) | Q(contact_id=OuterRef("touch_contact")))
-        .order_by("-occurred_at", "-id")
-        .values("campaign_id")[:1]
-    )
+    """Sum of estimated_value of the leads open at each moment (created before it, neither
+    converted nor lost by then): what entered the pipeline before the moment minus what left
+    it before the moment, each from its rollup days plus the live rest (at most four
+    queries, whatever the number of leads)."""
+    parts = {name: Part(Window(ALL_TIME.start, moment)) for name, moment in moments.items()}
+    flows = {
+        measure: window_totals(
+            organization=organization,
+            spec=spec,
+            parts=parts,
+            filters=filters,
+            trusted_last_day=trusted_last_day,
+        )
+        for spec, measure in ((LEADS, "pipeline_in"), (LEAD_CLOSES, "pipeline_out"))
+    }
+    # Both flows are sums of cents: the difference is too, to the cent. Quantizing drops only
+    # the binary noise of SQLite's floating-point SUM, which a difference of two large sums
+    # exposes (136079.260000001); PostgreSQL's numeric sums are exact.
+    return {
+        name: (
+            Decimal(flows["pipeline_in"][name].get(None, {}).get("pipeline_in", 0))
+            - Decimal(flows["pipeline_out"][name].get(None, {}).get("pipeline_out", 0))
+        ).quantize(CENT)
+        for name in moments
+    }
 
 
 def campaigns_by_id(*, organization: Organization, ids: set[int]) -> dict[int, dict]:

@@ -50,7 +50,7 @@ def kpi_totals(
     *, organization: Organization, window: TimeWindow, previous: TimeWindow, filters: Filters
 ) -> LeadTotals:
     """The same reads as the overview's leads block: the fill state, rollup days + live rest
-    of both windows (at most two queries), the pipeline at both ends (one query)."""
+    of both windows (at most two queries), the pipeline at both ends (at most four)."""
     trusted = selectors.trusted_through(selectors.fill_state(organization))
     grouped = selectors.window_totals(
         organization=organization,
@@ -60,7 +60,10 @@ def kpi_totals(
         trusted_last_day=trusted,
     )
     pipeline = selectors.pipeline_values(
-        organization=organization, filters=filters, moments={"current": window.end, "previous": previous.end}
+        organization=organization,
+        filters=filters,
+        moments={"current": window.end, "previous": previous.end},
+        trusted_last_day=trusted,
     )
     return LeadTotals(
         current=grouped["current"].get(None, {}),

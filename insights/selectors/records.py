@@ -15,8 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from core.timeranges import Window, local_midnight
 from crm.models import Campaign, SaleKind, Touchpoint
@@ -227,10 +227,7 @@ def _sales(query: DashboardQuery, params: Mapping[str, str]) -> QuerySet:
         qs = qs.filter(amount__lt=high)
     campaign = _campaign(params, query)
     if campaign is not None:
-        qs = qs.annotate(
-            touch_contact=Coalesce("contact_id", "lead__contact_id"),
-            touch_campaign=Subquery(selectors.last_touch_campaign(query.organization)),
-        ).filter(touch_campaign=campaign.pk)
+        qs = qs.filter(last_touch_campaign_id=campaign.pk)
     return qs.select_related("agent", "lead")
 
 

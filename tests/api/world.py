@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from agents.models import AgentGoal, GoalPeriod
 from agents.services import period_bounds
+from crm.last_touch import sales_last_touch_refresh
 from crm.models import ActivityType, CampaignMessage, LeadStatus, Member, Organization, Role, Touchpoint
 from tests.factories import (
     ActivityFactory,
@@ -187,6 +188,8 @@ def build_world(org: Organization, *, agent: Member, manager: Member, now: dt.da
             channel="whatsapp",
             occurred_at=ago(days),
         )
+    # Rows made by factories bypass ingestion: derive what it would (the sales' last touch).
+    sales_last_touch_refresh(organization_id=org.pk)
     start, end = period_bounds(GoalPeriod.MONTHLY, now.astimezone(org.tz).date())
     AgentGoal.objects.create(
         organization=org,

@@ -77,7 +77,9 @@ def test_the_apps_declare_three_families():
     declared = {f.name: f.stale_entities for f in families()}
     assert declared == {
         "agents": frozenset({"leads", "sales"}),
-        "insights": frozenset({"leads", "activities", "sales", "campaign_messages", "touchpoints"}),
+        "insights": frozenset(
+            {"leads", "activities", "sales", "campaign_messages", "touchpoints", "sale_attribution"}
+        ),
         "performance": frozenset({"leads", "sales", "campaign_messages"}),
     }
 

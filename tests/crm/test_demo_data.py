@@ -218,6 +218,7 @@ def _snapshot(org: Organization) -> dict[str, set[tuple]]:
         "lead_id": dict(Lead.objects.for_org(org).values_list("pk", "external_id")),
         "campaign_id": dict(Campaign.objects.for_org(org).values_list("pk", "external_id")),
     }
+    external["last_touch_campaign_id"] = external["campaign_id"]
     snapshot = {}
     for model in DEMO_MODELS:
         names = [f.attname for f in model._meta.concrete_fields if f.name not in ("id", "organization")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from crm.last_touch import sales_last_touch_refresh
 from crm.models import ActivityType, CampaignMessage, Role, Touchpoint
 from tests.factories import ActivityFactory, CampaignFactory, LeadFactory, MemberFactory, SaleFactory
 
@@ -150,4 +151,6 @@ def build_history(org, agent, *, copy: int = 0) -> dict:
         Touchpoint.objects.create(
             organization=org, external_id=p + ext, lead=leads[lead_key], campaign=campaign, occurred_at=when
         )
+    # Rows made by factories bypass ingestion: derive what it would (the sales' last touch).
+    sales_last_touch_refresh(organization_id=org.pk)
     return {"leads": leads, "other": other, "campaigns": (k1, k2)}

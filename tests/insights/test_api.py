@@ -281,7 +281,8 @@ def test_fixed_number_of_queries(history, org_a, manager_a, agent_a, api_client_
         statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     assert count_queries(client, body) == small
     # auth 2, filter checks 2, fill state 1, then per table the rollup days and the live rest:
-    # calls 2, leads 2 + pipeline 1, sales 2, campaign messages 2, attribution 2, campaigns 1,
-    # leads per campaign 2, distinct leads 1 (live only: one query per table instead of two)
-    assert small == (20 if use_rollups else 14)
+    # calls 2, leads 2 + pipeline 4 (value entered and value left, each rollup days and live
+    # rest), sales 2, campaign messages 2, attribution 2, campaigns 1, leads per campaign 2,
+    # distinct leads 1 (live only: one query per table instead of two)
+    assert small == (23 if use_rollups else 15)
     assert count_queries(client, body | {"timeRange": "90d"}) == small

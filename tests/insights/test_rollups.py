@@ -16,6 +16,7 @@ from core.stats import rollups
 from core.stats.refresh import statistics_mark_stale, statistics_refresh
 from core.timeranges import day_window, parse_range
 from crm.events import Ingested
+from crm.ingestion import ingest_records
 from crm.models import Campaign, Lead, Member, Role, Sale, SaleKind, Touchpoint
 from insights import selectors
 from insights.selectors import (
@@ -163,10 +164,20 @@ def test_late_touchpoint_moves_attribution_before_any_rebuild(generated_org):
     before = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
     # given a touchpoint of another campaign, a minute before the sale, arrives late
     touched_at = sale.closed_at - dt.timedelta(minutes=1)
-    Touchpoint.objects.create(
-        organization=org, external_id="late-touch", lead=sale.lead, campaign=other, occurred_at=touched_at
+    stored = ingest_records(
+        organization=org,
+        entity="touchpoints",
+        records=[
+            {
+                "external_id": "late-touch",
+                "lead_external_id": sale.lead.external_id,
+                "campaign_external_id": other.external_id,
+                "occurred_at": touched_at.isoformat(),
+            }
+        ],
     )
-    assert "insights" in statistics_mark_stale(Ingested(org.pk, "touchpoints", touched_at, touched_at, 1))
+    assert stored.rows_stored == 1
+    assert selectors.fill_state(org).dirty_from <= touched_at.astimezone(org.tz).date()
     # then the sale's revenue already counts for that campaign
     after = rolled(org, ATTRIBUTION, window, Filters(), group_by="campaign_id")
     raw = selectors.raw_totals(
@@ -358,3 +369,42 @@ def test_a_read_takes_the_coarsest_level_that_has_its_keys(org_a, filters, group
     ]
     assert len(rollup_reads) == 1
     assert f'"{table}"' in rollup_reads[0]
+
+
+def test_pipeline_from_flows_equals_the_open_leads(generated_org):
+    org = generated_org
+    leads = Lead.objects.for_org(org)
+    # given a lead lost before it was created (never open) and one converted later the same day
+    first = leads.order_by("created_at").first()
+    leads.filter(pk=first.pk).update(lost_at=first.created_at - dt.timedelta(days=1), converted_at=None)
+    moments = {
+        label: moment
+        for label, moment in (
+            ("now", AS_OF),
+            ("7d ago", AS_OF - dt.timedelta(days=7)),
+            ("200d ago", AS_OF - dt.timedelta(days=200)),
+            ("first", first.created_at + dt.timedelta(hours=1)),
+        )
+    }
+    for refreshed in (False, True):
+        if refreshed:
+            statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+        trusted = selectors.trusted_through(selectors.fill_state(org))
+        for filters in some_filters(org):
+            got = selectors.pipeline_values(
+                organization=org, filters=filters, moments=moments, trusted_last_day=trusted
+            )
+            # the definition: estimated value of the leads open at the moment
+            expected = {
+                label: leads.filter(filters.raw_q(LEADS))
+                .filter(selectors._open_at(moment))
+                .aggregate(v=Sum("estimated_value"))["v"]
+                or Decimal(0)
+                for label, moment in moments.items()
+            }
+            assert got == expected, (refreshed, filters)
+            if filters == Filters():
+                # not a vacuous comparison
+                assert expected["now"] > 0
+                assert expected["200d ago"] > 0
+    assert selectors.trusted_through(selectors.fill_state(org)) is not None

@@ -623,9 +623,10 @@ def test_fixed_number_of_queries(
     if use_rollups:
         statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     small = count_queries(org_a, **params)
-    # fill state + KPI totals (rollup days and the live rest, or all live) + pipeline + per source +
+    # fill state + KPI totals (rollup days and the live rest, or all live) + pipeline (value
+    # entered and value left, each rollup days and the live rest, or all live) + per source +
     # revenue + velocity + cohorts
-    assert small == (8 if use_rollups else 7)
+    assert small == (11 if use_rollups else 8)
     for copy in (1, 2):
         build_leads(
             org_a, MemberFactory(email=f"a{copy}@acme.test", organization=org_a), other_agent, copy=copy
