@@ -105,27 +105,16 @@ def _tab_figure(block: str, field: str) -> Compute:
 
 
 def register() -> None:
-    for name, label, unit, direction, definition in OVERVIEW_METRICS:
-        block, field = name.split(".")
-        metric_register(
-            Metric(
-                name=name,
-                label=label,
-                unit=unit,
-                direction=direction,
-                definition=definition,
-                compute=_overview_figure(block, field),
+    for table, figure in ((OVERVIEW_METRICS, _overview_figure), (TAB_METRICS, _tab_figure)):
+        for name, label, unit, direction, definition in table:
+            block, field = name.split(".")
+            metric_register(
+                Metric(
+                    name=name,
+                    label=label,
+                    unit=unit,
+                    direction=direction,
+                    definition=definition,
+                    compute=figure(block, field),
+                )
             )
-        )
-    for name, label, unit, direction, definition in TAB_METRICS:
-        block, field = name.split(".")
-        metric_register(
-            Metric(
-                name=name,
-                label=label,
-                unit=unit,
-                direction=direction,
-                definition=definition,
-                compute=_tab_figure(block, field),
-            )
-        )

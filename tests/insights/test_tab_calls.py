@@ -585,7 +585,7 @@ def test_page_context_cards_and_rows(org_a, history, frozen):
         ("Automated (AI-assisted)", 3, 42.9),
         ("Manual", 4, 57.1),
     ]
-    assert context["period_text"] == "the last 7 days"
+    assert context["period_text"] == "in the last 7 days"
     assert context["automated_change"].text == "+42.9 pts"
 
 

@@ -17,7 +17,24 @@ from collections.abc import Mapping
 from core.catalogue import Metric, Value, metric_get, shown
 from core.display import Trend
 from core.display import trend as display_trend
+from insights.tabs import DashboardQuery
 from reports.charts import ValueFormat, format_value
+
+# "No leads created {period}", "No calls {period}": the range in words, for empty states.
+PERIODS = {
+    "24h": "in the last 24 hours",
+    "7d": "in the last 7 days",
+    "30d": "in the last 30 days",
+    "90d": "in the last 90 days",
+    "1y": "in the last year",
+}
+
+
+def period_text(query: DashboardQuery) -> str:
+    """The query's range in words ("in the last 7 days", "from 2026-01-01 to 2026-01-31")."""
+    if query.range_name == "custom" and query.custom_start and query.custom_end:
+        return f"from {query.custom_start.isoformat()} to {query.custom_end.isoformat()}"
+    return PERIODS.get(query.range_name, "in this period")
 
 
 def shown_figures(figures: Mapping[str, Value], names: Mapping[str, str]) -> dict:

@@ -8,19 +8,12 @@ from core.metrics import percent, trend_percent
 from insights.metrics import calls as call_metrics
 from insights.tabs import CsvTable, DashboardQuery, range_payload, records_url
 from insights.tabs.compute.calls import CallsTab
-from insights.tabs.present import csv_label, metric_card, metric_trend, shown_figures
+from insights.tabs.present import csv_label, metric_card, metric_trend, period_text, shown_figures
 from reports.charts import BarChart, DonutChart, HeatmapChart, LineChart, Point, Series, ValueFormat
 
 SUCCESS = "success"
 # The donut draws the biggest outcomes and one "Other" slice: the palette has eight colours.
 DONUT_SLICES = 8
-PERIODS = {
-    "24h": "the last 24 hours",
-    "7d": "the last 7 days",
-    "30d": "the last 30 days",
-    "90d": "the last 90 days",
-    "1y": "the last year",
-}
 # The KPI block's catalogue figures: payload field -> catalogue metric (insights/catalogue.py);
 # `manual` (total - automated) is a count shown beside the automated share.
 KPI_METRICS = {
@@ -205,12 +198,6 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
     }
 
 
-def _period_text(query: DashboardQuery) -> str:
-    if query.range_name == "custom" and query.custom_start and query.custom_end:
-        return f"from {query.custom_start.isoformat()} to {query.custom_end.isoformat()}"
-    return PERIODS.get(query.range_name, "this period")
-
-
 def page_context(payload: dict, query: DashboardQuery) -> dict:
     current, previous, changes = (payload["kpis"][k] for k in ("current", "previous", "changes"))
     everything = records_url("calls", query)
@@ -265,7 +252,7 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
         "country_rows": countries,
         "automation_rows": automation,
         "automated_change": metric_trend(KPI_METRICS["automatedShare"], changes["automatedShare"]),
-        "period_text": _period_text(query),
+        "period_text": period_text(query),
         "filtered": bool(query.filter_params),
     }
 

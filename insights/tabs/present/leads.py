@@ -9,16 +9,9 @@ from decimal import ROUND_CEILING, Decimal
 from insights.metrics import leads as calc
 from insights.tabs import CsvTable, DashboardQuery, range_payload, records_url
 from insights.tabs.compute.leads import LeadsTab
-from insights.tabs.present import csv_label, metric_card, percent_text, shown_figures
+from insights.tabs.present import csv_label, metric_card, percent_text, period_text, shown_figures
 from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
 
-PERIODS = {
-    "24h": "in the last 24 hours",
-    "7d": "in the last 7 days",
-    "30d": "in the last 30 days",
-    "90d": "in the last 90 days",
-    "1y": "in the last year",
-}
 # The source charts draw the biggest sources; the table lists them all.
 TOP_SOURCES = 10
 HEAT_LEVELS = 5
@@ -213,12 +206,6 @@ def charts(payload: dict, query: DashboardQuery) -> dict:
     }
 
 
-def _period_text(query: DashboardQuery) -> str:
-    if query.range_name == "custom" and query.custom_start and query.custom_end:
-        return f"from {query.custom_start.isoformat()} to {query.custom_end.isoformat()}"
-    return PERIODS.get(query.range_name, "in this period")
-
-
 def _heat_level(share: float | None) -> int | None:
     """The colour band of a cohort cell: 0 for 0%, then 1..HEAT_LEVELS by equal steps to 100%."""
     if share is None:
@@ -320,7 +307,7 @@ def page_context(payload: dict, query: DashboardQuery) -> dict:
         "cohort_rows": cohort_rows,
         "horizon_labels": [HORIZON_LABELS.get(d, f"{d} days") for d in payload["cohorts"]["horizons"]],
         "money_format": money,
-        "period_text": _period_text(query),
+        "period_text": period_text(query),
         "filtered": bool(query.filter_params),
         "more_sources": max(0, len(payload["sources"]) - TOP_SOURCES),
         "top_sources": TOP_SOURCES,
