@@ -10,31 +10,27 @@ from __future__ import annotations
 from agents.metrics import AgentTotals, agent_kpis, funnel_payload
 from agents.models import AgentDailyMetrics
 from agents.selectors import (
+    AGENT_LEADS,
+    AGENT_SALES,
     RESPONDED,
     RESPONSE,
     agent_leads,
-    agent_sales,
     fill_state,
     handled_in,
-    lead_aggregates,
-    micros,
     ranked_agents,
-    sale_aggregates,
 )
 
 __all__ = [
+    "AGENT_LEADS",
+    "AGENT_SALES",
     "RESPONDED",
     "RESPONSE",
     "AgentDailyMetrics",
     "AgentTotals",
     "agent_kpis",
     "agent_leads",
-    "agent_sales",
     "fill_state",
     "funnel_payload",
     "handled_in",
-    "lead_aggregates",
-    "micros",
     "ranked_agents",
-    "sale_aggregates",
 ]

@@ -206,29 +206,6 @@ def raw_window_totals(*, organization: Organization, window: Window, agent_id: i
 # --- what insights.bi.performance still reads through agents.facade ------------------------
 
 
-def lead_aggregates() -> dict:
-    """AGENT_LEADS' measures under AgentTotals' names, with the response time as an interval
-    (`response_duration`, see `micros`), for `.annotate()` or `.aggregate()`."""
-    aggregates = {ROLLUP_TO_TOTALS.get(n, n): m.build() for n, m in AGENT_LEADS.measures.items()}
-    del aggregates["response_microseconds"]
-    aggregates["response_duration"] = Sum(RESPONSE, filter=RESPONDED)
-    return aggregates
-
-
-def sale_aggregates(organization: Organization) -> dict:
-    """AGENT_SALES' measures over a plain sales queryset (no `counted` annotation)."""
-    counted = in_organization_currency(organization)
-    return {
-        "revenue": Sum("amount", filter=counted),
-        "sales_count": Count("id", filter=counted),
-        "excluded_sales": Count("id", filter=~counted),
-    }
-
-
-def micros(duration: dt.timedelta | None) -> int:
-    return 0 if duration is None else duration // dt.timedelta(microseconds=1)
-
-
 def _ranked(organization: Organization) -> QuerySet:
     """The agents a team ranking covers: active members with the agent role, by e-mail."""
     return (

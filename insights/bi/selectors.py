@@ -14,7 +14,8 @@ from decimal import Decimal
 from django.db.models import Count, DateTimeField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Trunc
 
-from agents.facade import RESPONDED, RESPONSE, AgentTotals, agent_leads, handled_in, micros, ranked_agents
+from agents.facade import RESPONDED, RESPONSE, AgentTotals, agent_leads, handled_in, ranked_agents
+from core.stats.rollups import Microseconds
 from core.timeranges import local_midnight
 from crm.models import (
     Activity,
@@ -394,7 +395,7 @@ def agent_performance_history(
         responded = handled & RESPONDED & Q(contacted_at__lt=end)
         aggregates[f"assigned_{i}"] = Count("id", filter=handled)
         aggregates[f"converted_{i}"] = Count("id", filter=handled & Q(converted_at__lt=end))
-        aggregates[f"response_{i}"] = Sum(RESPONSE, filter=responded)
+        aggregates[f"response_{i}"] = Sum(Microseconds(RESPONSE), filter=responded)
         aggregates[f"responded_{i}"] = Count("id", filter=responded)
     first, last = min(s for s, _ in windows), max(e for _, e in windows)
     rows = {
@@ -414,7 +415,7 @@ def agent_performance_history(
             AgentTotals(
                 assigned=row[f"assigned_{i}"],
                 converted=row[f"converted_{i}"],
-                response_microseconds=micros(row[f"response_{i}"]),
+                response_microseconds=row[f"response_{i}"] or 0,
                 response_count=row[f"responded_{i}"],
             )
             for i in range(len(windows))

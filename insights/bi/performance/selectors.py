@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DateField, F, Q, QuerySet, Sum
+from django.db.models import Count, DateField, F, Q, Sum
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Trunc
 
@@ -169,31 +169,12 @@ AGENT_ROLLUP = {
     "response_count": "response_count",
     "revenue": "revenue",
 }
-# agents.selectors.lead_aggregates() / sale_aggregates() alias -> PeriodTotals field
-AGENT_LIVE_LEADS = {
-    "handled": "assigned",
-    "contacted": "contacted",
-    "handled_converted": "converted",
-    "response_microseconds": "response_duration",
-    "response_count": "response_count",
-}
-AGENT_LIVE_SALES = {"revenue": "revenue"}
-
-
-def _prefixed(rows: QuerySet, mapping: dict[str, str]) -> Iterable[dict]:
-    """Rename the agent selectors' aggregate aliases to m_<PeriodTotals field>."""
-    for row in rows:
-        out = {"bucket": row["bucket"], "agent_key": row["agent_key"]}
-        for name, alias in mapping.items():
-            value = row[alias]
-            out[f"m_{name}"] = agents_facade.micros(value) if alias == "response_duration" else value
-        yield out
 
 
 def _agent_totals(*, organization: Organization, period: str, plan: WindowPlan) -> dict[tuple, Measures]:
     """{(period start, agent id): {field: total}} of the agent KPIs: the agent daily rows of
     the trusted days grouped by period, plus the handled leads and the agent's sales of the
-    rest (agents.selectors' own aggregates); three queries for every agent at once."""
+    rest (the agent rollups' own specs); three queries for every agent at once."""
     tz = organization.tz
     out: dict[tuple, Measures] = {}
     keys = ("agent_key",)
@@ -209,29 +190,25 @@ def _agent_totals(*, organization: Organization, period: str, plan: WindowPlan) 
         )
         _add(out, rows, tz=tz, keys=keys, names=AGENT_ROLLUP)
     if plan.live_ranges:
-        handled = _live_span(plan, agents_facade.handled_in)
-        leads = (
-            agents_facade.agent_leads(organization)
-            .filter(handled)
-            .annotate(
-                bucket=_raw_bucket(Coalesce("assigned_at", "created_at"), period, tz),
-                agent_key=F("assigned_agent_id"),
+        # The rest from the raw rows, with the agent rollups' own measures (agents.selectors
+        # AGENT_LEADS, AGENT_SALES), so a live period equals its rolled-up days.
+        for spec, in_range in (
+            (agents_facade.AGENT_LEADS, agents_facade.handled_in),
+            (agents_facade.AGENT_SALES, lambda s, e: Q(closed_at__gte=s, closed_at__lt=e)),
+        ):
+            names = {name: column for name, column in AGENT_ROLLUP.items() if column in spec.measures}
+            rows = (
+                spec.raw(organization)
+                .filter(_live_span(plan, in_range))
+                .annotate(
+                    bucket=_raw_bucket(spec.time_field, period, tz),
+                    agent_key=F(spec.keys["agent_id"]),
+                )
+                .values("bucket", "agent_key")
+                .annotate(**{f"m_{name}": spec.measures[column].build() for name, column in names.items()})
+                .order_by()
             )
-            .values("bucket", "agent_key")
-            .annotate(**agents_facade.lead_aggregates())
-            .order_by()
-        )
-        _add(out, _prefixed(leads, AGENT_LIVE_LEADS), tz=tz, keys=keys, names=AGENT_LIVE_LEADS)
-        closed = _live_span(plan, lambda s, e: Q(closed_at__gte=s, closed_at__lt=e))
-        sales = (
-            agents_facade.agent_sales(organization)
-            .filter(closed)
-            .annotate(bucket=_raw_bucket("closed_at", period, tz), agent_key=F("agent_id"))
-            .values("bucket", "agent_key")
-            .annotate(**agents_facade.sale_aggregates(organization))
-            .order_by()
-        )
-        _add(out, _prefixed(sales, AGENT_LIVE_SALES), tz=tz, keys=keys, names=AGENT_LIVE_SALES)
+            _add(out, rows, tz=tz, keys=keys, names=names)
     return out
 
 

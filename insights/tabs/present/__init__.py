@@ -18,6 +18,7 @@ from core.catalogue import Metric, Value, metric_get, shown
 from core.display import Trend
 from core.display import trend as display_trend
 from insights.tabs import DashboardQuery
+from insights.tabs.compute import KpiComparison
 from reports.charts import ValueFormat, format_value
 
 # "No leads created {period}", "No calls {period}": the range in words, for empty states.
@@ -49,6 +50,15 @@ def shown_figures(figures: Mapping[str, Value], names: Mapping[str, str]) -> dic
         else:
             raise TypeError(f"{key!r} is {value!r}: give it a catalogue metric, so it is rounded by its unit")
     return out
+
+
+def shown_comparison(kpis: KpiComparison, names: Mapping[str, str]) -> dict:
+    """A KPI comparison as the payload's `kpis` block: both windows shown, and the changes."""
+    return {
+        "current": shown_figures(kpis.current, names),
+        "previous": shown_figures(kpis.previous, names),
+        "changes": dict(kpis.changes),
+    }
 
 
 def value_format(metric: Metric, currency: str) -> ValueFormat:

@@ -8,7 +8,13 @@ from core.metrics import percent, trend_percent
 from insights.metrics import calls as call_metrics
 from insights.tabs import CsvTable, DashboardQuery, range_payload, records_url
 from insights.tabs.compute.calls import CallsTab
-from insights.tabs.present import csv_label, metric_card, metric_trend, period_text, shown_figures
+from insights.tabs.present import (
+    csv_label,
+    metric_card,
+    metric_trend,
+    period_text,
+    shown_comparison,
+)
 from reports.charts import BarChart, DonutChart, HeatmapChart, LineChart, Point, Series, ValueFormat
 
 SUCCESS = "success"
@@ -42,11 +48,7 @@ def payload(tab: CallsTab, query: DashboardQuery) -> dict:
     """The JSON-able payload: the KPI figures rounded once by their catalogue units."""
     return {
         "range": range_payload(query),
-        "kpis": {
-            "current": shown_figures(tab.kpis.current, KPI_METRICS),
-            "previous": shown_figures(tab.kpis.previous, KPI_METRICS),
-            "changes": dict(tab.kpis.changes),
-        },
+        "kpis": shown_comparison(tab.kpis, KPI_METRICS),
         "series": {"bucket": tab.bucket, "points": tab.points},
         "outcomes": tab.outcomes,
         "countries": tab.countries,

@@ -9,7 +9,13 @@ from decimal import ROUND_CEILING, Decimal
 from insights.metrics import leads as calc
 from insights.tabs import CsvTable, DashboardQuery, range_payload, records_url
 from insights.tabs.compute.leads import LeadsTab
-from insights.tabs.present import csv_label, metric_card, percent_text, period_text, shown_figures
+from insights.tabs.present import (
+    csv_label,
+    metric_card,
+    percent_text,
+    period_text,
+    shown_comparison,
+)
 from reports.charts import BarChart, FunnelChart, HeatmapChart, Point, Series, ValueFormat
 
 # The source charts draw the biggest sources; the table lists them all.
@@ -30,11 +36,7 @@ def payload(tab: LeadsTab, query: DashboardQuery) -> dict:
     """The JSON-able payload: the KPI figures rounded once by their catalogue units."""
     return {
         "range": range_payload(query),
-        "kpis": {
-            "current": shown_figures(tab.kpis.current, KPI_METRICS),
-            "previous": shown_figures(tab.kpis.previous, KPI_METRICS),
-            "changes": dict(tab.kpis.changes),
-        },
+        "kpis": shown_comparison(tab.kpis, KPI_METRICS),
         "funnel": {"stages": tab.funnel, "lost": tab.lost},
         "scores": tab.scores,
         "sources": tab.sources,
