@@ -13,6 +13,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserCreationForm
 
 from crm import models
+from crm.ingestion.service import EDITED_ENTITIES, rows_edited
 from crm.services import api_key_create, member_change_role
 
 admin.site.site_header = "CRM Insights admin"
@@ -78,6 +79,43 @@ class OrgScopedAdmin(admin.ModelAdmin):
         if not request.user.is_superuser and self.org_field == "organization":
             obj.organization_id = request.user.organization_id
         super().save_model(request, obj, form, change)
+
+
+def _versions(objects) -> dict[int, list[dict]]:
+    """Each object's field values (attnames), grouped by organization."""
+    out: dict[int, list[dict]] = {}
+    for obj in objects:
+        row = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+        out.setdefault(obj.organization_id, []).append(row)
+    return out
+
+
+class IngestedDataAdmin(OrgScopedAdmin):
+    """CRM data that ingestion also writes: an edit or delete here has ingestion's effects
+    (crm.ingestion.service.rows_edited): stale statistics from the earliest business time of
+    the old and new versions, the derived last-touch campaigns recomputed, caches ended."""
+
+    def _edited(self, versions: dict[int, list[dict]]) -> None:
+        entity = EDITED_ENTITIES[self.model._meta.model_name]
+        for organization_id, rows in versions.items():
+            rows_edited(organization_id=organization_id, entity=entity, rows=rows)
+
+    def save_model(self, request, obj, form, change) -> None:
+        before = _versions([type(obj)._default_manager.get(pk=obj.pk)] if change else [])
+        super().save_model(request, obj, form, change)
+        after = _versions([obj])
+        self._edited({org: before.get(org, []) + after.get(org, []) for org in before.keys() | after.keys()})
+
+    def delete_model(self, request, obj) -> None:
+        # the values before the delete (it clears the primary key)
+        versions = _versions([obj])
+        super().delete_model(request, obj)
+        self._edited(versions)
+
+    def delete_queryset(self, request, queryset) -> None:
+        versions = _versions(queryset)
+        super().delete_queryset(request, queryset)
+        self._edited(versions)
 
 
 @admin.register(models.Organization)
@@ -202,7 +240,7 @@ class ApiKeyAdmin(OrgScopedAdmin):
 
 
 @admin.register(models.Contact)
-class ContactAdmin(OrgScopedAdmin):
+class ContactAdmin(IngestedDataAdmin):
     list_display = ("external_id", "name", "phone", "country", "email", "created_at")
     list_filter = ("country",)
     search_fields = ("external_id", "name", "phone", "email")
@@ -210,7 +248,7 @@ class ContactAdmin(OrgScopedAdmin):
 
 
 @admin.register(models.Lead)
-class LeadAdmin(OrgScopedAdmin):
+class LeadAdmin(IngestedDataAdmin):
     list_display = ("external_id", "name", "status", "source", "assigned_agent", "score", "created_at")
     list_filter = ("status", "source", "product_line", "region")
     search_fields = ("external_id", "name")
@@ -219,7 +257,7 @@ class LeadAdmin(OrgScopedAdmin):
 
 
 @admin.register(models.Activity)
-class ActivityAdmin(OrgScopedAdmin):
+class ActivityAdmin(IngestedDataAdmin):
     list_display = ("external_id", "type", "direction", "agent", "outcome", "occurred_at")
     list_filter = ("type", "direction", "outcome", "automated", "channel")
     search_fields = ("external_id", "title")
@@ -228,7 +266,7 @@ class ActivityAdmin(OrgScopedAdmin):
 
 
 @admin.register(models.Sale)
-class SaleAdmin(OrgScopedAdmin):
+class SaleAdmin(IngestedDataAdmin):
     list_display = ("external_id", "amount", "currency", "kind", "agent", "product_line", "closed_at")
     list_filter = ("kind", "product_line", "currency")
     search_fields = ("external_id",)
@@ -239,14 +277,14 @@ class SaleAdmin(OrgScopedAdmin):
 
 
 @admin.register(models.Campaign)
-class CampaignAdmin(OrgScopedAdmin):
+class CampaignAdmin(IngestedDataAdmin):
     list_display = ("external_id", "name", "channel", "status", "spend", "started_at", "ended_at")
     list_filter = ("channel", "status")
     search_fields = ("external_id", "name")
 
 
 @admin.register(models.CampaignMessage)
-class CampaignMessageAdmin(OrgScopedAdmin):
+class CampaignMessageAdmin(IngestedDataAdmin):
     list_display = ("external_id", "campaign", "variant", "sent_at", "delivered_at", "read_at", "replied_at")
     list_filter = ("variant",)
     search_fields = ("external_id",)
@@ -254,7 +292,7 @@ class CampaignMessageAdmin(OrgScopedAdmin):
 
 
 @admin.register(models.Touchpoint)
-class TouchpointAdmin(OrgScopedAdmin):
+class TouchpointAdmin(IngestedDataAdmin):
     list_display = ("external_id", "channel", "campaign", "occurred_at")
     list_filter = ("channel",)
     search_fields = ("external_id",)
@@ -262,7 +300,7 @@ class TouchpointAdmin(OrgScopedAdmin):
 
 
 @admin.register(models.ChatMessage)
-class ChatMessageAdmin(OrgScopedAdmin):
+class ChatMessageAdmin(IngestedDataAdmin):
     list_display = ("external_id", "conversation_id", "direction", "agent", "sent_at")
     list_filter = ("direction",)
     search_fields = ("external_id", "conversation_id", "body")

@@ -22,10 +22,12 @@ differs, reporting the span of their closing times so the rollups of those days 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Q
 
 # Sale ids whose stored campaign is to be recomputed, and their new values.
 SCOPE_TABLE = "crm_last_touch_scope"
@@ -226,6 +228,33 @@ def sales_last_touch_refresh(*, organization_id: int) -> LastTouchChange:
             f"INSERT INTO {SCOPE_TABLE} (sale_id) SELECT id FROM crm_sale WHERE organization_id = %s",
             [organization_id],
         )
+        return _rewrite_scope(cursor)
+
+
+def sales_last_touch_recompute(
+    *,
+    organization_id: int,
+    sale_ids: Iterable[int] = (),
+    lead_ids: Iterable[int] = (),
+    contact_ids: Iterable[int] = (),
+) -> LastTouchChange:
+    """Recompute the stored campaign of the sales a single write can affect (writes that
+    bypass the ingestion service, e.g. the Django admin): the named sales, the sales of the
+    named leads, and those whose contact (their own, else their lead's) is a named contact."""
+    from crm.models import Sale
+
+    contacts = [c for c in contact_ids if c is not None]
+    scope = (
+        Q(pk__in=[s for s in sale_ids if s is not None])
+        | Q(lead_id__in=[x for x in lead_ids if x is not None])
+        | Q(contact_id__in=contacts)
+        | Q(contact__isnull=True, lead__contact_id__in=contacts)
+    )
+    sales = Sale.objects.filter(organization_id=organization_id).filter(scope).values("id")
+    sql, params = sales.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _create_work_tables(cursor)
+        cursor.execute(f"INSERT INTO {SCOPE_TABLE} (sale_id) {sql}", params)
         return _rewrite_scope(cursor)
 
 

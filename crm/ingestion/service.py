@@ -10,7 +10,7 @@ version is bumped after each commit that changed rows.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any, TypeVar
@@ -18,6 +18,7 @@ from typing import IO, Any, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
+from crm import last_touch
 from crm.events import SALE_ATTRIBUTION, Ingested, data_ingested
 from crm.ingestion.csv_reader import CsvFileError, CsvSource
 from crm.ingestion.readahead import read_ahead
@@ -95,6 +96,63 @@ def _time_span(entity: str, columns: dict[str, list[Any]]) -> tuple[Any, Any]:
     return (min(moments), max(moments)) if moments else (None, None)
 
 
+def _attribution_changed(organization_id: int, changed: last_touch.LastTouchChange | None) -> None:
+    """Sales whose derived last-touch campaign changed: their closing days, which a
+    touchpoint's or lead's own timestamps do not always cover (a touchpoint moved away from
+    a lead changes that lead's later sales)."""
+    if changed is not None and changed.rows:
+        data_ingested(
+            Ingested(
+                organization_id,
+                SALE_ATTRIBUTION,
+                changed.first_closed_at,
+                changed.last_closed_at,
+                changed.rows,
+            )
+        )
+
+
+# Entities a single edit (the Django admin) can change, by model: the ingestion's names.
+EDITED_ENTITIES = {
+    "contact": "contacts",
+    "lead": "leads",
+    "activity": "activities",
+    "sale": "sales",
+    "campaign": "campaigns",
+    "campaignmessage": "campaign_messages",
+    "touchpoint": "touchpoints",
+    "chatmessage": "messages",
+}
+
+
+def rows_edited(*, organization_id: int, entity: str, rows: Iterable[Mapping[str, Any]]) -> None:
+    """What ingestion does after storing rows, for rows written another way (the Django
+    admin's save and delete): `rows` are the versions before and after (field attnames).
+    The families they feed are marked stale from the earliest business time of any version,
+    the derived last-touch campaign of the sales they can affect is recomputed, and cached
+    answers end after commit."""
+    rows = list(rows)
+    moments = [row[name] for row in rows for name in TIME_FIELDS.get(entity, ()) if row.get(name) is not None]
+    with transaction.atomic():
+        data_ingested(
+            Ingested(
+                organization_id, entity, min(moments, default=None), max(moments, default=None), len(rows)
+            )
+        )
+        if entity in last_touch.ENTITIES:
+            ids = {
+                "sales": {"sale_ids": [row["id"] for row in rows]},
+                # a lead's sales: its contact is theirs when they have none of their own
+                "leads": {"lead_ids": [row["id"] for row in rows]},
+                "touchpoints": {
+                    "lead_ids": [row["lead_id"] for row in rows],
+                    "contact_ids": [row["contact_id"] for row in rows],
+                },
+            }[entity]
+            changed = last_touch.sales_last_touch_recompute(organization_id=organization_id, **ids)
+            _attribution_changed(organization_id, changed)
+
+
 def _error_dicts(errors: Iterable[RowError]) -> list[dict[str, Any]]:
     return [error.as_dict() for error in errors]
 
@@ -113,20 +171,7 @@ def _store_batch(
             data_ingested(
                 Ingested(organization.pk, spec.name, first_at, last_at, written.created + written.updated)
             )
-        if written.attribution is not None and written.attribution.rows:
-            # Sales whose derived last-touch campaign changed: their closing days, which a
-            # touchpoint's or lead's own timestamps do not always cover (a touchpoint moved
-            # away from a lead changes that lead's later sales).
-            changed = written.attribution
-            data_ingested(
-                Ingested(
-                    organization.pk,
-                    SALE_ATTRIBUTION,
-                    changed.first_closed_at,
-                    changed.last_closed_at,
-                    changed.rows,
-                )
-            )
+        _attribution_changed(organization.pk, written.attribution)
         for row, name, key in written.unknown:
             batch.reject(row, name, reference_target(spec.column(name)).unknown_reason(show(key)))
         tally.rows_total += batch.rows_seen

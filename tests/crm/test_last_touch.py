@@ -195,3 +195,51 @@ def test_the_fill_and_the_refresh_give_what_ingestion_stored(world, org_b):
     assert sales_last_touch_refresh(organization_id=org_b.pk).rows == 0
     assert sales_last_touch_refresh(organization_id=world.pk).rows == 2
     assert dict(Sale.objects.for_org(world).values_list("external_id", "last_touch_campaign_id")) == stored
+
+
+# --- writes through the Django admin have ingestion's effects (crm.admin.IngestedDataAdmin) ---
+
+
+def _admin_post(client, url: str, data: dict) -> None:
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def _touchpoint_form(tp: Touchpoint, **changes) -> dict:
+    occurred = changes.pop("occurred_at", tp.occurred_at)
+    data = {
+        "external_id": tp.external_id,
+        "lead": tp.lead_id or "",
+        "contact": tp.contact_id or "",
+        "campaign": tp.campaign_id or "",
+        "channel": tp.channel,
+        "occurred_at_0": occurred.strftime("%Y-%m-%d"),
+        "occurred_at_1": occurred.strftime("%H:%M:%S"),
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_admin_edit_of_a_touchpoint_recomputes_the_sales_and_marks_their_day_stale(world, admin_a, client):
+    # K2 touches L1 on 8 Mar (before T1): S1 stays K1. An admin then moves it to 10 Mar 11:00,
+    # after T1 and before S1 closes (12:00 UTC): S1's last touch becomes K2.
+    ingest(world, "touchpoints", touch("T2", lead="L1", campaign="K2", when=at(8)))
+    assert campaign_of(world, "S1") == "K1"
+    FillState.objects.filter(organization=world).delete()
+    FillState.objects.create(organization=world, family="insights", filled_through=dt.date(2026, 3, 20))
+    client.force_login(admin_a)
+    tp = Touchpoint.objects.for_org(world).get(external_id="T2")
+    # the form's times are in the admin's zone (settings.TIME_ZONE, UTC in tests)
+    moved = dt.datetime(2026, 3, 10, 11, tzinfo=dt.UTC)
+    _admin_post(client, f"/admin/crm/touchpoint/{tp.pk}/change/", _touchpoint_form(tp, occurred_at=moved))
+    assert campaign_of(world, "S1") == "K2"
+    # stale from the earliest business time of both versions: 8 Mar in Nairobi (org_a)
+    assert FillState.objects.for_org(world).get(family="insights").dirty_from == dt.date(2026, 3, 8)
+
+
+def test_an_admin_delete_of_a_touchpoint_recomputes_the_sales(world, admin_a, client):
+    client.force_login(admin_a)
+    tp = Touchpoint.objects.for_org(world).get(external_id="T1")
+    _admin_post(client, f"/admin/crm/touchpoint/{tp.pk}/delete/", {"post": "yes"})
+    assert campaign_of(world, "S1") is None
+    assert campaign_of(world, "S2") is None
