@@ -5,9 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Two test workers for the two cores (pytest-xdist); work stealing keeps both busy to the end
-# (a long system test landing last would otherwise leave one idle). `make test PYTEST_ARGS=...` overrides.
-PYTEST_ARGS ?= -n 2 --dist worksteal
+# Two test workers for the two cores (pytest-xdist); `make test PYTEST_ARGS=...` overrides.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: demo test install install-dev frontend browser lint format clean
 
