@@ -278,6 +278,12 @@ CELERY_BEAT_SCHEDULE = {
     # Every family of statistics (agents' daily rows, the dashboard rollups), then what follows
     # each (goals achieved, rankings).
     "nightly statistics": {"task": "core.refresh_statistics_all", "schedule": crontab(minute="15", hour="1")},
+    # Today's hours of the families with an hour level, so a window's recent edge is read from
+    # rollups, not raw rows (core.stats.refresh.statistics_refresh_hours).
+    "statistics hours every 5 minutes": {
+        "task": "core.refresh_statistics_hours_all",
+        "schedule": crontab(minute="*/5", hour="*"),
+    },
     "agent rankings every 15 minutes": {
         "task": "agents.refresh_rankings_all",
         "schedule": crontab(minute="*/15", hour="*"),

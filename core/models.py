@@ -23,6 +23,9 @@ class FillState(models.Model):
     family = models.CharField(max_length=32)
     filled_through = models.DateField(null=True, blank=True)
     dirty_from = models.DateField(null=True, blank=True)
+    # The hour levels (core.stats.rollups, HOUR) hold every raw row before this instant: the
+    # intraday refresh moves it every few minutes; trusted only while nothing is stale.
+    hours_through = models.DateTimeField(null=True, blank=True)
     version = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(default=now)
 

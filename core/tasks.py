@@ -12,7 +12,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from core.stats.families import families
-from core.stats.refresh import statistics_refresh
+from core.stats.refresh import statistics_refresh, statistics_refresh_hours
 from crm.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,25 @@ def refresh_statistics(organization_id: int, family: str, as_of: str | None = No
     org = Organization.objects.get(pk=organization_id)
     span = statistics_refresh(organization=org, family=family, as_of=reference_time(as_of))
     return f"{span[0].isoformat()}..{span[1].isoformat()}" if span else None
+
+
+# Expires before the next run: a backlog never queues the same hours twice.
+@shared_task(name="core.refresh_statistics_hours_all", expires=4 * 60, **TASK_OPTIONS)
+def refresh_statistics_hours_all(as_of: str | None = None) -> int:
+    """Every few minutes: one intraday refresh per organization and family with hour levels."""
+    ids = list(Organization.objects.values_list("pk", flat=True))
+    names = [family.name for family in families() if family.rebuild_hours is not None]
+    for org_id in ids:
+        for name in names:
+            refresh_statistics_hours.apply_async((org_id, name, as_of), expires=4 * 60)
+    return len(ids) * len(names)
+
+
+@shared_task(name="core.refresh_statistics_hours", **TASK_OPTIONS)
+def refresh_statistics_hours(organization_id: int, family: str, as_of: str | None = None) -> str | None:
+    org = Organization.objects.get(pk=organization_id)
+    until = statistics_refresh_hours(organization=org, family=family, as_of=reference_time(as_of))
+    return until.isoformat() if until else None
 
 
 def _pending_key(organization_id: int, family: str) -> str:

@@ -110,3 +110,14 @@ def add_months(day: dt.date, months: int) -> dt.date:
     """The first of the month `months` after the month of `day` (day must be the 1st)."""
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def hour_floor(moment: dt.datetime) -> dt.datetime:
+    """The start of the UTC hour holding `moment` (an aware datetime), in UTC."""
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_ceil(moment: dt.datetime) -> dt.datetime:
+    """The first start of a UTC hour at or after `moment`, in UTC."""
+    floor = hour_floor(moment)
+    return floor if floor == moment else floor + dt.timedelta(hours=1)

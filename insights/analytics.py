@@ -225,7 +225,7 @@ def compute_overview(*, organization: Organization, request: OverviewRequest) ->
 def compute_overview_exact(*, organization: Organization, request: OverviewRequest) -> tuple[dict, dict]:
     """The overview answer, and its `comparisons` unrounded (Decimals) for exact changes."""
     window, previous, flt = request.window, request.window.previous(), request.filters
-    trusted = selectors.trusted_through(selectors.fill_state(organization))
+    trusted, hours = selectors.trust(organization)
     parts = {"current": Part(window), "previous": Part(previous)}
     builders: dict[str, object] = {}
     headline: dict[str, tuple] = {}
@@ -238,6 +238,7 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
             filters=flt,
             trusted_last_day=trusted,
             group_by=group_by,
+            hours_until=hours,
         )
 
     if "calls" in request.metrics:
@@ -256,6 +257,7 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
             filters=flt,
             moments={"current": window.end, "previous": previous.end},
             trusted_last_day=trusted,
+            hours_until=hours,
         )
         builders["leads"] = lambda exact, c=cur, p=prev: (
             metrics.leads_block(c, pipeline_value=pipeline["current"], exact=exact),
@@ -286,6 +288,7 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
             window=window,
             previous=previous,
             trusted_last_day=trusted,
+            hours_until=hours,
         )
     data, trends, comparisons, exact_comparisons = {}, {}, {}, {}
     for name in request.metrics:
@@ -324,6 +327,7 @@ def campaign_blocks(
     window: Window,
     previous: Window,
     trusted_last_day: dt.date | None,
+    hours_until: dt.datetime | None = None,
 ):
     """A builder of the campaign blocks of both windows (exact or rounded) and the messages
     sent in each: the message counts given, last-touch revenue and leads touched per campaign
@@ -335,6 +339,7 @@ def campaign_blocks(
         filters=Filters(),
         trusted_last_day=trusted_last_day,
         group_by="campaign_id",
+        hours_until=hours_until,
     )
     revenue = {
         name: {cid: t["amount_sum"] for cid, t in attributed[name].items() if t.get("amount_sum")}
@@ -347,11 +352,19 @@ def campaign_blocks(
     every = listed["current"] | listed["previous"]
     info = selectors.campaigns_by_id(organization=organization, ids=every) if every else {}
     per_campaign = (
-        selectors.campaign_leads_touched(organization=organization, trusted_last_day=trusted_last_day)
+        selectors.campaign_leads_touched(
+            organization=organization, trusted_last_day=trusted_last_day, hours_until=hours_until
+        )
         if every
         else {}
     )
-    distinct = selectors.distinct_leads_touched(organization=organization, sets=listed) if every else {}
+    distinct = (
+        selectors.distinct_leads_touched(
+            organization=organization, sets=listed, trusted_last_day=trusted_last_day
+        )
+        if every
+        else {}
+    )
 
     def _inputs(name: str) -> list[metrics.CampaignInput]:
         return [

@@ -92,8 +92,10 @@ def _tab_figure(block: str, field: str) -> Compute:
         if block == "calls":
             kpis = calls.call_kpis(**scope, filters=overview_filters(filters))
         elif block == "revenue":
-            trusted = selectors.trusted_through(selectors.fill_state(organization))
-            kpis = revenue.revenue_kpis(**scope, filters=overview_filters(filters), trusted=trusted)
+            trusted, hours = selectors.trust(organization)
+            kpis = revenue.revenue_kpis(
+                **scope, filters=overview_filters(filters), trusted=trusted, hours_until=hours
+            )
         else:
             # Campaign messages have no region, product line, source or agent (the tab says so).
             if filters != MetricFilters():

@@ -279,6 +279,115 @@ class CampaignLeadDailyRollup(models.Model):
         return f"{self.organization_id} {self.day} {self.campaign_id}: {self.leads}"
 
 
+class OrganizationHourTotal(models.Model):
+    """An hour level of a rollup (docs/statistics.md, "hour level"): the measures of one UTC
+    hour, split at local midnight (`day` is the local day of the rows, so a half-hour time
+    zone has two rows for the hour that holds its midnight). Readers take it for the whole
+    hours at a window's edges, so only the minutes before the first whole hour and after the
+    last refreshed one are computed from the raw rows. Rebuilt from the raw rows with the
+    days (rows of whole days) and for today every few minutes (up to the last whole hour)."""
+
+    organization = _organization_field()
+    day = models.DateField()
+    hour = models.DateTimeField()
+
+    objects = OrgManager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day} {self.hour.isoformat()}"
+
+
+def _hour_keys(name: str, *fields: str) -> list[models.UniqueConstraint]:
+    # (organization, hour, day, ...): reads take an hour range, rebuilds delete days within
+    # the same hours, both by this index.
+    return [models.UniqueConstraint(fields=["organization", "hour", "day", *fields], name=f"{name}_key")]
+
+
+class LeadHourlyTotal(OrganizationHourTotal, LeadMeasures):
+    class Meta:
+        constraints = _hour_keys("leadhour")
+
+
+class LeadCloseHourlyTotal(OrganizationHourTotal, LeadCloseMeasures):
+    class Meta:
+        constraints = _hour_keys("leadclosehour")
+
+
+class CallHourlyTotal(OrganizationHourTotal, CallMeasures):
+    class Meta:
+        constraints = _hour_keys("callhour")
+
+
+class SaleHourlyTotal(OrganizationHourTotal, SaleMeasures):
+    class Meta:
+        constraints = _hour_keys("salehour", "kind")
+
+
+def _hour_campaign_field() -> models.ForeignKey:
+    # Deleting a campaign deletes its hour rows (the collector's query, rare); no foreign-key
+    # check per row and no index of its own, as for the organization (rebuild time, B4).
+    return models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+
+
+class CampaignHourlyRollup(OrganizationHourTotal):
+    """Campaign messages by hour of sending and campaign (no variant: the variant counts of
+    the A/B table read whole days and the live rest)."""
+
+    campaign = _hour_campaign_field()
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0)
+    read = models.PositiveIntegerField(default=0)
+    replied = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = _hour_keys("campaignhour", "campaign")
+
+
+class AttributionHourlyRollup(OrganizationHourTotal):
+    campaign = _hour_campaign_field()
+    amount_sum = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = _hour_keys("attrhour", "campaign")
+
+
+class CampaignLeadHourlyRollup(OrganizationHourTotal):
+    campaign = _hour_campaign_field()
+    leads = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = _hour_keys("campleadhour", "campaign")
+
+
+class CampaignLeadSet(models.Model):
+    """The leads a campaign touched (a touchpoint of the lead with the campaign) before the end
+    of `through_day`, as a stored id set (core.stats.idsets): the distinct leads touched by
+    any of several campaigns are then a union of their sets plus the touchpoints since, not a
+    COUNT(DISTINCT) over all their touchpoints (docs/statistics.md, "Id sets"). Rebuilt with
+    the insights family's days for every campaign touched in or after the rebuilt days."""
+
+    organization = _organization_field()
+    campaign = _hour_campaign_field()
+    through_day = models.DateField()
+    size = models.PositiveIntegerField(default=0)
+    leads = models.BinaryField()
+
+    objects = OrgManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "campaign"], name="campleadset_key")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.campaign_id}: {self.size} leads through {self.through_day}"
+
+
 class GoalMetric(models.TextChoices):
     REVENUE = "revenue", "Revenue"
     CONVERSIONS = "conversions", "Conversions"

@@ -11,18 +11,81 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.cache import org_data_changed
-from core.stats.rollups import rollups_rebuild
+from core.stats.idsets import idset_pack
+from core.stats.rollups import hours_rebuild, rollups_rebuild
+from core.timeranges import day_window
 from crm.audit import audit_record
-from crm.models import Member, Organization
-from insights.models import OrganizationGoal, SavedView
+from crm.models import Member, Organization, Touchpoint
+from insights.models import CampaignLeadDailyRollup, CampaignLeadSet, OrganizationGoal, SavedView
 from insights.selectors import SPECS
 
 logger = logging.getLogger(__name__)
 
 
 def insights_rollups_rebuild(*, organization: Organization, first_day: dt.date, last_day: dt.date) -> int:
-    """Replace every insights rollup row of [first_day, last_day] (the family's rebuild)."""
-    return rollups_rebuild(organization=organization, specs=SPECS, first_day=first_day, last_day=last_day)
+    """Replace every insights rollup row of [first_day, last_day] and the campaigns' lead sets
+    those days change (the family's rebuild), in one transaction."""
+    with transaction.atomic():
+        # Before the rollups: the first-touch rows about to be replaced name the campaigns
+        # whose touchpoints of those days may have gone.
+        sets = campaign_lead_sets_rebuild(organization=organization, first_day=first_day, last_day=last_day)
+        return sets + rollups_rebuild(
+            organization=organization, specs=SPECS, first_day=first_day, last_day=last_day
+        )
+
+
+def campaign_lead_sets_rebuild(*, organization: Organization, first_day: dt.date, last_day: dt.date) -> int:
+    """Rewrite the lead set (through `last_day`) of every campaign touched on or after
+    `first_day`, or that had a first touch on those days before (a touchpoint since deleted or
+    moved); returns the sets written. A campaign with neither kept no touchpoint in the days
+    since its set was written, so its set is still the same."""
+    window = day_window(first_day, last_day, organization.tz)
+    touches = Touchpoint.objects.for_org(organization).filter(
+        campaign_id__isnull=False, lead_id__isnull=False
+    )
+    campaigns = set(
+        touches.filter(occurred_at__gte=window.start).values_list("campaign_id", flat=True).distinct()
+    )
+    campaigns |= set(
+        CampaignLeadDailyRollup.objects.for_org(organization)
+        .filter(day__gte=first_day)
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    )
+    if not campaigns:
+        return 0
+    pairs = (
+        touches.filter(campaign_id__in=campaigns, occurred_at__lt=window.end)
+        .values_list("campaign_id", "lead_id")
+        .distinct()
+        .order_by()
+    )
+    leads: dict[int, list[int]] = {campaign: [] for campaign in campaigns}
+    for campaign, lead in pairs.iterator(chunk_size=20_000):
+        leads[campaign].append(lead)
+    CampaignLeadSet.objects.for_org(organization).filter(campaign_id__in=campaigns).delete()
+    packed = {campaign: idset_pack(ids) for campaign, ids in leads.items() if ids}
+    CampaignLeadSet.objects.bulk_create(
+        CampaignLeadSet(
+            organization=organization,
+            campaign_id=campaign,
+            through_day=last_day,
+            size=len(set(leads[campaign])),
+            leads=blob,
+        )
+        for campaign, blob in packed.items()
+    )
+    return len(packed)
+
+
+def insights_hours_rebuild(
+    *, organization: Organization, first_day: dt.date, last_day: dt.date, until: dt.datetime
+) -> int:
+    """Replace the insights hour-level rows of [first_day, last_day] with the raw rows before
+    `until` (the family's intraday refresh)."""
+    return hours_rebuild(
+        organization=organization, specs=SPECS, first_day=first_day, last_day=last_day, until=until
+    )
 
 
 # --- organization goals and saved views ---------------------------------------------------

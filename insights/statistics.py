@@ -10,7 +10,7 @@ from crm.events import SALE_ATTRIBUTION
 from insights.bi.performance.selectors import STATISTICS_FAMILY as PERFORMANCE_FAMILY_NAME
 from insights.bi.performance.services import performance_metrics_rebuild
 from insights.selectors import STATISTICS_FAMILY, earliest_data_day
-from insights.services import insights_rollups_rebuild
+from insights.services import insights_hours_rebuild, insights_rollups_rebuild
 
 FAMILY_NAME = STATISTICS_FAMILY
 # A first fill of the performance series covers at most this many days: about 400 days,
@@ -27,6 +27,7 @@ FAMILY = Family(
         {"leads", "activities", "sales", "campaign_messages", "touchpoints", SALE_ATTRIBUTION}
     ),
     rebuild=insights_rollups_rebuild,
+    rebuild_hours=insights_hours_rebuild,
     earliest_day=earliest_data_day,
 )
 

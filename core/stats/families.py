@@ -31,6 +31,9 @@ class Family:
     # A first fill goes back at most this many days (up to yesterday), for a family whose
     # rows are too many to keep for the whole history; None: back to the first day with data.
     first_fill_days: int | None = None
+    # Replaces the hour-level rows of the local days [first_day, last_day] with those of the
+    # raw rows before `until` (core.stats.rollups.hours_rebuild); None: no hour levels.
+    rebuild_hours: Callable[..., int] | None = None
     # Work that follows a refresh of this family (e.g. recording goals achieved); quick,
     # or it queues its own task.
     after_refresh: Callable[..., None] | None = None

@@ -24,6 +24,19 @@ def trusted_through(state: FillState | None) -> dt.date | None:
     return state.filled_through
 
 
+def hours_trusted_until(state: FillState | None, tz: dt.tzinfo) -> dt.datetime | None:
+    """The instant before which the family's hour levels hold every raw row (window_totals'
+    `hours_until`): the end of the last trusted day, or later, up to the last intraday
+    refresh, while nothing is marked stale. None: no hour can be trusted."""
+    last = trusted_through(state)
+    if last is None:
+        return None
+    until = local_midnight(last + dt.timedelta(days=1), tz)
+    if state.dirty_from is None and state.hours_through is not None:
+        until = max(until, state.hours_through)
+    return until
+
+
 @dataclass(frozen=True)
 class WindowPlan:
     """Which local days of a window the rollups answer, and which ranges are computed live."""

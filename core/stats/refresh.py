@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.models import FillState
 from core.stats.families import Family, families, family_get
+from core.timeranges import hour_floor
 from crm.events import Ingested
 from crm.models import Organization
 
@@ -98,15 +99,62 @@ def _refresh(
     if first <= yesterday:
         statistics_rebuild(organization=organization, family=family, first_day=first, last_day=yesterday)
     filled_through = max(yesterday, state.filled_through) if state.filled_through else yesterday
+    # Today's hours too, so that clearing a stale mark of today leaves no stale hour behind.
+    hours_through = _hours_rebuild(
+        organization=organization, family=declared, after_day=filled_through, as_of=as_of
+    )
     cleared = FillState.objects.filter(pk=state.pk, version=version).update(
-        filled_through=filled_through, dirty_from=None, updated_at=timezone.now()
+        filled_through=filled_through, dirty_from=None, hours_through=hours_through, updated_at=timezone.now()
     )
     if not cleared:
         # Something was ingested meanwhile: keep its stale mark for the next run.
-        FillState.objects.filter(pk=state.pk).update(filled_through=filled_through, updated_at=timezone.now())
+        FillState.objects.filter(pk=state.pk).update(
+            filled_through=filled_through, hours_through=hours_through, updated_at=timezone.now()
+        )
     if declared.after_refresh is not None:
         declared.after_refresh(organization=organization, as_of=as_of)
     return (first, yesterday) if first <= yesterday else None
+
+
+def _hours_rebuild(
+    *, organization: Organization, family: Family, after_day: dt.date, as_of: dt.datetime
+) -> dt.datetime | None:
+    """Rebuild the family's hour-level rows of the local days after `after_day` up to today
+    from the raw rows before the last whole hour; returns that hour (None: no hour levels)."""
+    if family.rebuild_hours is None:
+        return None
+    until = hour_floor(as_of)
+    today = as_of.astimezone(organization.tz).date()
+    first = after_day + dt.timedelta(days=1)
+    if first <= today:
+        family.rebuild_hours(organization=organization, first_day=first, last_day=today, until=until)
+    return until
+
+
+def statistics_refresh_hours(
+    *, organization: Organization, family: str, as_of: dt.datetime
+) -> dt.datetime | None:
+    """The intraday refresh: bring the family's hour levels up to the last whole hour before
+    `as_of` for the days after the last filled one (today, and yesterday until the nightly
+    run), so a window's recent edge is read from hours, not raw rows. Does nothing while a
+    stale mark waits for the full refresh (which rebuilds those hours itself) or before the
+    first fill. Returns the new `hours_through`, or None."""
+    declared = family_get(family)
+    if declared.rebuild_hours is None:
+        return None
+    with transaction.atomic():
+        _refresh_lock(organization=organization, family=family)
+        state = FillState.objects.filter(organization=organization, family=family).first()
+        if state is None or state.filled_through is None or state.dirty_from is not None:
+            return None
+        version = state.version
+        until = _hours_rebuild(
+            organization=organization, family=declared, after_day=state.filled_through, as_of=as_of
+        )
+        # Only if nothing was ingested meanwhile (the stale mark then keeps the hours untrusted
+        # anyway; the full refresh it queued moves hours_through itself).
+        FillState.objects.filter(pk=state.pk, version=version).update(hours_through=until)
+    return until
 
 
 def statistics_mark_stale(event: Ingested) -> list[str]:

@@ -35,11 +35,11 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.db.models.functions import Coalesce, TruncDate, TruncHour, TruncMonth
 
 from core.dbstats import analyze
 from core.stats.fillstate import window_plan
-from core.timeranges import Window, add_months, day_window, month_start
+from core.timeranges import Window, add_months, day_window, hour_ceil, hour_floor, month_start
 from crm.models import Organization
 
 # A rebuild writing at least this many rows refreshes the planner statistics of the rollups.
@@ -48,9 +48,10 @@ ANALYZE_AFTER_ROWS = 100_000
 # (BENCHMARKS.md: "agent x day for ranges up to about 90 days and agent x month beyond"); a
 # shorter one holds at most two whole months, not worth a third query.
 MONTHS_AFTER_DAYS = 90
-# RollupSpec.period values: one row per local day, or per local month (stored in the `day`
-# column as the month's first day).
-DAY, MONTH = "day", "month"
+# RollupSpec.period values: one row per local day, per local month (stored in the `day`
+# column as the month's first day), or per UTC hour (an `hour` column next to the local
+# `day`, so the hour that holds a half-hour time zone's midnight has a row for each day).
+DAY, MONTH, HOUR = "day", "month", "hour"
 
 
 class Microseconds(Func):
@@ -119,12 +120,13 @@ class RollupSpec:
     # own raw rows, time column, key lookups and measures): e.g. an agent's leads by handling
     # day and sales by closing day in one agent x day row. `merge()` declares them.
     merged: tuple[RollupSpec, ...] = field(default=(), compare=False)
-    # DAY: one row per local day; MONTH: one row per local month (a level, see `level`).
+    # DAY: one row per local day; MONTH: per local month; HOUR: per UTC hour (see `level`).
     period: str = DAY
 
     def level(self, *, name: str, model: type, keys: tuple[str, ...], period: str = DAY) -> RollupSpec:
-        """A coarser level of this spec keeping only `keys` (and with period=MONTH one row per
-        local month instead of per day), rebuilt from this spec's rows."""
+        """A coarser level of this spec keeping only `keys`: with period=MONTH one row per
+        local month, rebuilt from this spec's day rows; with period=HOUR one row per UTC hour
+        (and local day), finer in time, so rebuilt from the raw rows."""
 
         def narrowed(source: RollupSpec) -> RollupSpec:
             return replace(
@@ -135,7 +137,7 @@ class RollupSpec:
                 text_keys=tuple(k for k in source.text_keys if k in keys),
                 coarser=(),
                 merged=(),
-                rebuilt_from=self,
+                rebuilt_from=None if period == HOUR else self,
                 period=period,
             )
 
@@ -162,13 +164,14 @@ class RollupSpec:
         return {name: m for source in self.sources() for name, m in source.measures.items()}
 
     def levels(self) -> tuple[RollupSpec, ...]:
-        """This spec and its coarser levels, in rebuild order: finest first, and the month
-        levels after the day levels they are rebuilt from."""
+        """This spec and its coarser levels, in rebuild order: finest first, the month levels
+        after the day levels they are rebuilt from, then the hour levels (from the raw rows)."""
         coarser = tuple(reversed(self.coarser))
         return (
             self,
             *(level for level in coarser if level.period == DAY),
             *(level for level in coarser if level.period == MONTH),
+            *(level for level in coarser if level.period == HOUR),
         )
 
 
@@ -200,6 +203,34 @@ def month_level(spec: RollupSpec, *, needed: set[str]) -> RollupSpec | None:
         if level.period == MONTH and needed <= set(level.keys):
             return level
     return None
+
+
+def hour_level(spec: RollupSpec, *, needed: set[str]) -> RollupSpec | None:
+    """The coarsest hour level of `spec` that has every key column in `needed`, if any."""
+    for level in spec.coarser:
+        if level.period == HOUR and needed <= set(level.keys):
+            return level
+    return None
+
+
+def hour_split(
+    ranges: tuple[tuple[dt.datetime, dt.datetime], ...], *, until: dt.datetime
+) -> tuple[list[tuple[dt.datetime, dt.datetime]], list[tuple[dt.datetime, dt.datetime]]]:
+    """Live ranges as (ranges still live, hour spans): the whole UTC hours inside each range
+    that end by `until` (the hour level is valid before it) are read from the hour level;
+    the minutes before the first of them and after the last stay live."""
+    live, hours = [], []
+    for start, end in ranges:
+        first, last = hour_ceil(start), hour_floor(min(end, until))
+        if first >= last:
+            live.append((start, end))
+            continue
+        hours.append((first, last))
+        if start < first:
+            live.append((start, first))
+        if last < end:
+            live.append((last, end))
+    return live, hours
 
 
 def month_split(
@@ -373,19 +404,24 @@ def window_totals(
     filters: KeyFilter,
     trusted_last_day: dt.date | None,
     group_by: str | None = None,
+    hours_until: dt.datetime | None = None,
 ) -> dict[str, Grouped]:
     """{part: {group (None without group_by): {measure: total}}} in at most two queries (plus
-    one when a month level answers whole months, plus one per merged source).
+    one when a month level answers whole months, one when an hour level answers whole hours,
+    one per merged source).
 
     A measure with nothing to count is absent (read it with .get(measure, 0)). The rollup
     days are read from the coarsest level of `spec` that has the key columns the filters,
     the grouping and the parts' `where` need; the whole months of a part whose trusted days
-    span more than MONTHS_AFTER_DAYS from its month level, when it has one.
+    span more than MONTHS_AFTER_DAYS from its month level, when it has one; and the whole
+    hours of the rest that end by `hours_until` (fillstate.hours_trusted_until) from its
+    hour level, when it has one.
     """
     needed = filters.columns() | ({group_by} if group_by else set())
     for part in parts.values():
         needed |= q_columns(part.where)
     months = month_level(spec, needed=needed)
+    hours = hour_level(spec, needed=needed) if hours_until is not None else None
     spec = coarser_level(spec, needed=needed)
     plans = {
         name: window_plan(p.window, tz=organization.tz, trusted_last_day=trusted_last_day)
@@ -394,6 +430,7 @@ def window_totals(
     out: dict[str, Grouped] = {name: {} for name in parts}
     daily = _rollup_read(spec)
     monthly = _rollup_read(months) if months is not None else None
+    hourly = _rollup_read(hours) if hours is not None else None
     live = [_Read({m: d.build for m, d in source.measures.items()}) for source in spec.sources()]
     for name, plan in plans.items():
         where = parts[name].where
@@ -408,17 +445,28 @@ def window_totals(
             if day_spans:
                 rows, spans = _day_spans(day_spans)
                 daily.add(name, rows, where, spans)
-        if plan.live_ranges:
+        live_ranges = list(plan.live_ranges)
+        if hourly is not None and live_ranges:
+            live_ranges, hour_spans = hour_split(plan.live_ranges, until=hours_until)
+            if hour_spans:
+                rows = Q()
+                for start, end in hour_spans:
+                    rows |= Q(hour__gte=start, hour__lt=end)
+                hourly.add(name, rows, where, hour_spans)
+        if live_ranges:
             for read, source in zip(live, spec.sources(), strict=True):
                 rows = Q()
-                for start, end in plan.live_ranges:
+                for start, end in live_ranges:
                     rows |= _in_window(source, start, end)
-                read.add(name, rows, where, list(plan.live_ranges))
+                read.add(name, rows, where, live_ranges)
     rollup_rows = spec.model.objects.for_org(organization).filter(filters.rollup_q(spec))
     daily.collect(rollup_rows, group_by, out)
     if monthly is not None:
         month_rows = months.model.objects.for_org(organization).filter(filters.rollup_q(months))
         monthly.collect(month_rows, group_by, out)
+    if hourly is not None:
+        hour_rows = hours.model.objects.for_org(organization).filter(filters.rollup_q(hours))
+        hourly.collect(hour_rows, group_by, out)
     for read, source in zip(live, spec.sources(), strict=True):
         raw_rows = source.raw(organization).filter(filters.raw_q(source))
         read.collect(raw_rows, source.keys[group_by] if group_by else None, out)
@@ -450,21 +498,37 @@ def raw_totals(
 # --- writing: the rebuild of a span of days ----------------------------------------------
 
 
-def _grouped(*, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date):
-    """One GROUP BY over the raw rows of the local days [first_day, last_day]."""
+def _buckets(spec: RollupSpec) -> tuple[str, ...]:
+    """The time columns of a level's rows (as named in the SELECT of a rebuild)."""
+    return ("rollup_day", "rollup_hour") if spec.period == HOUR else ("rollup_day",)
+
+
+def _grouped(
+    *,
+    organization: Organization,
+    spec: RollupSpec,
+    first_day: dt.date,
+    last_day: dt.date,
+    until: dt.datetime | None = None,
+):
+    """One GROUP BY over the raw rows of the local days [first_day, last_day] (before
+    `until`, when given: today's hours up to the last whole one)."""
     window = day_window(first_day, last_day, organization.tz)
+    end = window.end if until is None else min(window.end, until)
     keys = {
         column: Coalesce(lookup, Value("")) if column in spec.text_keys else F(lookup)
         for column, lookup in spec.keys.items()
     }
+    buckets = {"rollup_day": TruncDate(spec.time_field, tzinfo=organization.tz)}
+    if spec.period == HOUR:
+        # UTC hours: every time zone's local midnight starts one (or splits one, which the
+        # local day then tells apart), whatever its offset or daylight saving.
+        buckets["rollup_hour"] = TruncHour(spec.time_field, tzinfo=dt.UTC)
     return (
         spec.raw(organization)
-        .filter(_in_window(spec, window.start, window.end))
-        .annotate(
-            rollup_day=TruncDate(spec.time_field, tzinfo=organization.tz),
-            **{f"k_{c}": e for c, e in keys.items()},
-        )
-        .values("rollup_day", *(f"k_{c}" for c in keys))
+        .filter(_in_window(spec, window.start, end))
+        .annotate(**buckets, **{f"k_{c}": e for c, e in keys.items()})
+        .values(*buckets, *(f"k_{c}" for c in keys))
         .annotate(**{m: d.build() for m, d in spec.measures.items()})
         .order_by()
     )
@@ -491,21 +555,30 @@ def _regrouped(*, organization: Organization, spec: RollupSpec, first_day: dt.da
 
 
 def _select_grouped(
-    *, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date
+    *,
+    organization: Organization,
+    spec: RollupSpec,
+    first_day: dt.date,
+    last_day: dt.date,
+    until: dt.datetime | None = None,
 ) -> tuple[str, tuple]:
     """The SELECT of (rollup_day, k_<key>..., <measure>...) rows for the table of `spec`: a
     level's regrouping, one source's GROUP BY, or the sum of its merged sources' GROUP BYs
     (a UNION ALL, each source's missing measures 0, summed per day and key)."""
     qn = connection.ops.quote_name
-    if spec.rebuilt_from is not None or not spec.merged:
-        grouping = _regrouped if spec.rebuilt_from is not None else _grouped
-        query = grouping(organization=organization, spec=spec, first_day=first_day, last_day=last_day).query
+    if spec.rebuilt_from is not None:
+        query = _regrouped(organization=organization, spec=spec, first_day=first_day, last_day=last_day).query
         return query.sql_with_params()
-    keys = [qn("rollup_day"), *(qn(f"k_{c}") for c in spec.keys)]
+    if not spec.merged:
+        query = _grouped(
+            organization=organization, spec=spec, first_day=first_day, last_day=last_day, until=until
+        ).query
+        return query.sql_with_params()
+    keys = [*(qn(b) for b in _buckets(spec)), *(qn(f"k_{c}") for c in spec.keys)]
     branches, params = [], []
     for source in spec.sources():
         sql, source_params = _grouped(
-            organization=organization, spec=source, first_day=first_day, last_day=last_day
+            organization=organization, spec=source, first_day=first_day, last_day=last_day, until=until
         ).query.sql_with_params()
         measures = [
             f"g.{qn(m)} AS {qn(m)}" if m in source.measures else f"0 AS {qn(m)}" for m in spec.all_measures()
@@ -521,19 +594,26 @@ def _select_grouped(
 
 
 def _insert_grouped(
-    *, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date
+    *,
+    organization: Organization,
+    spec: RollupSpec,
+    first_day: dt.date,
+    last_day: dt.date,
+    until: dt.datetime | None = None,
 ) -> int:
     """INSERT ... SELECT of the GROUP BY: the rows never pass through Python, so a full
     rebuild runs at the database's speed with flat memory (docs/performance.md, B4)."""
     sql, params = _select_grouped(
-        organization=organization, spec=spec, first_day=first_day, last_day=last_day
+        organization=organization, spec=spec, first_day=first_day, last_day=last_day, until=until
     )
     qn = connection.ops.quote_name
     measures = spec.all_measures()
-    columns = ["organization_id", "day", *spec.keys, *measures]
+    hour = ["hour"] if spec.period == HOUR else []
+    columns = ["organization_id", "day", *hour, *spec.keys, *measures]
     selected = [
         "%s",
         f"g.{qn('rollup_day')}",
+        *(f"g.{qn('rollup_hour')}" for _ in hour),
         *(f"g.{qn('k_' + c)}" for c in spec.keys),
         *(f"COALESCE(g.{qn(m)}, 0)" for m in measures),
     ]
@@ -562,11 +642,45 @@ def rollups_rebuild(
     written = 0
     with transaction.atomic():
         for spec in specs:
-            first = month_start(first_day) if spec.period == MONTH else first_day
-            spec.model.objects.for_org(organization).filter(day__gte=first, day__lte=last_day).delete()
+            _delete_days(organization=organization, spec=spec, first_day=first_day, last_day=last_day)
             written += _insert_grouped(
                 organization=organization, spec=spec, first_day=first_day, last_day=last_day
             )
     if written >= ANALYZE_AFTER_ROWS:
         _analyze_rollups(specs)
+    return written
+
+
+def _delete_days(
+    *, organization: Organization, spec: RollupSpec, first_day: dt.date, last_day: dt.date
+) -> None:
+    rows = spec.model.objects.for_org(organization)
+    first = month_start(first_day) if spec.period == MONTH else first_day
+    if spec.period == HOUR:
+        # By the hours too, which lead the hour level's key (an index range, not a scan);
+        # a local day lies within the UTC hours from its midnight's to the next one's.
+        window = day_window(first_day, last_day, organization.tz)
+        rows = rows.filter(hour__gte=hour_floor(window.start), hour__lt=window.end)
+    rows.filter(day__gte=first, day__lte=last_day).delete()
+
+
+def hours_rebuild(
+    *,
+    organization: Organization,
+    specs: Iterable[RollupSpec],
+    first_day: dt.date,
+    last_day: dt.date,
+    until: dt.datetime,
+) -> int:
+    """Replace the hour-level rows of the local days [first_day, last_day] with those of the
+    raw rows before `until` (a whole UTC hour: the intraday refresh of today's hours, and of
+    any day after the last filled one); returns the rows written. Idempotent."""
+    levels = tuple(level for spec in specs for level in spec.levels() if level.period == HOUR)
+    written = 0
+    with transaction.atomic():
+        for level in levels:
+            _delete_days(organization=organization, spec=level, first_day=first_day, last_day=last_day)
+            written += _insert_grouped(
+                organization=organization, spec=level, first_day=first_day, last_day=last_day, until=until
+            )
     return written

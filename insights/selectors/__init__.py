@@ -17,13 +17,21 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Sum
 
 from core.metrics import counted_currencies
 from core.models import FillState
-from core.stats.fillstate import WindowPlan, trusted_through, window_plan  # noqa: F401 - re-exported
+from core.stats.fillstate import (  # noqa: F401 - re-exported
+    WindowPlan,
+    hours_trusted_until,
+    trusted_through,
+    window_plan,
+)
 from core.stats.fillstate import fill_state as family_fill_state
+from core.stats.idsets import idset_union_size, idset_unpack
 from core.stats.rollups import (  # noqa: F401 - re-exported for the tab selectors
+    HOUR,
     Grouped,
     Measure,
     Part,
@@ -32,7 +40,7 @@ from core.stats.rollups import (  # noqa: F401 - re-exported for the tab selecto
     raw_totals,
     window_totals,
 )
-from core.timeranges import Window
+from core.timeranges import Window, local_midnight
 from crm.models import (
     Activity,
     ActivityType,
@@ -47,16 +55,24 @@ from crm.models import (
 )
 from insights.models import (
     AttributionDailyRollup,
+    AttributionHourlyRollup,
     CallDailyRollup,
     CallDailyTotal,
+    CallHourlyTotal,
     CampaignDailyRollup,
+    CampaignHourlyRollup,
     CampaignLeadDailyRollup,
+    CampaignLeadHourlyRollup,
+    CampaignLeadSet,
     LeadCloseDailyRollup,
     LeadCloseDailyTotal,
+    LeadCloseHourlyTotal,
     LeadDailyRollup,
     LeadDailyTotal,
+    LeadHourlyTotal,
     SaleDailyRollup,
     SaleDailyTotal,
+    SaleHourlyTotal,
 )
 
 CENT = Decimal("0.01")
@@ -231,12 +247,37 @@ CAMPAIGN_LEADS = RollupSpec(
 
 # The organization x day level of each dimension rollup (the rollup hierarchy): reads without
 # a region, product line, source or agent filter or grouping take it (core.stats.rollups).
-LEADS = LEADS.with_levels(LEADS.level(name="leads_total", model=LeadDailyTotal, keys=()))
-LEAD_CLOSES = LEAD_CLOSES.with_levels(
-    LEAD_CLOSES.level(name="lead_closes_total", model=LeadCloseDailyTotal, keys=())
+# Their hour levels (organization x UTC hour; campaigns by campaign) answer the whole hours at
+# a window's edges without filters, so only minutes are computed live (docs/statistics.md).
+LEADS = LEADS.with_levels(
+    LEADS.level(name="leads_total", model=LeadDailyTotal, keys=()),
+    LEADS.level(name="leads_hours", model=LeadHourlyTotal, keys=(), period=HOUR),
 )
-CALLS = CALLS.with_levels(CALLS.level(name="calls_total", model=CallDailyTotal, keys=()))
-SALES = SALES.with_levels(SALES.level(name="sales_total", model=SaleDailyTotal, keys=("kind",)))
+LEAD_CLOSES = LEAD_CLOSES.with_levels(
+    LEAD_CLOSES.level(name="lead_closes_total", model=LeadCloseDailyTotal, keys=()),
+    LEAD_CLOSES.level(name="lead_closes_hours", model=LeadCloseHourlyTotal, keys=(), period=HOUR),
+)
+CALLS = CALLS.with_levels(
+    CALLS.level(name="calls_total", model=CallDailyTotal, keys=()),
+    CALLS.level(name="calls_hours", model=CallHourlyTotal, keys=(), period=HOUR),
+)
+SALES = SALES.with_levels(
+    SALES.level(name="sales_total", model=SaleDailyTotal, keys=("kind",)),
+    SALES.level(name="sales_hours", model=SaleHourlyTotal, keys=("kind",), period=HOUR),
+)
+CAMPAIGNS = CAMPAIGNS.with_levels(
+    CAMPAIGNS.level(name="campaign_hours", model=CampaignHourlyRollup, keys=("campaign_id",), period=HOUR)
+)
+ATTRIBUTION = ATTRIBUTION.with_levels(
+    ATTRIBUTION.level(
+        name="attribution_hours", model=AttributionHourlyRollup, keys=("campaign_id",), period=HOUR
+    )
+)
+CAMPAIGN_LEADS = CAMPAIGN_LEADS.with_levels(
+    CAMPAIGN_LEADS.level(
+        name="campaign_lead_hours", model=CampaignLeadHourlyRollup, keys=("campaign_id",), period=HOUR
+    )
+)
 
 SPECS: tuple[RollupSpec, ...] = (LEADS, LEAD_CLOSES, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
 # The statistics engine's family these rollups make up (insights/statistics.py).
@@ -277,6 +318,13 @@ def fill_state(organization: Organization) -> FillState | None:
     return family_fill_state(organization, STATISTICS_FAMILY)
 
 
+def trust(organization: Organization) -> tuple[dt.date | None, dt.datetime | None]:
+    """The last trusted rollup day and the instant the hour levels are trusted until
+    (window_totals' `trusted_last_day` and `hours_until`), from one read of the fill state."""
+    state = fill_state(organization)
+    return trusted_through(state), hours_trusted_until(state, organization.tz)
+
+
 # --- window totals ------------------------------------------------------------------------
 
 
@@ -305,6 +353,7 @@ def pipeline_values(
     filters: Filters,
     moments: dict[str, dt.datetime],
     trusted_last_day: dt.date | None,
+    hours_until: dt.datetime | None = None,
 ) -> dict[str, Decimal]:
     """Sum of estimated_value of the leads open at each moment (created before it, neither
     converted nor lost by then): what entered the pipeline before the moment minus what left
@@ -318,6 +367,7 @@ def pipeline_values(
             parts=parts,
             filters=filters,
             trusted_last_day=trusted_last_day,
+            hours_until=hours_until,
         )
         for spec, measure in ((LEADS, "pipeline_in"), (LEAD_CLOSES, "pipeline_out"))
     }
@@ -344,7 +394,9 @@ def campaigns_by_id(*, organization: Organization, ids: set[int]) -> dict[int, d
 ALL_TIME = Window(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2101, 1, 1, tzinfo=dt.UTC))
 
 
-def campaign_leads_touched(*, organization: Organization, trusted_last_day: dt.date | None) -> dict[int, int]:
+def campaign_leads_touched(
+    *, organization: Organization, trusted_last_day: dt.date | None, hours_until: dt.datetime | None = None
+) -> dict[int, int]:
     """Leads whose touchpoints (at any time) include each campaign: the first-touch rollup
     days plus the live rest, two queries."""
     totals = window_totals(
@@ -354,24 +406,40 @@ def campaign_leads_touched(*, organization: Organization, trusted_last_day: dt.d
         filters=Filters(),
         trusted_last_day=trusted_last_day,
         group_by="campaign_id",
+        hours_until=hours_until,
     )
     return {cid: t.get("leads", 0) for cid, t in totals["all"].items()}
 
 
-def distinct_leads_touched(*, organization: Organization, sets: dict[str, set[int]]) -> dict[str, int]:
-    """The distinct leads touched by each set of campaigns (a lead touched by two campaigns of
-    a set counts once in its total cost per lead): one query, live."""
+def distinct_leads_touched(
+    *, organization: Organization, sets: dict[str, set[int]], trusted_last_day: dt.date | None = None
+) -> dict[str, int]:
+    """The distinct leads touched (at any time) by each set of campaigns: a lead touched by two
+    campaigns of a set counts once in its total cost per lead. The stored lead set of each
+    campaign whose set ends by the last trusted day (CampaignLeadSet), united with the leads
+    of the touchpoints since; a campaign without such a set counts from all its touchpoints.
+    Two queries (one without a trusted day), whatever the number of touchpoints."""
     every = set().union(*sets.values())
-    touched = Touchpoint.objects.filter(
-        organization_id=organization.pk, campaign_id__in=every, lead_id__isnull=False
-    )
-    totals = touched.aggregate(
-        **{
-            f"s_{n}": Count("lead_id", distinct=True, filter=Q(campaign_id__in=ids))
-            for n, ids in sets.items()
-        }
-    )
-    return {name: totals[f"s_{name}"] for name in sets}
+    touches = Touchpoint.objects.for_org(organization).filter(campaign_id__in=every, lead_id__isnull=False)
+    stored: dict[int, np.ndarray] = {}
+    if trusted_last_day is not None:
+        rows = CampaignLeadSet.objects.for_org(organization).filter(
+            campaign_id__in=every, through_day__lte=trusted_last_day
+        )
+        stored = {campaign: idset_unpack(blob) for campaign, blob in rows.values_list("campaign_id", "leads")}
+        since = local_midnight(trusted_last_day + dt.timedelta(days=1), organization.tz)
+        # a campaign without a stored set has no touchpoint before `since` (its set would
+        # exist, empty sets excepted) or a set newer than the trusted days: all its touches
+        touches = touches.filter(Q(occurred_at__gte=since) | ~Q(campaign_id__in=set(stored)))
+    live: dict[int, list[int]] = {}
+    for campaign, lead in touches.values_list("campaign_id", "lead_id").distinct().order_by():
+        live.setdefault(campaign, []).append(lead)
+    return {
+        name: idset_union_size(
+            (stored[c] for c in ids if c in stored), (lead for c in ids for lead in live.get(c, ()))
+        )
+        for name, ids in sets.items()
+    }
 
 
 # --- filter values ------------------------------------------------------------------------

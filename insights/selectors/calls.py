@@ -36,13 +36,14 @@ def call_totals(
     *, organization: Organization, window: Window, previous: Window, filters: Filters
 ) -> CallTotals:
     """Rollup days + live rest of both windows: the fill state, then at most two queries."""
-    trusted = selectors.trusted_through(selectors.fill_state(organization))
+    trusted, hours = selectors.trust(organization)
     grouped = selectors.window_totals(
         organization=organization,
         spec=CALLS,
         parts={"current": Part(window), "previous": Part(previous)},
         filters=filters,
         trusted_last_day=trusted,
+        hours_until=hours,
     )
     return CallTotals(current=grouped["current"].get(None, {}), previous=grouped["previous"].get(None, {}))
 

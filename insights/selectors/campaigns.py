@@ -24,9 +24,13 @@ SendTimeCounts = dict[tuple[int, int], dict[str, int]]
 
 
 def campaign_counts(
-    *, organization: Organization, windows: dict[str, Window], trusted_last_day: dt.date | None
+    *,
+    organization: Organization,
+    windows: dict[str, Window],
+    trusted_last_day: dt.date | None,
+    hours_until: dt.datetime | None = None,
 ) -> dict[str, Grouped]:
-    """{window name: {campaign id: {measure: count}}}: messages sent in each window (<= 2 queries)."""
+    """{window name: {campaign id: {measure: count}}}: messages sent in each window (<= 3 queries)."""
     return window_totals(
         organization=organization,
         spec=CAMPAIGNS,
@@ -34,6 +38,7 @@ def campaign_counts(
         filters=Filters(),
         trusted_last_day=trusted_last_day,
         group_by="campaign_id",
+        hours_until=hours_until,
     )
 
 

@@ -51,19 +51,21 @@ def kpi_totals(
 ) -> LeadTotals:
     """The same reads as the overview's leads block: the fill state, rollup days + live rest
     of both windows (at most two queries), the pipeline at both ends (at most four)."""
-    trusted = selectors.trusted_through(selectors.fill_state(organization))
+    trusted, hours = selectors.trust(organization)
     grouped = selectors.window_totals(
         organization=organization,
         spec=LEADS,
         parts={"current": Part(window), "previous": Part(previous)},
         filters=filters,
         trusted_last_day=trusted,
+        hours_until=hours,
     )
     pipeline = selectors.pipeline_values(
         organization=organization,
         filters=filters,
         moments={"current": window.end, "previous": previous.end},
         trusted_last_day=trusted,
+        hours_until=hours,
     )
     return LeadTotals(
         current=grouped["current"].get(None, {}),

@@ -26,7 +26,7 @@ def today_windows(organization: Organization, as_of: dt.datetime) -> dict[str, W
 def today_totals(*, organization: Organization, filters: Filters, as_of: dt.datetime) -> dict[str, dict]:
     """{spec name: {"today": totals, "yesterday": totals}}: one live query per table."""
     windows = today_windows(organization, as_of)
-    trusted = selectors.trusted_through(selectors.fill_state(organization))
+    trusted, hours = selectors.trust(organization)
     out = {}
     for spec in (CALLS, LEADS, SALES, CAMPAIGNS):
         grouped = selectors.window_totals(
@@ -35,6 +35,7 @@ def today_totals(*, organization: Organization, filters: Filters, as_of: dt.date
             parts={name: Part(w) for name, w in windows.items()},
             filters=filters,
             trusted_last_day=trusted,
+            hours_until=hours,
         )
         out[spec.name] = {name: grouped[name].get(None, {}) for name in windows}
     return out
@@ -57,12 +58,17 @@ def goals_for_month(*, organization: Organization, month: dt.date) -> list[Organ
 def month_actuals(*, organization: Organization, window: Window) -> dict[str, object]:
     """Organization-wide month-to-date calls, revenue and conversions (the goals' figures):
     rollup days plus the live rest for calls and revenue, one query for conversions."""
-    trusted = selectors.trusted_through(selectors.fill_state(organization))
+    trusted, hours = selectors.trust(organization)
     parts = {"month": Part(window)}
 
     def total(spec, measure):
         grouped = selectors.window_totals(
-            organization=organization, spec=spec, parts=parts, filters=Filters(), trusted_last_day=trusted
+            organization=organization,
+            spec=spec,
+            parts=parts,
+            filters=Filters(),
+            trusted_last_day=trusted,
+            hours_until=hours,
         )
         return grouped["month"].get(None, {}).get(measure, 0)
 

@@ -47,6 +47,7 @@ def sales_totals(
     filters: Filters,
     trusted_last_day: dt.date | None,
     group_by: str | None = None,
+    hours_until: dt.datetime | None = None,
 ) -> dict[str, Grouped]:
     return selectors.window_totals(
         organization=organization,
@@ -55,6 +56,7 @@ def sales_totals(
         filters=filters,
         trusted_last_day=trusted_last_day,
         group_by=group_by,
+        hours_until=hours_until,
     )
 
 

@@ -14,6 +14,7 @@ EXPECTED = {
     # name: (task, minute, hour), all in UTC
     "nightly contact snapshot": ("crm.snapshot_contacts_all", "30", "0"),
     "nightly statistics": ("core.refresh_statistics_all", "15", "1"),
+    "statistics hours every 5 minutes": ("core.refresh_statistics_hours_all", "*/5", "*"),
     "agent rankings every 15 minutes": ("agents.refresh_rankings_all", "*/15", "*"),
     "nightly business insights": ("insights.bi_refresh_all", "15", "2"),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import zoneinfo
 
 import pytest
 from django.core.cache import cache
@@ -21,9 +22,9 @@ from core import tasks
 from core.models import FillState
 from core.stats import families as registry
 from core.stats.families import Family, families, family_get, family_register
-from core.stats.fillstate import trusted_through, window_plan
+from core.stats.fillstate import hours_trusted_until, trusted_through, window_plan
 from core.stats.refresh import statistics_mark_stale, statistics_refresh
-from core.stats.rollups import coarser_level, q_columns
+from core.stats.rollups import HOUR, coarser_level, hour_level, hour_split, q_columns
 from core.timeranges import Window
 from crm.events import Ingested
 from tests.conftest import require_service
@@ -271,14 +272,21 @@ def test_q_columns_names_every_column_a_where_uses():
 def test_the_coarsest_level_with_the_needed_keys_answers():
     from insights.selectors import SALES
 
-    (total,) = SALES.coarser
+    total, hours = SALES.coarser
     assert coarser_level(SALES, needed=set()) is total
     assert coarser_level(SALES, needed={"kind"}) is total
     assert coarser_level(SALES, needed={"kind", "region"}) is SALES
     assert coarser_level(SALES, needed={"agent_id"}) is SALES
-    # the levels are rebuilt finest first, each from the finer rows
-    assert SALES.levels() == (SALES, total)
+    # the hour level answers the same reads' whole hours, never a day read
+    assert hour_level(SALES, needed={"kind"}) is hours
+    assert hour_level(SALES, needed={"region"}) is None
+    assert hours.period == HOUR
+    assert hours.keys == {"kind": "kind"}
+    # the levels are rebuilt finest first, each day level from the finer rows, the hours
+    # (finer in time) from the raw rows
+    assert SALES.levels() == (SALES, total, hours)
     assert total.rebuilt_from.model is SALES.model
+    assert hours.rebuilt_from is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -320,3 +328,61 @@ def test_a_second_refresh_of_the_family_waits_for_the_running_one(org_a, recorde
     worker.join(30)
     assert done.is_set()
     assert recorder.spans == [(dt.date(2026, 10, 1), YESTERDAY)]
+
+
+def _utc(hour: int, minute: int = 0, day: int = 22) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=dt.UTC)
+
+
+def test_hour_split_reads_the_whole_hours_that_end_by_until():
+    # whole hours inside, the minutes either side live
+    assert hour_split(((_utc(8, 20), _utc(13, 40)),), until=_utc(12)) == (
+        [(_utc(8, 20), _utc(9)), (_utc(12), _utc(13, 40))],
+        [(_utc(9), _utc(12))],
+    )
+    # no whole hour inside: all live
+    assert hour_split(((_utc(8, 20), _utc(9, 40)),), until=_utc(12)) == ([(_utc(8, 20), _utc(9, 40))], [])
+    # aligned on hours: nothing live
+    assert hour_split(((_utc(8), _utc(10)),), until=_utc(12)) == ([], [(_utc(8), _utc(10))])
+    # the hours are trusted only before `until`
+    assert hour_split(((_utc(8), _utc(10)),), until=_utc(7)) == ([(_utc(8), _utc(10))], [])
+    # a half-hour time zone's midnight (18:30 UTC) starts inside an hour
+    assert hour_split(((_utc(18, 30, day=21), _utc(9, 30)),), until=_utc(9)) == (
+        [(_utc(18, 30, day=21), _utc(19, day=21)), (_utc(9), _utc(9, 30))],
+        [(_utc(19, day=21), _utc(9))],
+    )
+
+
+@pytest.mark.parametrize(
+    ("filled", "dirty", "hours", "expected"),
+    [
+        (None, None, None, None),
+        # the hours of the last intraday refresh
+        (dt.date(2026, 11, 21), None, _utc(9), _utc(9)),
+        # an intraday refresh older than the last filled day counts for nothing
+        (dt.date(2026, 11, 21), None, _utc(3, day=20), _utc(8)),
+        # stale today: up to local midnight only
+        (dt.date(2026, 11, 21), dt.date(2026, 11, 22), _utc(9), _utc(8)),
+        # stale from an older day: up to that day's midnight
+        (dt.date(2026, 11, 21), dt.date(2026, 11, 10), _utc(9), _utc(8, day=10)),
+    ],
+)
+def test_hours_are_trusted_up_to_the_last_intraday_refresh_unless_stale(filled, dirty, hours, expected):
+    tz = zoneinfo.ZoneInfo("America/Los_Angeles")  # midnight is 08:00 UTC in November
+    state = (
+        None if filled is None else FillState(filled_through=filled, dirty_from=dirty, hours_through=hours)
+    )
+    assert hours_trusted_until(state, tz) == expected
+
+
+def test_the_intraday_fan_out_is_one_task_per_organization_and_family_with_hours(org_a, org_b, monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        tasks.refresh_statistics_hours, "apply_async", lambda args, **options: queued.append((args, options))
+    )
+    assert tasks.refresh_statistics_hours_all("2026-11-22T09:30:00+00:00") == 2
+    assert sorted(args for args, _ in queued) == sorted(
+        (org.pk, "insights", "2026-11-22T09:30:00+00:00") for org in (org_a, org_b)
+    )
+    # a backlog never runs an old intraday refresh after the next one
+    assert all(options["expires"] <= 300 for _, options in queued)

@@ -13,12 +13,14 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import FillState
 from core.stats import rollups
-from core.stats.refresh import statistics_mark_stale, statistics_refresh
-from core.timeranges import day_window, parse_range
+from core.stats.idsets import idset_unpack
+from core.stats.refresh import statistics_mark_stale, statistics_refresh, statistics_refresh_hours
+from core.timeranges import Window, day_window, parse_range
 from crm.events import Ingested
 from crm.ingestion import ingest_records
 from crm.models import Campaign, Lead, Member, Role, Sale, SaleKind, Touchpoint
 from insights import selectors
+from insights.models import CampaignLeadSet
 from insights.selectors import (
     ATTRIBUTION,
     CALLS,
@@ -32,7 +34,7 @@ from insights.selectors import (
 )
 from insights.services import insights_rollups_rebuild
 from tests.conftest import require_service
-from tests.factories import OrganizationFactory
+from tests.factories import ActivityFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,14 +62,15 @@ def some_filters(org) -> list[Filters]:
 
 
 def rolled(org, spec, window, filters, *, where=None, group_by=None):
-    state = selectors.fill_state(org)
+    trusted, hours = selectors.trust(org)
     out = selectors.window_totals(
         organization=org,
         spec=spec,
         parts={"w": Part(window, where)},
         filters=filters,
-        trusted_last_day=selectors.trusted_through(state),
+        trusted_last_day=trusted,
         group_by=group_by,
+        hours_until=hours,
     )
     return out["w"]
 
@@ -326,7 +329,7 @@ def test_day_totals_are_the_sums_of_the_finer_rollups(generated_org):
     org = generated_org
     statistics_refresh(organization=org, family="insights", as_of=AS_OF)
     for spec in (LEADS, CALLS, SALES):
-        (level,) = spec.coarser
+        (level,) = (level for level in spec.coarser if level.period == rollups.DAY)
         keys = ["day", *level.keys]
         finer = {
             tuple(row[k] for k in keys): {m: row[m] for m in spec.measures}
@@ -408,3 +411,167 @@ def test_pipeline_from_flows_equals_the_open_leads(generated_org):
                 assert expected["now"] > 0
                 assert expected["200d ago"] > 0
     assert selectors.trusted_through(selectors.fill_state(org)) is not None
+
+
+def hour_level_of(spec):
+    (level,) = (level for level in spec.coarser if level.period == rollups.HOUR)
+    return level
+
+
+def by_day(model, org, measures, **lookups) -> dict:
+    rows = (
+        model.objects.for_org(org).filter(**lookups).values("day").annotate(**{m: Sum(m) for m in measures})
+    )
+    return {row["day"]: {m: row[m] for m in measures if row[m]} for row in rows}
+
+
+def test_hour_levels_add_up_to_the_days_and_stop_at_the_last_whole_hour(generated_org):
+    org = generated_org
+    # two calls ten minutes either side of a local midnight (18:30 UTC in Kolkata)
+    midnight = day_window(dt.date(2026, 11, 10), dt.date(2026, 11, 10), org.tz).start
+    for minutes in (-10, 10):
+        ActivityFactory(organization=org, occurred_at=midnight + dt.timedelta(minutes=minutes))
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    today = AS_OF.astimezone(org.tz).date()
+    last_hour = AS_OF.replace(minute=0)
+    for spec in SPECS:
+        hours = hour_level_of(spec)
+        measures = tuple(hours.all_measures())
+        # every finished day: its hour rows sum to its day rows (whatever the keys)
+        days = by_day(spec.model, org, measures, day__lt=today)
+        assert by_day(hours.model, org, measures, day__lt=today) == days, spec.name
+        assert len(days) > 10, spec.name
+        # today: up to the last whole hour before the refresh, exactly the raw rows
+        rows = hours.model.objects.for_org(org)
+        assert not rows.filter(hour__gte=last_hour).exists(), spec.name
+        today_window = Window(day_window(today, today, org.tz).start, last_hour)
+        raw = selectors.raw_totals(organization=org, spec=spec, window=today_window, filters=Filters())
+        assert by_day(hours.model, org, measures, day=today).get(today, {}) == normal(raw).get(None, {}), (
+            spec.name
+        )
+    calls = hour_level_of(CALLS).model.objects.for_org(org)
+    assert all(moment.minute == 0 for moment in calls.values_list("hour", flat=True))
+    if org.timezone == "Asia/Kolkata":
+        # local midnight is 18:30 UTC: the hour holding it has a row for each local day
+        split = calls.filter(hour=midnight - dt.timedelta(minutes=30))
+        assert sorted(split.values_list("day", flat=True)) == [dt.date(2026, 11, 9), dt.date(2026, 11, 10)]
+
+
+def test_a_window_s_edges_are_read_from_whole_hours(generated_org):
+    org = generated_org
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    window = parse_range("30d", as_of=AS_OF)
+    with CaptureQueriesContext(connection) as queries:
+        answer = rolled(org, CALLS, window, Filters())
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "insights_callhourlytotal" in sql
+    raw = selectors.raw_totals(organization=org, spec=CALLS, window=window, filters=Filters())
+    assert normal(answer) == normal(raw)
+    # a filter the hour level has no column for reads the edges live, with the same answer
+    region = some_filters(org)[1]
+    with CaptureQueriesContext(connection) as queries:
+        answer = rolled(org, CALLS, window, region)
+    assert "hourly" not in " ".join(q["sql"] for q in queries.captured_queries)
+    raw = selectors.raw_totals(organization=org, spec=CALLS, window=window, filters=region)
+    assert normal(answer) == normal(raw)
+
+
+def test_the_intraday_refresh_moves_the_trusted_hours_and_waits_out_a_stale_mark(generated_org):
+    org = generated_org
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    state = selectors.fill_state(org)
+    assert state.hours_through == AS_OF.replace(minute=0)
+    assert selectors.trust(org)[1] == AS_OF.replace(minute=0)
+    # when a call of 10:15 arrives, today is stale: the hours are trusted up to local midnight
+    # only, and answers count the call at once
+    at = AS_OF + dt.timedelta(minutes=45)
+    lead = Lead.objects.for_org(org).first()
+    ActivityFactory(organization=org, lead=lead, occurred_at=at, outcome="success", duration_seconds=60)
+    statistics_mark_stale(Ingested(org.pk, "activities", at, at, 1))
+    today = AS_OF.astimezone(org.tz).date()
+    assert selectors.trust(org)[1] == day_window(today, today, org.tz).start
+    window = Window(parse_range("7d", as_of=AS_OF).start, at + dt.timedelta(minutes=5))
+    raw = selectors.raw_totals(organization=org, spec=CALLS, window=window, filters=Filters())
+    assert normal(rolled(org, CALLS, window, Filters())) == normal(raw)
+    # the intraday refresh leaves a stale family to the full refresh
+    assert statistics_refresh_hours(organization=org, family="insights", as_of=at) is None
+    # the full refresh rebuilds today's hours too, and trusts them again
+    statistics_refresh(organization=org, family="insights", as_of=at + dt.timedelta(minutes=50))
+    assert selectors.trust(org)[1] == AS_OF.replace(hour=11, minute=0)
+    hours = hour_level_of(CALLS).model.objects.for_org(org)
+    assert hours.filter(hour=AS_OF.replace(hour=10, minute=0)).get().calls >= 1
+    assert normal(rolled(org, CALLS, window, Filters())) == normal(raw)
+    # with nothing stale, the intraday refresh moves the hours to the last whole one
+    moved = statistics_refresh_hours(
+        organization=org, family="insights", as_of=AS_OF.replace(hour=13, minute=7)
+    )
+    assert moved == AS_OF.replace(hour=13, minute=0) == selectors.fill_state(org).hours_through
+    window = parse_range("30d", as_of=AS_OF.replace(hour=13, minute=7))
+    raw = selectors.raw_totals(organization=org, spec=CALLS, window=window, filters=Filters())
+    assert normal(rolled(org, CALLS, window, Filters())) == normal(raw)
+
+
+def test_the_intraday_refresh_waits_for_a_first_fill(org_a):
+    assert statistics_refresh_hours(organization=org_a, family="insights", as_of=AS_OF) is None
+    assert selectors.trust(org_a) == (None, None)
+
+
+def direct_distinct(org, campaigns: set[int]) -> int:
+    return (
+        Touchpoint.objects.for_org(org)
+        .filter(campaign_id__in=campaigns, lead__isnull=False)
+        .aggregate(n=Count("lead_id", distinct=True))["n"]
+    )
+
+
+def test_distinct_leads_of_campaign_sets_from_stored_sets(generated_org):
+    org = generated_org
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    trusted = selectors.trusted_through(selectors.fill_state(org))
+    ids = sorted(Campaign.objects.for_org(org).values_list("id", flat=True))
+    sets = {"all": set(ids), "odd": set(ids[1::2]), "one": {ids[0]}, "none": {-1}}
+    expected = {name: direct_distinct(org, campaigns) for name, campaigns in sets.items()}
+    assert expected["all"] > expected["odd"] > 0
+    # every campaign's set is stored through the last filled day
+    stored = CampaignLeadSet.objects.for_org(org)
+    assert set(stored.values_list("through_day", flat=True)) == {trusted}
+    with CaptureQueriesContext(connection) as queries:
+        assert (
+            selectors.distinct_leads_touched(organization=org, sets=sets, trusted_last_day=trusted)
+            == expected
+        )
+    # the stored sets and the touchpoints since the last trusted day
+    assert len(queries.captured_queries) == 2
+    # without a trusted day: all live, the same numbers
+    assert selectors.distinct_leads_touched(organization=org, sets=sets) == expected
+
+
+def test_distinct_leads_stay_exact_when_touchpoints_change_before_a_rebuild(generated_org):
+    org = generated_org
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    campaign = Campaign.objects.for_org(org).order_by("id").first()
+    sets = {"one": {campaign.pk}}
+    touches = Touchpoint.objects.for_org(org).filter(campaign=campaign, lead__isnull=False)
+    before = direct_distinct(org, {campaign.pk})
+    # a lead's only touch with the campaign goes (the admin delete marks its day stale)
+    lead_id = (
+        touches.values("lead_id").annotate(n=Count("id")).filter(n=1).values_list("lead_id", flat=True)[0]
+    )
+    gone = touches.get(lead_id=lead_id)
+    gone.delete()
+    statistics_mark_stale(Ingested(org.pk, "touchpoints", gone.occurred_at, gone.occurred_at, 1))
+    # and a new lead is touched today
+    fresh = Lead.objects.for_org(org).exclude(touchpoint__campaign=campaign).first()
+    Touchpoint.objects.create(
+        organization=org, external_id="fresh", lead=fresh, campaign=campaign, channel="sms", occurred_at=AS_OF
+    )
+    trusted = selectors.trusted_through(selectors.fill_state(org))
+    got = selectors.distinct_leads_touched(organization=org, sets=sets, trusted_last_day=trusted)
+    assert got == {"one": before} == {"one": direct_distinct(org, {campaign.pk})}
+    # the refresh rewrites the campaign's set; the answer stays the same
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    trusted = selectors.trusted_through(selectors.fill_state(org))
+    stored = CampaignLeadSet.objects.for_org(org).get(campaign=campaign)
+    assert lead_id not in idset_unpack(stored.leads)
+    assert fresh.pk not in idset_unpack(stored.leads)  # touched today: after the set's last day
+    assert selectors.distinct_leads_touched(organization=org, sets=sets, trusted_last_day=trusted) == got

@@ -45,14 +45,17 @@ class _Blocks:
 
 
 def _blocks(organization: Organization, window: Window) -> _Blocks:
-    trusted = selectors.trusted_through(selectors.fill_state(organization))
+    trusted, hours = selectors.trust(organization)
     previous = window.previous()
     counted = reads.campaign_counts(
-        organization=organization, windows={"current": window, "previous": previous}, trusted_last_day=trusted
+        organization=organization,
+        windows={"current": window, "previous": previous},
+        trusted_last_day=trusted,
+        hours_until=hours,
     )
     # The overview's own computation, so the totals are exactly the overview's campaigns block.
     build, (sent_now, sent_before) = analytics.campaign_blocks(
-        organization, counted, window=window, previous=previous, trusted_last_day=trusted
+        organization, counted, window=window, previous=previous, trusted_last_day=trusted, hours_until=hours
     )
     current, before = build(True)
     # The exact blocks carry no per-campaign list: the rows come rounded, as the API shows them

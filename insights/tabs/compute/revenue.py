@@ -58,7 +58,12 @@ def _local_days(window: Window, tz: dt.tzinfo) -> tuple[dt.date, dt.date]:
 
 
 def revenue_kpis(
-    *, organization: Organization, window: Window, filters: Filters, trusted: dt.date | None
+    *,
+    organization: Organization,
+    window: Window,
+    filters: Filters,
+    trusted: dt.date | None,
+    hours_until: dt.datetime | None = None,
 ) -> KpiComparison:
     """The revenue KPIs of W and of the previous window, unrounded, and their changes (also
     the catalogue's compute of the `revenue.*` figures the tab shows). `trusted` is the last
@@ -77,6 +82,7 @@ def revenue_kpis(
         },
         filters=filters,
         trusted_last_day=trusted,
+        hours_until=hours_until,
     )
     t = {name: grouped.get(None, {}) for name, grouped in totals.items()}
     windows = {"current": window, "previous": previous}
@@ -217,8 +223,10 @@ def _deal_sizes(query: DashboardQuery) -> dict:
 def revenue_tab(query: DashboardQuery) -> RevenueTab:
     organization, window = query.organization, query.window
     period = period_of(query)
-    trusted = selectors.trusted_through(selectors.fill_state(organization))
-    kpis = revenue_kpis(organization=organization, window=window, filters=query.filters, trusted=trusted)
+    trusted, hours = selectors.trust(organization)
+    kpis = revenue_kpis(
+        organization=organization, window=window, filters=query.filters, trusted=trusted, hours_until=hours
+    )
     series, forecast = _series(query, period, trusted)
     breakdowns = {}
     for key, (column, row_key) in BREAKDOWN_COLUMNS.items():
@@ -228,6 +236,7 @@ def revenue_tab(query: DashboardQuery) -> RevenueTab:
             filters=query.filters,
             trusted_last_day=trusted,
             group_by=column,
+            hours_until=hours,
         )
         breakdowns[key] = calc.breakdown_rows(grouped["current"], total=kpis.current["total"], key=row_key)
     for row in breakdowns["kinds"]:
