@@ -121,3 +121,17 @@ def hour_ceil(moment: dt.datetime) -> dt.datetime:
     """The first start of a UTC hour at or after `moment`, in UTC."""
     floor = hour_floor(moment)
     return floor if floor == moment else floor + dt.timedelta(hours=1)
+
+
+def whole_hour_offsets(tz: dt.tzinfo, window: Window) -> bool:
+    """Whether the zone's offset from UTC is a whole number of hours all through the window,
+    so every UTC hour of it is one local hour (checked every week: no zone changes its offset
+    more often, and half-hour offsets last months)."""
+    moment = window.start
+    while True:
+        offset = moment.astimezone(tz).utcoffset()
+        if offset is None or offset.total_seconds() % 3600:
+            return False
+        if moment >= window.end:
+            return True
+        moment = min(moment + dt.timedelta(days=7), window.end)

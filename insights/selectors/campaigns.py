@@ -2,8 +2,8 @@
 messages have no region, product line, source or agent, so the dashboard filters never apply.
 
 Counts per campaign and per variant come from the campaign rollup (trusted days) plus the
-raw messages for the rest of the window, as every window total does; the send-time grid is
-live (the rollup has no hour).
+raw messages for the rest of the window, as every window total does; the send-time grid reads
+the campaign hour level where a UTC hour is one local hour.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
-from core.timeranges import Window
+from core.stats.rollups import hour_split
+from core.timeranges import Window, whole_hour_offsets
 from crm.models import Campaign, Organization
+from insights.models import CampaignHourlyRollup
 from insights.selectors import CAMPAIGNS, Filters, Grouped, Part, window_plan, window_totals
 
 # Counts keyed by (ISO weekday 1..7, local hour 0..23).
@@ -101,15 +103,52 @@ def variant_counts(
     return out
 
 
-def send_time_counts(*, organization: Organization, window: Window) -> SendTimeCounts:
-    """Messages sent in W by local ISO weekday and hour of `sent_at`: one grouped query."""
+def send_time_counts(
+    *, organization: Organization, window: Window, hours_until: dt.datetime | None = None
+) -> SendTimeCounts:
+    """Messages sent in W by local ISO weekday and hour of `sent_at`. Where the organization's
+    zone is a whole number of hours from UTC, a UTC hour is one local hour: the whole hours of
+    W before `hours_until` (fillstate.hours_trusted_until) are read from the campaign hour
+    level and only the rest from the raw messages (two queries); otherwise one raw query."""
     tz = organization.tz
-    rows = (
-        CAMPAIGNS.raw(organization)
-        .filter(sent_at__gte=window.start, sent_at__lt=window.end)
-        .annotate(weekday=ExtractIsoWeekDay("sent_at", tzinfo=tz), hour=ExtractHour("sent_at", tzinfo=tz))
-        .values("weekday", "hour")
-        .annotate(**{m: d.build() for m, d in CAMPAIGNS.measures.items()})
-        .order_by()
-    )
-    return {(row["weekday"], row["hour"]): {m: row[m] for m in CAMPAIGNS.measures} for row in rows}
+    measures = CAMPAIGNS.measures
+    out: SendTimeCounts = {}
+
+    def collect(rows: Iterable[dict]) -> None:
+        for row in rows:
+            target = out.setdefault((row["weekday"], row["hour_of_day"]), dict.fromkeys(measures, 0))
+            for m in measures:
+                target[m] += row[m] or 0
+
+    ranges = [(window.start, window.end)]
+    if hours_until is not None and whole_hour_offsets(tz, window):
+        ranges, spans = hour_split(tuple(ranges), until=hours_until)
+        if spans:
+            rows = Q()
+            for start, end in spans:
+                rows |= Q(hour__gte=start, hour__lt=end)
+            collect(
+                CampaignHourlyRollup.objects.for_org(organization)
+                .filter(rows)
+                .annotate(
+                    weekday=ExtractIsoWeekDay("hour", tzinfo=tz), hour_of_day=ExtractHour("hour", tzinfo=tz)
+                )
+                .values("weekday", "hour_of_day")
+                .annotate(**{m: Sum(m) for m in measures})
+                .order_by()
+            )
+    if ranges:
+        span = Q()
+        for start, end in ranges:
+            span |= Q(sent_at__gte=start, sent_at__lt=end)
+        collect(
+            CAMPAIGNS.raw(organization)
+            .filter(span)
+            .annotate(
+                weekday=ExtractIsoWeekDay("sent_at", tzinfo=tz), hour_of_day=ExtractHour("sent_at", tzinfo=tz)
+            )
+            .values("weekday", "hour_of_day")
+            .annotate(**{m: d.build() for m, d in measures.items()})
+            .order_by()
+        )
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ from core.models import FillState
 from core.stats import rollups
 from core.stats.idsets import idset_unpack
 from core.stats.refresh import statistics_mark_stale, statistics_refresh, statistics_refresh_hours
-from core.timeranges import Window, day_window, parse_range
+from core.timeranges import Window, day_window, parse_range, whole_hour_offsets
 from crm.events import Ingested
 from crm.ingestion import ingest_records
 from crm.models import Campaign, Lead, Member, Role, Sale, SaleKind, Touchpoint
@@ -32,6 +33,7 @@ from insights.selectors import (
     Filters,
     Part,
 )
+from insights.selectors.campaigns import send_time_counts
 from insights.services import insights_rollups_rebuild
 from tests.conftest import require_service
 from tests.factories import ActivityFactory, OrganizationFactory
@@ -575,3 +577,29 @@ def test_distinct_leads_stay_exact_when_touchpoints_change_before_a_rebuild(gene
     assert lead_id not in idset_unpack(stored.leads)
     assert fresh.pk not in idset_unpack(stored.leads)  # touched today: after the set's last day
     assert selectors.distinct_leads_touched(organization=org, sets=sets, trusted_last_day=trusted) == got
+
+
+def test_the_send_time_grid_reads_whole_hours_where_a_utc_hour_is_one_local_hour(generated_org):
+    org = generated_org
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    hours = selectors.trust(org)[1]
+    for label in ("7d", "1y"):
+        window = parse_range(label, as_of=AS_OF)
+        live = send_time_counts(organization=org, window=window)
+        with CaptureQueriesContext(connection) as queries:
+            assert send_time_counts(organization=org, window=window, hours_until=hours) == live
+        read_hours = any("insights_campaignhourlyrollup" in q["sql"] for q in queries.captured_queries)
+        # Los Angeles is whole hours from UTC; Kolkata's UTC hours straddle two local hours
+        assert read_hours is (org.timezone == "America/Los_Angeles")
+    assert sum(cell["sent"] for cell in live.values()) > 100  # the year's
+
+
+def test_whole_hour_offsets():
+    window = parse_range("1y", as_of=AS_OF)
+    assert whole_hour_offsets(zoneinfo.ZoneInfo("America/Los_Angeles"), window)
+    assert not whole_hour_offsets(zoneinfo.ZoneInfo("Asia/Kolkata"), window)
+    # Lord Howe Island: +10:30 in winter, +11 in summer
+    assert not whole_hour_offsets(zoneinfo.ZoneInfo("Australia/Lord_Howe"), window)
+    assert whole_hour_offsets(
+        zoneinfo.ZoneInfo("Australia/Lord_Howe"), Window(AS_OF, AS_OF + dt.timedelta(days=7))
+    )

@@ -42,6 +42,7 @@ class _Blocks:
     rows: list[dict]
     counted_now: Mapping[int, Mapping[str, int]]
     trusted: dt.date | None
+    hours_until: dt.datetime | None
 
 
 def _blocks(organization: Organization, window: Window) -> _Blocks:
@@ -70,6 +71,7 @@ def _blocks(organization: Organization, window: Window) -> _Blocks:
         rows=rounded["campaigns"],
         counted_now=counted["current"],
         trusted=trusted,
+        hours_until=hours,
     )
 
 
@@ -135,8 +137,10 @@ def _variants(query: DashboardQuery, trusted: dt.date | None, rows: list[dict]) 
     return sorted(tested, key=lambda t: (order.get(t["id"], len(order)), t["name"], t["id"]))
 
 
-def _send_times(query: DashboardQuery) -> dict:
-    counts = reads.send_time_counts(organization=query.organization, window=query.window)
+def _send_times(query: DashboardQuery, hours_until: dt.datetime | None) -> dict:
+    counts = reads.send_time_counts(
+        organization=query.organization, window=query.window, hours_until=hours_until
+    )
     hours = campaign_metrics.hour_totals(counts)
     best, note = campaign_metrics.best_hour(hours)
     return {
@@ -155,5 +159,5 @@ def campaigns_tab(query: DashboardQuery) -> CampaignsTab:
         campaigns=blocks.rows,
         comparison=_comparison(query, blocks.rows, blocks.counted_now, blocks.trusted),
         variants=_variants(query, blocks.trusted, blocks.rows),
-        send_times=_send_times(query),
+        send_times=_send_times(query, blocks.hours_until),
     )
