@@ -39,7 +39,15 @@ from django.db.models.functions import Coalesce, TruncDate, TruncHour, TruncMont
 
 from core.dbstats import analyze
 from core.stats.fillstate import window_plan
-from core.timeranges import Window, add_months, day_window, hour_ceil, hour_floor, month_start
+from core.timeranges import (
+    Window,
+    add_months,
+    day_window,
+    hour_ceil,
+    hour_floor,
+    month_start,
+    whole_hour_offsets,
+)
 from crm.models import Organization
 
 # A rebuild writing at least this many rows refreshes the planner statistics of the rollups.
@@ -470,6 +478,67 @@ def window_totals(
     for read, source in zip(live, spec.sources(), strict=True):
         raw_rows = source.raw(organization).filter(filters.raw_q(source))
         read.collect(raw_rows, source.keys[group_by] if group_by else None, out)
+    return out
+
+
+def local_time_totals(
+    *,
+    organization: Organization,
+    spec: RollupSpec,
+    window: Window,
+    filters: KeyFilter,
+    groups: dict[str, Callable[[str], Combinable]],
+    hours_until: dt.datetime | None,
+) -> dict[tuple, Totals]:
+    """{(group values...): {measure: total}} over W, grouped by expressions of each row's time
+    (`groups`: name -> a function of the time column, e.g. its local weekday and hour). Where
+    the organization's zone is a whole number of hours from UTC (a UTC hour is one local
+    hour) and `spec` has an hour level with the keys the filters need, the whole hours of W
+    before `hours_until` are read from that level and only the rest from the raw rows (two
+    queries); otherwise one query over the raw rows."""
+    names = list(groups)
+    out: dict[tuple, Totals] = {}
+
+    def collect(rows: Iterable[dict], measures: Iterable[str]) -> None:
+        for row in rows:
+            target = out.setdefault(tuple(row[n] for n in names), {})
+            for m in measures:
+                if row[m]:
+                    target[m] = target.get(m, 0) + row[m]
+
+    ranges = [(window.start, window.end)]
+    hours = hour_level(spec, needed=filters.columns()) if hours_until is not None else None
+    if hours is not None and whole_hour_offsets(organization.tz, window):
+        ranges, spans = hour_split(tuple(ranges), until=hours_until)
+        if spans:
+            rows = Q()
+            for start, end in spans:
+                rows |= Q(hour__gte=start, hour__lt=end)
+            measures = hours.all_measures()
+            collect(
+                hours.model.objects.for_org(organization)
+                .filter(rows, filters.rollup_q(hours))
+                .annotate(**{n: group("hour") for n, group in groups.items()})
+                .values(*names)
+                .annotate(**{m: Sum(m) for m in measures})
+                .order_by(),
+                measures,
+            )
+    for source in spec.sources():
+        if not ranges:
+            break
+        rows = Q()
+        for start, end in ranges:
+            rows |= _in_window(source, start, end)
+        collect(
+            source.raw(organization)
+            .filter(rows, filters.raw_q(source))
+            .annotate(**{n: group(source.time_field) for n, group in groups.items()})
+            .values(*names)
+            .annotate(**{m: d.build() for m, d in source.measures.items()})
+            .order_by(),
+            source.measures,
+        )
     return out
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.db.models.functions import ExtractHour, TruncDate
 
+from core.stats.rollups import local_time_totals
 from core.timeranges import Window
 from crm.models import Organization
 from insights import selectors
@@ -33,10 +34,16 @@ class CallTotals:
 
 
 def call_totals(
-    *, organization: Organization, window: Window, previous: Window, filters: Filters
+    *,
+    organization: Organization,
+    window: Window,
+    previous: Window,
+    filters: Filters,
+    trust: tuple[dt.date | None, dt.datetime | None] | None = None,
 ) -> CallTotals:
-    """Rollup days + live rest of both windows: the fill state, then at most two queries."""
-    trusted, hours = selectors.trust(organization)
+    """Rollup days + live rest of both windows: the fill state (unless `trust`, from
+    selectors.trust, is given), then at most three queries."""
+    trusted, hours = trust if trust is not None else selectors.trust(organization)
     grouped = selectors.window_totals(
         organization=organization,
         spec=CALLS,
@@ -61,21 +68,24 @@ def _counts() -> dict:
 
 
 def calls_by_local_hour(
-    *, organization: Organization, window: Window, filters: Filters
+    *, organization: Organization, window: Window, filters: Filters, hours_until: dt.datetime | None = None
 ) -> dict[tuple[dt.date, int], dict[str, int]]:
-    """{(local day, local hour 0-23): {calls, successful}} over W, one query (at most 24 x
-    the days of W groups)."""
+    """{(local day, local hour 0-23): {calls, successful}} over W (at most 24 x the days of W
+    groups): without filters the whole hours before `hours_until` from the calls' hour level
+    where a UTC hour is one local hour (core.stats.rollups.local_time_totals), the rest live."""
     tz = organization.tz
-    rows = (
-        _calls_in(organization, window, filters)
-        .annotate(
-            local_day=TruncDate("occurred_at", tzinfo=tz), local_hour=ExtractHour("occurred_at", tzinfo=tz)
-        )
-        .values("local_day", "local_hour")
-        .annotate(**_counts())
-        .order_by()
+    totals = local_time_totals(
+        organization=organization,
+        spec=CALLS,
+        window=window,
+        filters=filters,
+        groups={
+            "local_day": lambda column: TruncDate(column, tzinfo=tz),
+            "local_hour": lambda column: ExtractHour(column, tzinfo=tz),
+        },
+        hours_until=hours_until,
     )
-    return {(row["local_day"], row["local_hour"]): {n: row[n] for n in COUNTED} for row in rows}
+    return {key: {n: counts.get(n, 0) for n in COUNTED} for key, counts in totals.items()}
 
 
 def calls_by_outcome_and_country(

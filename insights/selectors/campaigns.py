@@ -15,10 +15,9 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
-from core.stats.rollups import hour_split
-from core.timeranges import Window, whole_hour_offsets
+from core.stats.rollups import local_time_totals
+from core.timeranges import Window
 from crm.models import Campaign, Organization
-from insights.models import CampaignHourlyRollup
 from insights.selectors import CAMPAIGNS, Filters, Grouped, Part, window_plan, window_totals
 
 # Counts keyed by (ISO weekday 1..7, local hour 0..23).
@@ -106,49 +105,19 @@ def variant_counts(
 def send_time_counts(
     *, organization: Organization, window: Window, hours_until: dt.datetime | None = None
 ) -> SendTimeCounts:
-    """Messages sent in W by local ISO weekday and hour of `sent_at`. Where the organization's
-    zone is a whole number of hours from UTC, a UTC hour is one local hour: the whole hours of
-    W before `hours_until` (fillstate.hours_trusted_until) are read from the campaign hour
-    level and only the rest from the raw messages (two queries); otherwise one raw query."""
+    """Messages sent in W by local ISO weekday and hour of `sent_at`: the whole hours before
+    `hours_until` from the campaign hour level where a UTC hour is one local hour
+    (core.stats.rollups.local_time_totals), the rest from the raw messages."""
     tz = organization.tz
-    measures = CAMPAIGNS.measures
-    out: SendTimeCounts = {}
-
-    def collect(rows: Iterable[dict]) -> None:
-        for row in rows:
-            target = out.setdefault((row["weekday"], row["hour_of_day"]), dict.fromkeys(measures, 0))
-            for m in measures:
-                target[m] += row[m] or 0
-
-    ranges = [(window.start, window.end)]
-    if hours_until is not None and whole_hour_offsets(tz, window):
-        ranges, spans = hour_split(tuple(ranges), until=hours_until)
-        if spans:
-            rows = Q()
-            for start, end in spans:
-                rows |= Q(hour__gte=start, hour__lt=end)
-            collect(
-                CampaignHourlyRollup.objects.for_org(organization)
-                .filter(rows)
-                .annotate(
-                    weekday=ExtractIsoWeekDay("hour", tzinfo=tz), hour_of_day=ExtractHour("hour", tzinfo=tz)
-                )
-                .values("weekday", "hour_of_day")
-                .annotate(**{m: Sum(m) for m in measures})
-                .order_by()
-            )
-    if ranges:
-        span = Q()
-        for start, end in ranges:
-            span |= Q(sent_at__gte=start, sent_at__lt=end)
-        collect(
-            CAMPAIGNS.raw(organization)
-            .filter(span)
-            .annotate(
-                weekday=ExtractIsoWeekDay("sent_at", tzinfo=tz), hour_of_day=ExtractHour("sent_at", tzinfo=tz)
-            )
-            .values("weekday", "hour_of_day")
-            .annotate(**{m: d.build() for m, d in measures.items()})
-            .order_by()
-        )
-    return out
+    totals = local_time_totals(
+        organization=organization,
+        spec=CAMPAIGNS,
+        window=window,
+        filters=Filters(),
+        groups={
+            "weekday": lambda column: ExtractIsoWeekDay(column, tzinfo=tz),
+            "hour_of_day": lambda column: ExtractHour(column, tzinfo=tz),
+        },
+        hours_until=hours_until,
+    )
+    return {key: {m: counts.get(m, 0) for m in CAMPAIGNS.measures} for key, counts in totals.items()}

@@ -33,6 +33,7 @@ from insights.selectors import (
     Filters,
     Part,
 )
+from insights.selectors.calls import calls_by_local_hour
 from insights.selectors.campaigns import send_time_counts
 from insights.services import insights_rollups_rebuild
 from tests.conftest import require_service
@@ -603,3 +604,22 @@ def test_whole_hour_offsets():
     assert whole_hour_offsets(
         zoneinfo.ZoneInfo("Australia/Lord_Howe"), Window(AS_OF, AS_OF + dt.timedelta(days=7))
     )
+
+
+def test_the_calls_by_local_hour_read_whole_hours_without_filters(generated_org):
+    org = generated_org
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    hours = selectors.trust(org)[1]
+    window = parse_range("90d", as_of=AS_OF)
+    for filters in some_filters(org)[:2]:
+        live = calls_by_local_hour(organization=org, window=window, filters=filters)
+        with CaptureQueriesContext(connection) as queries:
+            assert (
+                calls_by_local_hour(organization=org, window=window, filters=filters, hours_until=hours)
+                == live
+            )
+        read_hours = any("insights_callhourlytotal" in q["sql"] for q in queries.captured_queries)
+        # the hour level has no region: a filtered read is all live
+        assert read_hours is (org.timezone == "America/Los_Angeles" and filters == Filters())
+        if filters == Filters():
+            assert sum(cell["calls"] for cell in live.values()) > 100

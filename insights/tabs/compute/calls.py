@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from core.timeranges import Window
 from crm.models import Organization
+from insights import selectors
 from insights.metrics import calls as call_metrics
 from insights.selectors import Filters
 from insights.selectors import calls as reads
@@ -51,8 +52,9 @@ def call_kpis(*, organization: Organization, window: Window, filters: Filters) -
 def calls_tab(query: DashboardQuery) -> CallsTab:
     organization, window = query.organization, query.window
     scope = {"organization": organization, "window": window, "filters": query.filters}
-    kpis = _kpis(reads.call_totals(previous=query.previous, **scope))
-    by_hour = reads.calls_by_local_hour(**scope)
+    trust = selectors.trust(organization)
+    kpis = _kpis(reads.call_totals(previous=query.previous, trust=trust, **scope))
+    by_hour = reads.calls_by_local_hour(hours_until=trust[1], **scope)
     groups = reads.calls_by_outcome_and_country(**scope)
     total = kpis.current["total"]
     hourly = window.length <= call_metrics.HOURLY_UP_TO
