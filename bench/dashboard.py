@@ -182,6 +182,56 @@ CTAS = (
              WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL
              GROUP BY campaign_id, lead_id) firsts
        GROUP BY 1, 2""",
+    # The hour levels: the organization-wide tables again, by local day and UTC hour.
+    """CREATE TEMP TABLE ref_lead_hours AS
+       SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour,
+              COUNT(*) AS m1, COUNT(interested_at) AS m2, COUNT(converted_at) AS m3, SUM(score) AS m4, COUNT(score) AS m5,
+              SUM(estimated_value) FILTER (WHERE (converted_at IS NULL OR converted_at >= created_at)
+                                             AND (lost_at IS NULL OR lost_at >= created_at)) AS m21
+       FROM crm_lead WHERE organization_id = %(org)s GROUP BY 1, 2""",
+    """CREATE TEMP TABLE ref_lead_close_hours AS
+       SELECT (closed AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', closed AT TIME ZONE 'UTC') AS hour,
+              SUM(estimated_value) AS m22
+       FROM (SELECT LEAST(COALESCE(converted_at, lost_at), COALESCE(lost_at, converted_at)) AS closed, estimated_value
+             FROM crm_lead WHERE organization_id = %(org)s AND COALESCE(converted_at, lost_at) IS NOT NULL
+               AND (converted_at IS NULL OR converted_at >= created_at) AND (lost_at IS NULL OR lost_at >= created_at)) c
+       GROUP BY 1, 2""",
+    """CREATE TEMP TABLE ref_call_hours AS
+       SELECT (occurred_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AS hour,
+              COUNT(*) AS m6, COUNT(*) FILTER (WHERE outcome = 'success') AS m7, SUM(duration_seconds) AS m8,
+              COUNT(duration_seconds) AS m9, COUNT(*) FILTER (WHERE automated) AS m10
+       FROM crm_activity WHERE organization_id = %(org)s AND type = 'call' GROUP BY 1, 2""",
+    """CREATE TEMP TABLE ref_sale_hours AS
+       SELECT (closed_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', closed_at AT TIME ZONE 'UTC') AS hour,
+              kind, SUM(amount) AS m11, COUNT(*) AS m12
+       FROM crm_sale WHERE organization_id = %(org)s AND currency IN (%(currency)s, '') GROUP BY 1, 2, 3""",
+    """CREATE TEMP TABLE ref_message_hours AS
+       SELECT (sent_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', sent_at AT TIME ZONE 'UTC') AS hour,
+              campaign_id, COUNT(*) AS m13, COUNT(delivered_at) AS m14, COUNT(read_at) AS m15, COUNT(replied_at) AS m16,
+              COUNT(failed_at) AS m17
+       FROM crm_campaignmessage WHERE organization_id = %(org)s AND sent_at IS NOT NULL GROUP BY 1, 2, 3""",
+    """CREATE TEMP TABLE ref_attribution_hours AS
+       SELECT (closed_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', closed_at AT TIME ZONE 'UTC') AS hour,
+              last_touch_campaign_id AS campaign, SUM(amount) AS m18, COUNT(*) AS m19
+       FROM crm_sale
+       WHERE organization_id = %(org)s AND currency IN (%(currency)s, '') AND last_touch_campaign_id IS NOT NULL
+       GROUP BY 1, 2, 3""",
+    """CREATE TEMP TABLE ref_campaign_lead_hours AS
+       SELECT (first_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', first_at AT TIME ZONE 'UTC') AS hour,
+              campaign_id, COUNT(*) AS m20
+       FROM (SELECT campaign_id, lead_id, MIN(occurred_at) AS first_at FROM crm_touchpoint
+             WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL
+             GROUP BY campaign_id, lead_id) firsts
+       GROUP BY 1, 2, 3""",
+    # The campaigns' lead sets, as arrays.
+    """CREATE TEMP TABLE ref_campaign_lead_sets AS
+       SELECT campaign_id, array_agg(DISTINCT lead_id ORDER BY lead_id) AS leads FROM crm_touchpoint
+       WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL GROUP BY 1""",
+)
+REFERENCE_TABLES = (
+    "ref_leads, ref_lead_closes, ref_calls, ref_sales, ref_messages, ref_attribution, ref_campaign_leads, "
+    "ref_lead_hours, ref_lead_close_hours, ref_call_hours, ref_sale_hours, ref_message_hours, "
+    "ref_attribution_hours, ref_campaign_lead_hours, ref_campaign_lead_sets"
 )
 
 
@@ -352,59 +402,7 @@ def vacuum_raw_tables() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "VACUUM (ANALYZE) crm_lead, crm_activity, crm_sale, crm_campaignmessage, crm_touchpoint"
-            # The hour levels: the organization-wide tables again, by local day and UTC hour.
-            """CREATE TEMP TABLE ref_lead_hours AS
-       SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour,
-              COUNT(*) AS m1, COUNT(interested_at) AS m2, COUNT(converted_at) AS m3, SUM(score) AS m4, COUNT(score) AS m5,
-              SUM(estimated_value) FILTER (WHERE (converted_at IS NULL OR converted_at >= created_at)
-                                             AND (lost_at IS NULL OR lost_at >= created_at)) AS m21
-       FROM crm_lead WHERE organization_id = %(org)s GROUP BY 1, 2""",
-            """CREATE TEMP TABLE ref_lead_close_hours AS
-       SELECT (closed AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', closed AT TIME ZONE 'UTC') AS hour,
-              SUM(estimated_value) AS m22
-       FROM (SELECT LEAST(COALESCE(converted_at, lost_at), COALESCE(lost_at, converted_at)) AS closed, estimated_value
-             FROM crm_lead WHERE organization_id = %(org)s AND COALESCE(converted_at, lost_at) IS NOT NULL
-               AND (converted_at IS NULL OR converted_at >= created_at) AND (lost_at IS NULL OR lost_at >= created_at)) c
-       GROUP BY 1, 2""",
-            """CREATE TEMP TABLE ref_call_hours AS
-       SELECT (occurred_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AS hour,
-              COUNT(*) AS m6, COUNT(*) FILTER (WHERE outcome = 'success') AS m7, SUM(duration_seconds) AS m8,
-              COUNT(duration_seconds) AS m9, COUNT(*) FILTER (WHERE automated) AS m10
-       FROM crm_activity WHERE organization_id = %(org)s AND type = 'call' GROUP BY 1, 2""",
-            """CREATE TEMP TABLE ref_sale_hours AS
-       SELECT (closed_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', closed_at AT TIME ZONE 'UTC') AS hour,
-              kind, SUM(amount) AS m11, COUNT(*) AS m12
-       FROM crm_sale WHERE organization_id = %(org)s AND currency IN (%(currency)s, '') GROUP BY 1, 2, 3""",
-            """CREATE TEMP TABLE ref_message_hours AS
-       SELECT (sent_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', sent_at AT TIME ZONE 'UTC') AS hour,
-              campaign_id, COUNT(*) AS m13, COUNT(delivered_at) AS m14, COUNT(read_at) AS m15, COUNT(replied_at) AS m16,
-              COUNT(failed_at) AS m17
-       FROM crm_campaignmessage WHERE organization_id = %(org)s AND sent_at IS NOT NULL GROUP BY 1, 2, 3""",
-            """CREATE TEMP TABLE ref_attribution_hours AS
-       SELECT (closed_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', closed_at AT TIME ZONE 'UTC') AS hour,
-              last_touch_campaign_id AS campaign, SUM(amount) AS m18, COUNT(*) AS m19
-       FROM crm_sale
-       WHERE organization_id = %(org)s AND currency IN (%(currency)s, '') AND last_touch_campaign_id IS NOT NULL
-       GROUP BY 1, 2, 3""",
-            """CREATE TEMP TABLE ref_campaign_lead_hours AS
-       SELECT (first_at AT TIME ZONE %(tz)s)::date AS day, date_trunc('hour', first_at AT TIME ZONE 'UTC') AS hour,
-              campaign_id, COUNT(*) AS m20
-       FROM (SELECT campaign_id, lead_id, MIN(occurred_at) AS first_at FROM crm_touchpoint
-             WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL
-             GROUP BY campaign_id, lead_id) firsts
-       GROUP BY 1, 2, 3""",
-            # The campaigns' lead sets, as arrays.
-            """CREATE TEMP TABLE ref_campaign_lead_sets AS
-       SELECT campaign_id, array_agg(DISTINCT lead_id ORDER BY lead_id) AS leads FROM crm_touchpoint
-       WHERE organization_id = %(org)s AND lead_id IS NOT NULL AND campaign_id IS NOT NULL GROUP BY 1""",
         )
-
-
-REFERENCE_TABLES = (
-    "ref_leads, ref_lead_closes, ref_calls, ref_sales, ref_messages, ref_attribution, ref_campaign_leads, "
-    "ref_lead_hours, ref_lead_close_hours, ref_call_hours, ref_sale_hours, ref_message_hours, "
-    "ref_attribution_hours, ref_campaign_lead_hours, ref_campaign_lead_sets"
-)
 
 
 def rebuild_benchmarks(org: Organization, repeat: int) -> dict:
