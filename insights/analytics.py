@@ -351,20 +351,19 @@ def campaign_blocks(
     }
     every = listed["current"] | listed["previous"]
     info = selectors.campaigns_by_id(organization=organization, ids=every) if every else {}
-    per_campaign = (
-        selectors.campaign_leads_touched(
-            organization=organization, trusted_last_day=trusted_last_day, hours_until=hours_until
-        )
-        if every
-        else {}
-    )
-    distinct = (
+    # Leads touched by each campaign and by each window's campaigns together: one read of the
+    # campaigns' lead sets for both (selectors.distinct_leads_touched).
+    touched = (
         selectors.distinct_leads_touched(
-            organization=organization, sets=listed, trusted_last_day=trusted_last_day
+            organization=organization,
+            sets={**{cid: {cid} for cid in every}, **{("listed", name): ids for name, ids in listed.items()}},
+            trusted_last_day=trusted_last_day,
         )
         if every
         else {}
     )
+    per_campaign = {cid: touched[cid] for cid in every}
+    distinct = {name: touched[("listed", name)] for name in listed} if every else {}
 
     def _inputs(name: str) -> list[metrics.CampaignInput]:
         return [

@@ -260,7 +260,10 @@ class AttributionDailyRollup(models.Model):
 class CampaignLeadDailyRollup(models.Model):
     """Leads touched by a campaign, counted on the local day of their first touchpoint with
     it: each (campaign, lead) pair is counted once, on one day, so the days add up to the
-    campaign's leads touched at any time (its cost per lead)."""
+    campaign's leads touched at any time. The dashboards read those from the campaigns' lead
+    sets (CampaignLeadSet, which also unite over several campaigns); a rebuild reads these rows
+    first to find the campaigns whose first touch on the rebuilt days went (a touchpoint
+    deleted or moved), whose sets it must rewrite."""
 
     organization = _organization_field()
     day = models.DateField()
@@ -356,14 +359,6 @@ class AttributionHourlyRollup(OrganizationHourTotal):
 
     class Meta:
         constraints = _hour_keys("attrhour", "campaign")
-
-
-class CampaignLeadHourlyRollup(OrganizationHourTotal):
-    campaign = _hour_campaign_field()
-    leads = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = _hour_keys("campleadhour", "campaign")
 
 
 class CampaignLeadSet(models.Model):

@@ -14,6 +14,7 @@ through conditional aggregation.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -62,7 +63,6 @@ from insights.models import (
     CampaignDailyRollup,
     CampaignHourlyRollup,
     CampaignLeadDailyRollup,
-    CampaignLeadHourlyRollup,
     CampaignLeadSet,
     LeadCloseDailyRollup,
     LeadCloseDailyTotal,
@@ -273,11 +273,6 @@ ATTRIBUTION = ATTRIBUTION.with_levels(
         name="attribution_hours", model=AttributionHourlyRollup, keys=("campaign_id",), period=HOUR
     )
 )
-CAMPAIGN_LEADS = CAMPAIGN_LEADS.with_levels(
-    CAMPAIGN_LEADS.level(
-        name="campaign_lead_hours", model=CampaignLeadHourlyRollup, keys=("campaign_id",), period=HOUR
-    )
-)
 
 SPECS: tuple[RollupSpec, ...] = (LEADS, LEAD_CLOSES, CALLS, SALES, CAMPAIGNS, ATTRIBUTION, CAMPAIGN_LEADS)
 # The statistics engine's family these rollups make up (insights/statistics.py).
@@ -395,25 +390,21 @@ ALL_TIME = Window(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2101, 1, 1
 
 
 def campaign_leads_touched(
-    *, organization: Organization, trusted_last_day: dt.date | None, hours_until: dt.datetime | None = None
+    *, organization: Organization, campaign_ids: Iterable[int], trusted_last_day: dt.date | None
 ) -> dict[int, int]:
-    """Leads whose touchpoints (at any time) include each campaign: the first-touch rollup
-    days plus the live rest, two queries."""
-    totals = window_totals(
-        organization=organization,
-        spec=CAMPAIGN_LEADS,
-        parts={"all": Part(ALL_TIME)},
-        filters=Filters(),
-        trusted_last_day=trusted_last_day,
-        group_by="campaign_id",
-        hours_until=hours_until,
+    """Leads whose touchpoints (at any time) include each campaign: the distinct leads of the
+    campaign alone (distinct_leads_touched), two queries for any number of campaigns."""
+    ids = set(campaign_ids)
+    if not ids:
+        return {}
+    return distinct_leads_touched(
+        organization=organization, sets={cid: {cid} for cid in ids}, trusted_last_day=trusted_last_day
     )
-    return {cid: t.get("leads", 0) for cid, t in totals["all"].items()}
 
 
 def distinct_leads_touched(
-    *, organization: Organization, sets: dict[str, set[int]], trusted_last_day: dt.date | None = None
-) -> dict[str, int]:
+    *, organization: Organization, sets: dict[Hashable, set[int]], trusted_last_day: dt.date | None = None
+) -> dict[Hashable, int]:
     """The distinct leads touched (at any time) by each set of campaigns: a lead touched by two
     campaigns of a set counts once in its total cost per lead. The stored lead set of each
     campaign whose set ends by the last trusted day (CampaignLeadSet), united with the leads
@@ -430,7 +421,9 @@ def distinct_leads_touched(
         since = local_midnight(trusted_last_day + dt.timedelta(days=1), organization.tz)
         # a campaign without a stored set has no touchpoint before `since` (its set would
         # exist, empty sets excepted) or a set newer than the trusted days: all its touches
-        touches = touches.filter(Q(occurred_at__gte=since) | ~Q(campaign_id__in=set(stored)))
+        unstored = every - set(stored)
+        recent = Q(occurred_at__gte=since)
+        touches = touches.filter(recent | Q(campaign_id__in=unstored) if unstored else recent)
     live: dict[int, list[int]] = {}
     for campaign, lead in touches.values_list("campaign_id", "lead_id").distinct().order_by():
         live.setdefault(campaign, []).append(lead)

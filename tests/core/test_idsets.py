@@ -25,3 +25,20 @@ def test_a_union_counts_each_id_once():
     assert idset_union_size([a, b], extra=[4, 5, 1]) == 5
     assert idset_union_size([], extra=[]) == 0
     assert idset_union_size([], extra=[8, 8]) == 1
+
+
+def test_a_union_wider_than_the_marking_span_is_counted_by_sorting(monkeypatch):
+    from core.stats import idsets
+
+    monkeypatch.setattr(idsets, "MARK_SPAN", 4)
+    a, b = idset_unpack(idset_pack([1, 2, 3, 100])), idset_unpack(idset_pack([3, 4, 100]))
+    assert idset_union_size([a, b], extra=[5]) == 6
+    monkeypatch.setattr(idsets, "MARK_SPAN", 1 << 25)
+    assert idset_union_size([a, b], extra=[5]) == 6
+
+
+def test_one_set_and_extra_ids():
+    ids = idset_unpack(idset_pack([2, 4, 6]))
+    assert idset_union_size([ids]) == 3
+    assert idset_union_size([ids], extra=[1, 4, 7, 7]) == 5
+    assert idset_union_size([idset_unpack(idset_pack([]))], extra=[3, 3]) == 1

@@ -636,12 +636,11 @@ def test_fixed_number_of_queries(history, org_a, frozen, use_rollups):
     if use_rollups:
         statistics_refresh(organization=org_a, family="insights", as_of=AS_OF)
     assert [_count(q) for q in views] == small
-    # fill state 1, counts 1-2, attribution 1-2, campaigns 1, leads per campaign 1-3, distinct leads 1-2,
-    # variants 1-2, send times 1 (the second of a pair: the rollup days, then the live rest;
-    # of a triple: the rollup days, whole hours, then the live rest after the last refreshed
-    # hour); the default comparison is of listed campaigns (no query; an unlisted one adds
-    # 1 + leads 1-3)
-    assert small[0] == (14 if use_rollups else 8)
+    # fill state 1, counts 1-2, attribution 1-2, campaigns 1, leads per campaign and distinct
+    # leads together 1-2 (the stored lead sets, then the touchpoints since), variants 1-2,
+    # send times 1 (the second of a pair: the rollup days, then the live rest); the default
+    # comparison is of listed campaigns (no query; an unlisted one adds 1 + leads 1-2)
+    assert small[0] == (11 if use_rollups else 7)
     assert compute(org_a, range="1y")["totals"]["active"] == 9  # K1, K2, AB1 x 3
 
 

@@ -96,9 +96,13 @@ def _comparison(
         if unlisted
         else {}
     )
-    # The leads of a campaign are the overview's figure (one definition: the first-touch rollup).
+    # The leads of a campaign are the overview's figure (one definition: its lead set).
     leads = (
-        selectors.campaign_leads_touched(organization=query.organization, trusted_last_day=trusted)
+        selectors.campaign_leads_touched(
+            organization=query.organization,
+            campaign_ids=[c["id"] for c in info.values()],
+            trusted_last_day=trusted,
+        )
         if info
         else {}
     )
