@@ -250,14 +250,18 @@ def compute_overview_exact(*, organization: Organization, request: OverviewReque
         )
         headline["calls"] = (cur.get("calls", 0), prev.get("calls", 0))
     if "leads" in request.metrics:
-        t = totals(LEADS)
+        # The pipeline's inflow in the same read as the windows' leads (one query set).
+        moments = {"current": window.end, "previous": previous.end}
+        flow_parts = {f"pipeline_{name}": part for name, part in selectors.pipeline_parts(moments).items()}
+        t = totals(LEADS, flow_parts)
         cur, prev = t["current"].get(None, {}), t["previous"].get(None, {})
         pipeline = selectors.pipeline_values(
             organization=organization,
             filters=flt,
-            moments={"current": window.end, "previous": previous.end},
+            moments=moments,
             trusted_last_day=trusted,
             hours_until=hours,
+            inflow={name: t[f"pipeline_{name}"] for name in moments},
         )
         builders["leads"] = lambda exact, c=cur, p=prev: (
             metrics.leads_block(c, pipeline_value=pipeline["current"], exact=exact),
