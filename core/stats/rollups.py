@@ -299,6 +299,9 @@ class Part:
 
     window: Window
     where: Q | None = None
+    # Only these measures are needed from this part (None: all): an overlapping part then
+    # costs one filtered aggregate per measure it needs, not per measure of the table.
+    measures: frozenset[str] | None = None
 
 
 Totals = dict[str, int | Decimal]
@@ -316,6 +319,8 @@ def _and(q: Q, where: Q | None) -> Q:
 
 
 def _collect(qs: QuerySet, aggregates: dict, aliases: dict, group: str | None, out: dict) -> None:
+    if not aggregates:
+        return  # no part needs a measure of this table
     rows = qs.values(group).annotate(**aggregates).order_by() if group else [qs.aggregate(**aggregates)]
     for row in rows:
         key = row[group] if group else None
@@ -347,10 +352,20 @@ class _Read:
     measures: dict[str, Callable[[Q | None], Aggregate]]
     parts: list[tuple[str, Q, Q | None]] = field(default_factory=list)
     spans: list[tuple] = field(default_factory=list)
+    # part name -> the measures it needs (absent: all)
+    needs: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def add(self, name: str, rows: Q, where: Q | None, spans: list[tuple]) -> None:
+    def add(
+        self, name: str, rows: Q, where: Q | None, spans: list[tuple], measures: frozenset[str] | None = None
+    ) -> None:
         self.parts.append((name, rows, where))
         self.spans.extend(spans)
+        if measures is not None:
+            self.needs[name] = measures
+
+    def _measures_of(self, name: str) -> list[str]:
+        needed = self.needs.get(name)
+        return [m for m in self.measures if needed is None or m in needed]
 
     def collect(self, qs: QuerySet, group: str | None, out: dict) -> None:
         if not self.parts:
@@ -362,8 +377,9 @@ class _Read:
         if len(self.parts) == 1:
             # the query's WHERE is the part's rows: only the part's own `where` filters
             name, _, where = self.parts[0]
-            aggregates = {f"p0_{m}": build(where) for m, build in self.measures.items()}
-            _collect(qs, aggregates, {f"p0_{m}": (name, m) for m in self.measures}, group, out)
+            measures = self._measures_of(name)
+            aggregates = {f"p0_{m}": self.measures[m](where) for m in measures}
+            _collect(qs, aggregates, {f"p0_{m}": (name, m) for m in measures}, group, out)
             return
         if all(w is None for _, _, w in self.parts) and _disjoint(self.spans):
             case = Case(
@@ -382,8 +398,8 @@ class _Read:
             return
         aggregates, aliases = {}, {}
         for index, (name, part_rows, where) in enumerate(self.parts):
-            for measure, build in self.measures.items():
-                aggregates[f"p{index}_{measure}"] = build(_and(part_rows, where))
+            for measure in self._measures_of(name):
+                aggregates[f"p{index}_{measure}"] = self.measures[measure](_and(part_rows, where))
                 aliases[f"p{index}_{measure}"] = (name, measure)
         _collect(qs, aggregates, aliases, group, out)
 
@@ -449,10 +465,16 @@ def window_totals(
                 if month_span is not None:
                     rows, _ = _day_spans((month_span,))
                     # one row per month, dated its first day: the span is the whole months
-                    monthly.add(name, rows, where, [(month_span[0], add_months(month_span[1], 1))])
+                    monthly.add(
+                        name,
+                        rows,
+                        where,
+                        [(month_span[0], add_months(month_span[1], 1))],
+                        parts[name].measures,
+                    )
             if day_spans:
                 rows, spans = _day_spans(day_spans)
-                daily.add(name, rows, where, spans)
+                daily.add(name, rows, where, spans, parts[name].measures)
         live_ranges = list(plan.live_ranges)
         if hourly is not None and live_ranges:
             live_ranges, hour_spans = hour_split(plan.live_ranges, until=hours_until)
@@ -460,13 +482,13 @@ def window_totals(
                 rows = Q()
                 for start, end in hour_spans:
                     rows |= Q(hour__gte=start, hour__lt=end)
-                hourly.add(name, rows, where, hour_spans)
+                hourly.add(name, rows, where, hour_spans, parts[name].measures)
         if live_ranges:
             for read, source in zip(live, spec.sources(), strict=True):
                 rows = Q()
                 for start, end in live_ranges:
                     rows |= _in_window(source, start, end)
-                read.add(name, rows, where, live_ranges)
+                read.add(name, rows, where, live_ranges, parts[name].measures)
     rollup_rows = spec.model.objects.for_org(organization).filter(filters.rollup_q(spec))
     daily.collect(rollup_rows, group_by, out)
     if monthly is not None:

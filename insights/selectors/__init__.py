@@ -342,9 +342,16 @@ def _open_at(moment: dt.datetime) -> Q:
     )
 
 
+PIPELINE_FLOWS = frozenset({"pipeline_in", "pipeline_out"})
+
+
 def pipeline_parts(moments: dict[str, dt.datetime]) -> dict[str, Part]:
-    """The parts of pipeline_values' flows: all accepted time up to each moment."""
-    return {name: Part(Window(ALL_TIME.start, moment)) for name, moment in moments.items()}
+    """The parts of pipeline_values' flows: all accepted time up to each moment (only the
+    flows are needed from them)."""
+    return {
+        name: Part(Window(ALL_TIME.start, moment), measures=PIPELINE_FLOWS)
+        for name, moment in moments.items()
+    }
 
 
 def pipeline_values(

@@ -631,3 +631,28 @@ def test_the_calls_by_local_hour_read_whole_hours_without_filters(generated_org)
         assert read_hours is (org.timezone == "America/Los_Angeles" and filters == Filters())
         if filters == Filters():
             assert sum(cell["calls"] for cell in live.values()) > 100
+
+
+def test_a_part_may_ask_for_some_measures_only(generated_org):
+    org = generated_org
+    statistics_refresh(organization=org, family="insights", as_of=AS_OF)
+    trusted, hours = selectors.trust(org)
+    year, month = parse_range("1y", as_of=AS_OF), parse_range("30d", as_of=AS_OF)
+    with CaptureQueriesContext(connection) as queries:
+        out = selectors.window_totals(
+            organization=org,
+            spec=LEADS,
+            # overlapping parts: one filtered aggregate per part and measure it needs
+            parts={"year": Part(year), "month": Part(month, measures=frozenset({"created"}))},
+            filters=Filters(),
+            trusted_last_day=trusted,
+            hours_until=hours,
+        )
+    raw = {
+        name: selectors.raw_totals(organization=org, spec=LEADS, window=w, filters=Filters())[None]
+        for name, w in (("year", year), ("month", month))
+    }
+    assert normal({None: out["year"][None]}) == normal({None: raw["year"]})
+    assert out["month"][None] == {"created": raw["month"]["created"]}
+    assert raw["month"]["created"] > 0
+    assert all(sql.count("p1_") == 1 for sql in (q["sql"] for q in queries.captured_queries) if "p1_" in sql)
