@@ -276,6 +276,50 @@ class SaleAdmin(IngestedDataAdmin):
     date_hierarchy = "closed_at"
 
 
+@admin.register(models.Product)
+class ProductAdmin(IngestedDataAdmin):
+    list_display = ("external_id", "name", "tier", "list_price", "currency", "billing_period", "active")
+    list_filter = ("tier", "billing_period", "active")
+    search_fields = ("external_id", "name")
+
+
+@admin.register(models.Quote)
+class QuoteAdmin(IngestedDataAdmin):
+    list_display = (
+        "external_id",
+        "product",
+        "unit_price",
+        "quantity",
+        "outcome",
+        "agent",
+        "quoted_at",
+        "decided_at",
+    )
+    list_filter = ("outcome",)
+    search_fields = ("external_id",)
+    raw_id_fields = ("lead", "contact", "product")
+    date_hierarchy = "quoted_at"
+
+
+@admin.register(models.CompetitorPrice)
+class CompetitorPriceAdmin(IngestedDataAdmin):
+    list_display = ("external_id", "competitor", "product", "price", "currency", "observed_at")
+    list_filter = ("competitor",)
+    search_fields = ("external_id", "competitor")
+    raw_id_fields = ("product",)
+
+
+@admin.register(models.PriceHistory)
+class PriceHistoryAdmin(OrgScopedAdmin):
+    # The record of what was charged when: written by loads, applied suggestions and
+    # rollbacks, never edited by hand.
+    read_only_model = True
+    list_display = ("product", "price", "currency", "effective_at", "source", "suggestion_id")
+    list_filter = ("source",)
+    search_fields = ("product__name", "product__external_id")
+    date_hierarchy = "effective_at"
+
+
 @admin.register(models.Campaign)
 class CampaignAdmin(IngestedDataAdmin):
     list_display = ("external_id", "name", "channel", "status", "spend", "started_at", "ended_at")

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Least
 from django.utils.timezone import now
 
-from core.tenancy import OrgManager
+from core.tenancy import OrgManager, OrgQuerySet
 
 
 def validate_timezone(value: str) -> None:
@@ -300,6 +300,12 @@ class Sale(TenantModel):
     kind = models.CharField(max_length=16, choices=SaleKind.choices, default=SaleKind.NEW)
     closed_at = models.DateTimeField()
     product_line = models.CharField(max_length=100, blank=True)
+    # Optional (DESIGN section 9.1): what was sold, for pricing and profitability.
+    product = models.ForeignKey(
+        "Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    quantity = models.PositiveIntegerField(null=True, blank=True)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     # Derived, never ingested: the campaign of the sale's last touchpoint before closed_at
     # (crm.last_touch keeps it in step with sales, touchpoints and leads as they are stored).
     # No index: reads filter sales by organization and time, then group by it, and a campaign
@@ -392,6 +398,112 @@ class ChatMessage(TenantModel):
         ]
 
 
+class BillingPeriod(models.TextChoices):
+    MONTH = "month", "Monthly"
+    YEAR = "year", "Yearly"
+    ONCE = "once", "One-off"
+
+
+class Product(TenantModel):
+    """What an organization sells, with its current list price (DESIGN section 9.1).
+
+    The list price changes through ingestion or an applied pricing suggestion; pricing's
+    PriceHistory keeps every earlier price."""
+
+    name = models.CharField(max_length=200)
+    tier = models.CharField(max_length=50, blank=True)
+    list_price = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, blank=True)
+    billing_period = models.CharField(
+        max_length=8, choices=BillingPeriod.choices, default=BillingPeriod.MONTH
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [_unique_external_id("product")]
+        indexes = [models.Index(fields=["organization", "tier"], name="product_org_tier")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+
+class PriceSource(models.TextChoices):
+    HISTORY = "history", "Loaded as history"
+    IMPORT = "import", "List price loaded"
+    SUGGESTION = "suggestion", "Approved suggestion applied"
+    ROLLBACK = "rollback", "Suggestion rolled back"
+
+
+class PriceHistory(TenantModel):
+    """A product's list price from `effective_at` on. Loaded for earlier changes (the
+    `price_history` entity), and written when a loaded list price differs from the last
+    one, when an approved suggestion is applied and when it is rolled back (pricing)."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="price_history", db_index=False
+    )
+    price = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, blank=True)
+    effective_at = models.DateTimeField()
+    # Not an ingested column: history rows are "history"; the application writes the rest.
+    source = models.CharField(
+        max_length=16,
+        choices=PriceSource.choices,
+        default=PriceSource.HISTORY,
+        db_default=PriceSource.HISTORY,
+    )
+    # The pricing suggestion behind an applied or rolled-back price (pricing depends on crm,
+    # never the reverse, so no foreign key).
+    suggestion_id = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [_unique_external_id("pricehistory")]
+        indexes = [
+            models.Index(fields=["organization", "product", "effective_at"], name="pricehist_org_product_at"),
+        ]
+        verbose_name_plural = "price history"
+
+
+class QuoteOutcome(models.TextChoices):
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    OPEN = "open", "Open"
+
+
+class Quote(TenantModel):
+    """A price offered for a product; decided quotes are what price elasticity learns from."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="quotes", db_index=False)
+    agent = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    quoted_at = models.DateTimeField()
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+    quantity = models.PositiveIntegerField(default=1)
+    outcome = models.CharField(max_length=8, choices=QuoteOutcome.choices, default=QuoteOutcome.OPEN)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [_unique_external_id("quote")]
+        indexes = [models.Index(fields=["organization", "product", "quoted_at"], name="quote_org_product_at")]
+
+
+class CompetitorPrice(TenantModel):
+    competitor = models.CharField(max_length=100)
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="competitor_prices", db_index=False
+    )
+    price = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, blank=True)
+    observed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [_unique_external_id("competitorprice")]
+        indexes = [
+            models.Index(fields=["organization", "product", "observed_at"], name="comp_org_product_at"),
+        ]
+
+
 class ContactSnapshot(models.Model):
     """Contacts per organization per local day: the growth velocity of seed 004."""
 
@@ -468,6 +580,17 @@ class ImportRun(models.Model):
         return f"{self.entity} {self.door} {self.started_at:%Y-%m-%d %H:%M}"
 
 
+class AuditQuerySet(OrgQuerySet):
+    """Append-only: bulk updates and deletes are refused like single ones (a tenant's
+    deletion still removes its rows: the cascade deletes in SQL, not through this)."""
+
+    def update(self, **kwargs):
+        raise ValidationError("Audit log entries cannot be changed.")
+
+    def delete(self):
+        raise ValidationError("Audit log entries cannot be deleted.")
+
+
 class AuditLog(models.Model):
     """Who changed what, when, with the state before and after. Append-only."""
 
@@ -483,7 +606,7 @@ class AuditLog(models.Model):
     after = models.JSONField(null=True, blank=True)
     at = models.DateTimeField(default=now)
 
-    objects = OrgManager()
+    objects = models.Manager.from_queryset(AuditQuerySet)()
 
     class Meta:
         ordering = ["-at"]
@@ -497,6 +620,9 @@ class AuditLog(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Audit rows are append-only; the application never rewrites history.
-        if self.pk is not None and not kwargs.pop("force_audit_update", False):
+        if self.pk is not None:
             raise ValidationError("Audit log entries cannot be changed.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit log entries cannot be deleted.")

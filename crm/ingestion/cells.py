@@ -224,8 +224,10 @@ class Integer(Kind):
 class Money(Kind):
     """A decimal with at most two places, below 10^12 (the model's DecimalField(14, 2))."""
 
-    def __init__(self, *, minimum: Decimal | None = None) -> None:
+    def __init__(self, *, minimum: Decimal | None = None, positive: bool = False) -> None:
         self.minimum = minimum
+        # Prices: 0 is not a price (a free item is not priced, it is left out).
+        self.positive = positive
 
     def parse_one(self, raw: Any) -> Decimal | None:
         if isinstance(raw, bool):
@@ -252,6 +254,8 @@ class Money(Kind):
             raise CellError(f"{show(text)} has more than 2 decimal places")
         if self.minimum is not None and rounded < self.minimum:
             raise CellError(f"{show(text)} is below {self.minimum}")
+        if self.positive and rounded <= 0:
+            raise CellError(f"{show(text)} is not above 0")
         return rounded
 
 

@@ -15,7 +15,13 @@ from django.db import models
 from crm.ingestion.schemas import AGENT, SPECS, Column
 from crm.models import Member
 
-NOUNS = {AGENT: "agent", "contacts": "contact", "leads": "lead", "campaigns": "campaign"}
+NOUNS = {
+    AGENT: "agent",
+    "contacts": "contact",
+    "leads": "lead",
+    "campaigns": "campaign",
+    "products": "product",
+}
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,19 @@ from crm.ingestion.cells import (
 from crm.models import (
     Activity,
     ActivityType,
+    BillingPeriod,
     Campaign,
     CampaignMessage,
     ChatMessage,
+    CompetitorPrice,
     Contact,
     Direction,
     Lead,
     LeadStatus,
+    PriceHistory,
+    Product,
+    Quote,
+    QuoteOutcome,
     Sale,
     SaleKind,
     Touchpoint,
@@ -72,6 +78,9 @@ class EntitySpec:
     checks: tuple[RowCheck, ...] = ()
     # Model fields no column fills: derived from other rows when a batch is stored.
     derived_fields: tuple[str, ...] = ()
+    # Model fields the application writes, never ingestion: inserted rows take their
+    # database default (db_default) and upserts leave them as they are.
+    application_fields: tuple[str, ...] = ()
 
     @cached_property
     def fields(self) -> tuple[str, ...]:
@@ -129,6 +138,16 @@ def _campaign_dates(columns: dict[str, list[Any]]) -> Iterator[tuple[int, str, s
     for index, (started, ended) in enumerate(zip(columns["started_at"], columns["ended_at"], strict=True)):
         if started is not None and ended is not None and ended < started:
             yield index, "ended_at", "before started_at"
+
+
+def _quote_dates(columns: dict[str, list[Any]]) -> Iterator[tuple[int, str, str]]:
+    for index, (quoted, decided) in enumerate(zip(columns["quoted_at"], columns["decided_at"], strict=True)):
+        if quoted is not None and decided is not None and decided < quoted:
+            yield index, "decided_at", "before quoted_at"
+
+
+def _price(name: str, *, required: bool = False) -> Column:
+    return Column(name, Money(positive=True), (name,), required=required)
 
 
 SPECS: dict[str, EntitySpec] = {
@@ -204,6 +223,10 @@ SPECS: dict[str, EntitySpec] = {
                 choice("kind", SaleKind, default=SaleKind.NEW),
                 timestamp("closed_at", required=True),
                 text(Sale, "product_line"),
+                # DESIGN section 9.1: optional, for pricing and profitability.
+                reference("product_external_id", "product_id", "products"),
+                Column("quantity", Integer(1, POSITIVE_INT_MAX), ("quantity",)),
+                _price("unit_price"),
             ),
             # crm.last_touch
             derived_fields=("last_touch_campaign_id",),
@@ -261,6 +284,61 @@ SPECS: dict[str, EntitySpec] = {
                 long_text("body"),
                 timestamp("sent_at", required=True),
             ),
+        ),
+        EntitySpec(
+            "products",
+            Product,
+            (
+                external_id(Product),
+                text(Product, "name", required=True),
+                text(Product, "tier"),
+                _price("list_price", required=True),
+                Column("currency", Currency(), ("currency",), default=""),
+                choice("billing_period", BillingPeriod, default=BillingPeriod.MONTH),
+                Column("active", Boolean(), ("active",), default=True),
+            ),
+        ),
+        EntitySpec(
+            "quotes",
+            Quote,
+            (
+                external_id(Quote),
+                reference("lead_external_id", "lead_id", "leads"),
+                reference("contact_external_id", "contact_id", "contacts"),
+                reference("product_external_id", "product_id", "products", required=True),
+                reference("agent", "agent_id", AGENT),
+                timestamp("quoted_at", required=True),
+                _price("unit_price", required=True),
+                Column("quantity", Integer(1, POSITIVE_INT_MAX), ("quantity",), default=1),
+                choice("outcome", QuoteOutcome, default=QuoteOutcome.OPEN),
+                timestamp("decided_at"),
+            ),
+            checks=(_quote_dates,),
+        ),
+        EntitySpec(
+            "competitor_prices",
+            CompetitorPrice,
+            (
+                external_id(CompetitorPrice),
+                text(CompetitorPrice, "competitor", required=True),
+                reference("product_external_id", "product_id", "products", required=True),
+                _price("price", required=True),
+                Column("currency", Currency(), ("currency",), default=""),
+                timestamp("observed_at", required=True),
+            ),
+        ),
+        EntitySpec(
+            "price_history",
+            PriceHistory,
+            (
+                external_id(PriceHistory),
+                reference("product_external_id", "product_id", "products", required=True),
+                _price("price", required=True),
+                Column("currency", Currency(), ("currency",), default=""),
+                timestamp("effective_at", required=True),
+            ),
+            # Written by the application for its own rows (docs/pricing.md).
+            application_fields=("source", "suggestion_id"),
         ),
     )
 }

@@ -88,6 +88,9 @@ TIME_FIELDS = {
     "campaign_messages": ("sent_at",),
     "touchpoints": ("occurred_at",),
     "messages": ("sent_at",),
+    "quotes": ("quoted_at", "decided_at"),
+    "competitor_prices": ("observed_at",),
+    "price_history": ("effective_at",),
 }
 
 
@@ -122,6 +125,10 @@ EDITED_ENTITIES = {
     "campaignmessage": "campaign_messages",
     "touchpoint": "touchpoints",
     "chatmessage": "messages",
+    "product": "products",
+    "quote": "quotes",
+    "competitorprice": "competitor_prices",
+    "pricehistory": "price_history",
 }
 
 
