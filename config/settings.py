@@ -293,6 +293,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "insights.bi_refresh_all",
         "schedule": crontab(minute="15", hour="2"),
     },
+    # Approved prices take effect on their date, undecided suggestions expire (pricing).
+    "pricing changes hourly": {"task": "pricing.apply_and_expire", "schedule": crontab(minute="5", hour="*")},
 }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/v1/bi/", include("pricing.api_urls")),
     path("api/v1/", include("crm.api_urls")),
     path("api/analytics/", include("insights.api_urls")),
     path("api/bi/", include("insights.bi.api_urls")),

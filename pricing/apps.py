@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PricingConfig(AppConfig):
+    name = "pricing"
+    verbose_name = "Pricing"
+
+    def ready(self) -> None:
+        from crm.events import on_ingested
+        from pricing.listeners import products_ingested
+
+        # A loaded list price that differs from the last recorded one is a price change.
+        on_ingested(products_ingested)
