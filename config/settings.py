@@ -239,6 +239,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets named "status" in several components get their own names.
+    "ENUM_NAME_OVERRIDES": {"PricingSuggestionStatusEnum": "pricing.models.SuggestionStatus"},
 }
 
 # --- Celery -------------------------------------------------------------------------------

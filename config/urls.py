@@ -23,5 +23,6 @@ urlpatterns = [
     path("", include("agents.urls")),
     path("", include("insights.urls")),
     path("", include("insights.bi.urls")),
+    path("", include("pricing.urls")),
     path("", include("crm.urls")),
 ]

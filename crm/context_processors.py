@@ -40,6 +40,7 @@ NAV_ENTRIES: list[NavEntry] = [
     # Everyone: agents see their own leads' insights and opportunities (docs/insights.md).
     NavEntry("bi-insights", "Insights", EVERYONE),
     NavEntry("agent-team", "Team", MANAGERS, also_active_for=("agent-detail-page",)),
+    NavEntry("pricing-page", "Pricing", MANAGERS),
     NavEntry("crm-import", "Import", MANAGERS, also_active_for=("crm-import-run",)),
 ]
 

@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.files.uploadedfile import UploadedFile
 
 from crm.ingestion import ENTITIES
+from crm.ingestion.schemas import SPECS
 
 # Larger files belong to the command line door (`manage.py import_crm`).
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -89,6 +90,9 @@ EXPECTED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("kind", "new, recurring, one_time, upsell, cross_sell, renewal or expansion"),
         ("closed_at", ISO),
         ("product_line", ""),
+        ("product_external_id", "external_id of the product"),
+        ("quantity", "whole number, 1 or more"),
+        ("unit_price", "amount above 0"),
     ),
     "campaigns": (
         ("external_id", "your id of the campaign"),
@@ -127,19 +131,42 @@ EXPECTED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("body", ""),
         ("sent_at", ISO),
     ),
-}
-
-
-# Columns a row cannot do without (the ingestion service rejects a row missing one).
-REQUIRED_COLUMNS: dict[str, frozenset[str]] = {
-    "contacts": frozenset({"external_id", "created_at"}),
-    "leads": frozenset({"external_id", "created_at"}),
-    "activities": frozenset({"external_id", "type", "occurred_at"}),
-    "sales": frozenset({"external_id", "amount", "closed_at"}),
-    "campaigns": frozenset({"external_id", "name"}),
-    "campaign_messages": frozenset({"external_id", "campaign_external_id"}),
-    "touchpoints": frozenset({"external_id", "occurred_at"}),
-    "messages": frozenset({"external_id", "conversation_id", "sent_at"}),
+    "products": (
+        ("external_id", "your id of the product"),
+        ("name", ""),
+        ("tier", "e.g. basic, pro, enterprise"),
+        ("list_price", "amount above 0"),
+        ("currency", "ISO 4217 code"),
+        ("billing_period", "month, year or once"),
+        ("active", "true or false"),
+    ),
+    "quotes": (
+        ("external_id", "your id of the quote"),
+        ("lead_external_id", "external_id of the lead"),
+        ("contact_external_id", "external_id of the contact"),
+        ("product_external_id", "external_id of the product"),
+        ("agent", "the agent's e-mail"),
+        ("quoted_at", ISO),
+        ("unit_price", "amount above 0"),
+        ("quantity", "whole number, 1 or more"),
+        ("outcome", "won, lost or open"),
+        ("decided_at", ISO),
+    ),
+    "competitor_prices": (
+        ("external_id", "your id of the observation"),
+        ("competitor", ""),
+        ("product_external_id", "external_id of the product"),
+        ("price", "amount above 0"),
+        ("currency", "ISO 4217 code"),
+        ("observed_at", ISO),
+    ),
+    "price_history": (
+        ("external_id", "your id of the price"),
+        ("product_external_id", "external_id of the product"),
+        ("price", "amount above 0"),
+        ("currency", "ISO 4217 code"),
+        ("effective_at", ISO),
+    ),
 }
 
 
@@ -165,7 +192,8 @@ def expected_columns(entity: str | None) -> ExpectedColumns | None:
     """The CSV columns of `entity` with what each holds (None for an unknown entity)."""
     if entity not in EXPECTED_COLUMNS:
         return None
-    required = REQUIRED_COLUMNS.get(entity, frozenset())
+    # the ingestion schema says which columns a row cannot do without
+    required = frozenset(SPECS[entity].required_columns)
     columns = tuple(
         ColumnHelp(name=name, hint=hint, required=name in required) for name, hint in EXPECTED_COLUMNS[entity]
     )

@@ -116,7 +116,9 @@ _interval = {
 MEMBER = inline_serializer(
     "PricingMember", {"id": serializers.IntegerField(), "name": serializers.CharField()}, allow_null=True
 )
-STATUS = serializers.ChoiceField(SuggestionStatus.values)
+# Answers document the status as text (other components name choice sets "status" too); the
+# list's query parameter keeps the enum.
+STATUS = serializers.CharField(help_text="proposed, approved, applied, rolled_back, rejected or expired")
 SUGGESTION_FIELDS = {
     "id": serializers.IntegerField(),
     "product": serializers.CharField(help_text="the product's external_id"),
@@ -362,6 +364,7 @@ class ListView(ApiView):
 
     @extend_schema(
         summary="Pricing suggestions, newest first, in pages",
+        operation_id="pricing_suggestions_list",
         parameters=[ListInputSerializer],
         responses={200: PAGE, **ERRORS},
         tags=TAGS,
@@ -397,6 +400,7 @@ class DetailView(ApiView):
 
     @extend_schema(
         summary="One suggestion with its analysis and audit trail",
+        operation_id="pricing_suggestion_retrieve",
         parameters=[OpenApiParameter("suggestion_id", int, OpenApiParameter.PATH)],
         responses={200: DETAIL, **ERRORS},
         tags=TAGS,

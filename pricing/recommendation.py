@@ -66,6 +66,8 @@ MIN_COMPETITORS = 3
 COMPETITOR_CEILING_PERCENTILE = 90
 # n / (n + 50): half credit at 50 decided quotes, 0.8 at 200.
 CONFIDENCE_HALF_N = 50
+# An elasticity interval this wide carries no information (confidence_score).
+UNINFORMATIVE_WIDTH = 4.0
 
 
 @dataclass(frozen=True)
@@ -154,13 +156,13 @@ def competitor_position(prices: Sequence[float], *, current_price: float) -> Com
 
 
 def confidence_score(elasticity: Interval, *, n: int) -> float:
-    """(1 - min(1, (high - low) / (2 |estimate|))) x n / (n + 50), two decimals: 0 for an
-    interval as wide as twice the estimate (or a zero estimate), towards 1 for a narrow one
-    from many quotes."""
-    if elasticity.estimate == 0:
-        return 0.0
-    relative_width = min(1.0, (elasticity.high - elasticity.low) / (2 * abs(elasticity.estimate)))
-    return round_half_up((1 - relative_width) * n / (n + CONFIDENCE_HALF_N), 2)
+    """(1 - min(1, (high - low) / UNINFORMATIVE_WIDTH)) x n / (n + 50), two decimals.
+
+    The width is measured on the elasticity's own scale, not relative to the estimate: an
+    estimate near 0 (a very inelastic product, where the suggestion is clear) must not score
+    0 just because it is near 0. An interval 4 wide (say -2.5 to 1.5) says nothing: 0."""
+    width = min(1.0, (elasticity.high - elasticity.low) / UNINFORMATIVE_WIDTH)
+    return round_half_up((1 - width) * n / (n + CONFIDENCE_HALF_N), 2)
 
 
 def _cents_down(value: float) -> float:

@@ -278,3 +278,16 @@ def audit_trail(suggestion: PricingSuggestion) -> QuerySet[AuditLog]:
         object_type="pricing_suggestion",
         object_id=str(suggestion.pk),
     ).order_by("at", "id")
+
+
+def quote_outcomes(organization: Organization, window) -> tuple[int, int]:
+    """(decided quotes, won quotes) decided in `window` (a quote without decided_at counts
+    at quoted_at): the figures of pricing.quotesDecided and pricing.quoteWinRate."""
+    totals = (
+        Quote.objects.for_org(organization)
+        .filter(outcome__in=[QuoteOutcome.WON, QuoteOutcome.LOST])
+        .annotate(decided=Coalesce("decided_at", "quoted_at"))
+        .filter(decided__gte=window.start, decided__lt=window.end)
+        .aggregate(decided_n=Count("id"), won_n=Count("id", filter=Q(outcome=QuoteOutcome.WON)))
+    )
+    return totals["decided_n"], totals["won_n"]

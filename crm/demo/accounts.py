@@ -41,7 +41,7 @@ class AccountSteps(RecordWriter):
         monthly_plan = rng.random() < product.monthly_share
         monthly = product.monthly_price * seats
         first_amount = monthly if monthly_plan else monthly * profiles.ANNUAL_MONTHS_BILLED
-        self.sale(person, lead, agent, "new", converted, first_amount, product.name)
+        self.sale(person, lead, agent, "new", converted, first_amount, product.name, seats=seats)
         if (
             not returning
             and product.one_time_fee
@@ -59,6 +59,8 @@ class AccountSteps(RecordWriter):
         cross_sell_month = rng.randint(1, 9) if rng.random() < (0.4 if engaged else 0.05) else None
         expansion_month = rng.randint(3, 10) if product.name == "Enterprise" and rng.random() < 0.3 else None
         current = product
+        # Seats of the current plan: the quantity of its sales (no random draw).
+        plan_seats = seats
         month = 1
         churned_at = None
         while True:
@@ -75,18 +77,19 @@ class AccountSteps(RecordWriter):
                 person.churned, churned_at = True, bill
                 break
             if monthly_plan:
-                self.sale(person, lead, agent, "recurring", bill, monthly, current.name)
+                self.sale(person, lead, agent, "recurring", bill, monthly, current.name, seats=plan_seats)
             elif renewal_due:
                 if rng.random() < RENEWAL_CHURN:
                     person.churned, churned_at = True, bill
                     break
                 amount = monthly * profiles.ANNUAL_MONTHS_BILLED * rng.uniform(1.0, 1.08)
-                self.sale(person, lead, agent, "renewal", bill, amount, current.name)
+                self.sale(person, lead, agent, "renewal", bill, amount, current.name, seats=plan_seats)
             if month == upsell_month:
                 t = tl.workday_time(bill + rng.uniform(2, 20) * DAY, rng)
                 if current.name == "Starter":
                     upgraded = profiles.PRODUCT_LINES[1]
-                    new_monthly = upgraded.monthly_price * max(seats, upgraded.seats[0])
+                    plan_seats = max(seats, upgraded.seats[0])
+                    new_monthly = upgraded.monthly_price * plan_seats
                     current = upgraded
                 else:
                     new_monthly = monthly * rng.uniform(1.2, 1.6)
@@ -103,7 +106,7 @@ class AccountSteps(RecordWriter):
                 extra_seats = rng.randint(5, 30)
                 amount = extra_seats * current.monthly_price * 6  # the rest of the contract year
                 self.pre_sale_meeting(lead, agent, t, month, "Seat expansion review")
-                self.sale(person, lead, agent, "expansion", t, amount, current.name)
+                self.sale(person, lead, agent, "expansion", t, amount, current.name, seats=extra_seats)
             if engaged and rng.random() < 0.25:
                 t = tl.workday_time(bill + rng.uniform(1, 28) * DAY, rng)
                 price = rng.choice(profiles.ADD_ON_PRICES)

@@ -8,7 +8,9 @@ messages, touchpoints, chat messages), so a chunk can be loaded in entity order 
 forgotten. Each chunk has its own random stream, seeded by (seed, chunk number).
 
 The steps live in funnel.py (leads), accounts.py (customers' sales), engagement.py
-(touchpoints and chats) and records.py (writing rows); docs/demo-data.md tells the story.
+(touchpoints and chats) and records.py (writing rows); pricing.py makes the products every
+sale refers to and the pricing history (quotes, competitor prices, earlier list prices),
+generated apart from the chunks. docs/demo-data.md tells the story.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from crm.demo.agents import Router, agent_skills
 from crm.demo.campaigns import CampaignTouch, contact_campaign_messages, plan_campaigns
 from crm.demo.engagement import EngagementSteps
 from crm.demo.funnel import FunnelSteps
+from crm.demo.pricing import Catalogue, PricingHistory
 from crm.demo.records import CHUNK_ENTITIES, ENTITY_ORDER, Chunk, ContactState, Record, iso, json_text, money
 from crm.demo.timeline import DAY, HOUR, CumulativePicker, Timeline
 
@@ -69,6 +72,15 @@ class DemoGenerator:
         self.plans = plan_campaigns(seed=config.seed, spec=self.spec, timeline=self.timeline)
         self.ads = [plan for plan in self.plans if plan.channel is None]
         self.factor = profiles.CURRENCY_FACTOR.get(config.currency.upper(), 1.0)
+        self.catalogue = Catalogue(factor=self.factor)
+        self.pricing = PricingHistory(
+            seed=config.seed,
+            scale=config.scale,
+            catalogue=self.catalogue,
+            timeline=self.timeline,
+            router=self.router,
+            currency=config.currency,
+        )
         self.lead_days = self.timeline.lead_day_picker()
         self.lead_hours = CumulativePicker(profiles.LEAD_HOUR_WEIGHTS)
         self.chat_hours = CumulativePicker(profiles.CHAT_HOUR_WEIGHTS)
@@ -96,6 +108,18 @@ class DemoGenerator:
             }
             for plan in self.plans
         ]
+
+    def product_records(self) -> list[Record]:
+        return self.pricing.product_records()
+
+    def pricing_records(self) -> Chunk:
+        """What pricing learns from, loaded after the chunks: earlier list prices, quotes
+        and competitor prices (crm/demo/pricing.py)."""
+        return {
+            "price_history": self.pricing.price_history_records(),
+            "quotes": self.pricing.quote_records(),
+            "competitor_prices": self.pricing.competitor_price_records(),
+        }
 
     def chunks(self) -> Iterator[Chunk]:
         """Chunks in order; consume them in order (external ids are sequential)."""

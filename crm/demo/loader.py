@@ -135,6 +135,8 @@ def demo_load(
         anomaly_day=anomaly_day(as_of=as_of, timezone=organization.timezone),
         agents_created=agents_created,
     )
+    # Sales refer to products, campaign messages and touchpoints to campaigns.
+    _ingest(report, organization, "products", generator.product_records())
     _ingest(report, organization, "campaigns", generator.campaign_records())
     chunk_count = generator.chunk_count
     analyzed_at = 0
@@ -152,6 +154,8 @@ def demo_load(
                 f"chunk {number}/{chunk_count}: {report.rows_total:,} rows in {elapsed:.0f}s "
                 f"({report.rows_total / max(elapsed, 1e-9):,.0f} rows/s), {report.rows_rejected} rejected"
             )
+    for entity, records in generator.pricing_records().items():
+        _ingest(report, organization, entity, records)
     if analyzed_at != report.rows_total:
         _analyze_loaded_tables()
     report.seconds = time.monotonic() - started

@@ -24,10 +24,8 @@ from crm.demo.campaigns import CampaignPlan, CampaignTouch, SentMessage
 if TYPE_CHECKING:
     from crm.demo.generator import DemoGenerator
 
-# Loading order: a record only refers to records of entities before it (campaigns first,
-# since every chunk's messages and touchpoints refer to them).
-ENTITY_ORDER = (
-    "campaigns",
+# The entities of each chunk of contacts, in loading order.
+CHUNK_ENTITIES = (
     "contacts",
     "leads",
     "activities",
@@ -36,7 +34,10 @@ ENTITY_ORDER = (
     "touchpoints",
     "messages",
 )
-CHUNK_ENTITIES = ENTITY_ORDER[1:]
+# Loading order: a record only refers to records of entities before it. Products and
+# campaigns come first (every chunk's sales refer to products, its messages and touchpoints
+# to campaigns); the pricing history refers to products only and comes last.
+ENTITY_ORDER = ("products", "campaigns", *CHUNK_ENTITIES, "price_history", "quotes", "competitor_prices")
 
 Record = dict[str, Any]
 Chunk = dict[str, list[Record]]
@@ -227,20 +228,25 @@ class RecordWriter:
         t: float,
         amount_usd: float,
         product_line: str,
+        *,
+        seats: int = 1,
     ) -> None:
+        """`seats`: the quantity when the amount is per seat (see Catalogue.sale_columns)."""
         if not self.start <= t < self.end:
             return
+        amount = money(amount_usd * self.gen.factor)
         self.out["sales"].append(
             {
                 "external_id": self.gen.next_id("S", 7),
                 "lead_external_id": lead.external_id,
                 "contact_external_id": person.external_id,
                 "agent": self.owner(lead, agent, t).email,
-                "amount": money(amount_usd * self.gen.factor),
+                "amount": amount,
                 "currency": self.currency,
                 "kind": kind,
                 "closed_at": iso(t),
                 "product_line": product_line,
+                **self.gen.catalogue.sale_columns(kind, product_line, amount=amount, seats=seats),
             }
         )
 

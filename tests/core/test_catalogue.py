@@ -34,6 +34,7 @@ from core.catalogue import (
 )
 from core.display import PERCENT, POINTS
 from core.timeranges import parse_range
+from crm.models import Product, Quote
 from insights.catalogue import OVERVIEW_METRICS, TAB_METRICS
 from insights.tabs.overview import COMPARISON_ROWS
 from insights.tabs.present import calls as calls_present
@@ -64,8 +65,8 @@ def _metric(unit: str, name: str = "test.figure") -> Metric:
 
 def test_names_are_unique_dotted_and_units_and_directions_known():
     names = [m.name for m in metrics()]
-    # 19 overview rows + 10 figures of the dashboard tabs' own + 6 agent KPIs
-    assert len(names) == len(set(names)) == 35
+    # 19 overview rows + 10 figures of the dashboard tabs' own + 6 agent KPIs + 2 of pricing
+    assert len(names) == len(set(names)) == 37
     for metric in metrics():
         assert re.fullmatch(r"[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+", metric.name)
         assert metric.unit in UNITS
@@ -201,6 +202,9 @@ def test_an_agent_metric_needs_an_agent_and_no_other_filter(org_a):
 
 # Hand-computed shown values on the world below (the arithmetic in the comments).
 EXPECTED = {
+    # the world has no quotes: none decided, and a rate over nothing is None, never 0
+    "pricing.quotesDecided": 0,
+    "pricing.quoteWinRate": None,
     # calls C1 300 s, C2 90 s, C3 no duration: (300 + 90) / 2 = 195 s = 3.25 min -> 3.3 (half up)
     "calls.averageDuration": 3.3,
     # 390 s = 6.5 min -> 7 (half up; round() would give 6)
@@ -384,6 +388,35 @@ def _assert_on_agent_surfaces(metric: Metric, value: object, *, agent, api, clie
     assert text in card.group(1)
 
 
+def _assert_on_pricing_page(metric: Metric, *, org, client) -> None:
+    """The pricing page shows the last 90 days: 3 won and 1 lost quote decided in them, one
+    open, one decided before them: 4 decided, 3 / 4 = 75.0% won."""
+    product = Product.objects.create(
+        organization=org, external_id="P-CAT", name="Cat", list_price=Decimal("10.00")
+    )
+    for n, (outcome, days) in enumerate(
+        [("won", 1), ("won", 30), ("won", 89), ("lost", 2), ("open", 3), ("won", 95)]
+    ):
+        moment = AS_OF - dt.timedelta(days=days)
+        Quote.objects.create(
+            organization=org,
+            external_id=f"Q{n}",
+            product=product,
+            quoted_at=moment - dt.timedelta(days=1),
+            unit_price=Decimal("10.00"),
+            outcome=outcome,
+            decided_at=None if outcome == "open" else moment,
+        )
+    window = parse_range("90d", as_of=AS_OF)
+    value = shown(metric, metric_value(metric.name, organization=org, window=window))
+    assert value == {"pricing.quotesDecided": 4, "pricing.quoteWinRate": 75.0}[metric.name]
+    html = client.get("/pricing").content.decode()
+    card = re.search(rf'data-metric="{re.escape(metric.name)}".*?</article>', html, flags=re.S)
+    assert card is not None
+    assert metric.label in card.group(0)
+    assert format_value(value, _cell_format(metric, org.currency)) in card.group(0)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", _cases())
 def test_the_catalogue_value_is_the_number_on_every_surface(
@@ -407,6 +440,9 @@ def test_the_catalogue_value_is_the_number_on_every_surface(
         )
         return
     client.force_login(manager_a)
+    if name.startswith("pricing."):
+        _assert_on_pricing_page(metric, org=org_a, client=client)
+        return
     surfaces = {"api": api_client_for(manager_a), "client": client, "currency": org_a.currency}
     assert name in COMPARISON_ROWS or name in TAB_SURFACES, "a dashboard metric no surface shows"
     if name in COMPARISON_ROWS:

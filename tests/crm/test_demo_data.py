@@ -27,11 +27,14 @@ from crm.models import (
     Campaign,
     CampaignMessage,
     ChatMessage,
+    CompetitorPrice,
     Contact,
     ContactSnapshot,
     Lead,
     Member,
     Organization,
+    Product,
+    Quote,
     Role,
     Sale,
     Touchpoint,
@@ -44,7 +47,21 @@ NAIROBI = "Africa/Nairobi"
 AS_OF = dt.datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SEED = 7
 EXISTING_AGENTS = 2
-DEMO_MODELS = (Contact, Campaign, Lead, Activity, Sale, CampaignMessage, Touchpoint, ChatMessage)
+# PriceHistory is left out: loading products also records their list price at the real
+# time of the load (pricing.listeners), which differs between loads.
+DEMO_MODELS = (
+    Product,
+    Contact,
+    Campaign,
+    Lead,
+    Activity,
+    Sale,
+    CampaignMessage,
+    Touchpoint,
+    ChatMessage,
+    Quote,
+    CompetitorPrice,
+)
 
 
 def _config(seed: int = SEED, scale: str = "small") -> DemoConfig:
@@ -56,10 +73,14 @@ def _config(seed: int = SEED, scale: str = "small") -> DemoConfig:
 
 def _all_records(config: DemoConfig) -> dict[str, list[dict]]:
     generator = DemoGenerator(config)
-    records: dict[str, list[dict]] = {"campaigns": generator.campaign_records()}
+    records: dict[str, list[dict]] = {
+        "products": generator.product_records(),
+        "campaigns": generator.campaign_records(),
+    }
     for chunk in generator.chunks():
         for entity, rows in chunk.items():
             records.setdefault(entity, []).extend(rows)
+    records.update(generator.pricing_records())
     return records
 
 
@@ -217,6 +238,7 @@ def _snapshot(org: Organization) -> dict[str, set[tuple]]:
         "contact_id": dict(Contact.objects.for_org(org).values_list("pk", "external_id")),
         "lead_id": dict(Lead.objects.for_org(org).values_list("pk", "external_id")),
         "campaign_id": dict(Campaign.objects.for_org(org).values_list("pk", "external_id")),
+        "product_id": dict(Product.objects.for_org(org).values_list("pk", "external_id")),
     }
     external["last_touch_campaign_id"] = external["campaign_id"]
     snapshot = {}

@@ -50,7 +50,12 @@ def test_products_are_stored_with_tier_price_and_defaults(org_a):
 
 @pytest.mark.parametrize(
     ("price", "reason"),
-    [("0", "'0' is not above 0"), ("-5", "'-5' is not above 0"), ("abc", "not a number: 'abc'"), ("", "required")],
+    [
+        ("0", "'0' is not above 0"),
+        ("-5", "'-5' is not above 0"),
+        ("abc", "not a number: 'abc'"),
+        ("", "required"),
+    ],
 )
 def test_a_product_price_of_zero_or_below_or_not_a_number_is_a_row_error(org_a, price, reason):
     result = load(org_a, "products", f"external_id,name,list_price\nP-1,Starter,1000\nP-2,Bad,{price}\n")
@@ -80,12 +85,18 @@ def test_quotes_reference_products_and_report_unknown_ones(org_a):
         (4, "unit_price"),
         (5, "decided_at"),
     ]
-    assert "unknown product 'P-404'" in dict(((r, c), m) for r, c, m in errors_of(result))[(3, "product_external_id")]
+    assert (
+        "unknown product 'P-404'"
+        in dict(((r, c), m) for r, c, m in errors_of(result))[(3, "product_external_id")]
+    )
     won = Quote.objects.for_org(org_a).get(external_id="Q-1")
     assert (won.product.external_id, won.agent_id, won.quantity, won.outcome) == ("P-1", agent.pk, 3, "won")
     assert won.decided_at == dt.datetime(2026, 1, 9, 10, tzinfo=dt.UTC)
     # defaults: quantity 1, outcome open
-    assert Quote.objects.for_org(org_a).values_list("quantity", "outcome").get(external_id="Q-5") == (1, "open")
+    assert Quote.objects.for_org(org_a).values_list("quantity", "outcome").get(external_id="Q-5") == (
+        1,
+        "open",
+    )
 
 
 def test_a_product_of_another_organization_is_unknown(org_a, org_b):

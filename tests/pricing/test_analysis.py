@@ -175,13 +175,15 @@ def test_segment_dummies():
 @pytest.mark.parametrize(
     ("interval", "n", "expected"),
     [
-        # width 2 / (2 x 2) = 0.5; (1 - 0.5) x 50 / 100 = 0.25
+        # width 2 / 4 = 0.5; (1 - 0.5) x 50 / 100 = 0.25
         (Interval(-2.0, -3.0, -1.0), 50, 0.25),
-        # width 0.8 / (2 x 1.5) = 0.2667; 0.7333 x 150 / 200 = 0.55
-        (Interval(-1.5, -2.0, -1.2), 150, 0.55),
-        # wider than twice the estimate: min(1, 1.5) = 1 -> 0
-        (Interval(-0.5, -1.0, 0.5), 400, 0.0),
-        (Interval(0.0, -0.1, 0.1), 400, 0.0),
+        # width 0.8 / 4 = 0.2; 0.8 x 150 / 200 = 0.6
+        (Interval(-1.5, -2.0, -1.2), 150, 0.6),
+        # an estimate near 0 with a narrow interval is well pinned down: 0.8 x 400 / 450 = 0.71
+        (Interval(0.0, -0.4, 0.4), 400, 0.71),
+        # 4 or wider: nothing known -> 0
+        (Interval(-0.5, -2.5, 1.5), 400, 0.0),
+        (Interval(-0.5, -3.0, 2.0), 400, 0.0),
     ],
 )
 def test_confidence_formula(interval, n, expected):

@@ -24,10 +24,11 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from agents.services import goals_set
-from crm.models import ImportRun, ImportStatus, Member, Organization, Role
+from crm.models import ImportRun, ImportStatus, Member, Organization, Product, Role
 from crm.services import api_key_create
 from insights.bi.models import BusinessInsight, Opportunity
 from insights.models import SavedView
+from pricing.models import PricingSuggestion
 from tests.agents.factories import AS_OF, build_history
 from tests.factories import (
     ActivityFactory,
@@ -90,6 +91,7 @@ MARKER_IMPORT_ERROR = "ZZ-MARKER-IMPORT-ERROR-B"
 MARKER_MESSAGE = "ZZ-MARKER-CHAT-B"
 MARKER_INSIGHT = "ZZ-MARKER-INSIGHT-B"
 MARKER_OPPORTUNITY = "ZZ-MARKER-OPPORTUNITY-B"
+MARKER_PRODUCT = "ZZ-MARKER-PRODUCT-B"
 ORG_B_NAME = "Globex Corp"
 OUTSIDER_NAME = "Olga Outsider"
 
@@ -113,6 +115,9 @@ class World:
     insight_b: BusinessInsight
     opportunity_a: Opportunity  # agent_a's, identified: every member of A may move it
     opportunity_b: Opportunity
+    # proposed, requested by manager_a: admin_a may decide it; B's product is a marker
+    pricing_suggestion_a: PricingSuggestion
+    pricing_suggestion_b: PricingSuggestion
 
     def member(self, persona: Persona) -> Member | None:
         return getattr(self, persona.key, None) if persona.is_member else None
@@ -131,7 +136,7 @@ class World:
             return (self.run_a if variant == "A" else self.run_b).pk
         if kind == "saved_view":
             return (self.view_a if variant == "A" else self.view_b).pk
-        if kind in ("insight", "opportunity"):
+        if kind in ("insight", "opportunity", "pricing_suggestion"):
             return getattr(self, f"{kind}_{'a' if variant == 'A' else 'b'}").pk
         agent = self.bea if variant == "A" else self.agent_b
         return agent.email if kind == "agent_email" else agent.pk
@@ -151,6 +156,7 @@ class World:
             MARKER_MESSAGE,
             MARKER_INSIGHT,
             MARKER_OPPORTUNITY,
+            MARKER_PRODUCT,
             ORG_B_NAME,
             OUTSIDER_NAME,
             self.admin_b.email,
@@ -331,6 +337,11 @@ def _build_world() -> World:
         currency="USD",
     )
 
+    pricing_a, pricing_b = (
+        _pricing_suggestion(org, requester, name)
+        for org, requester, name in ((org_a, manager_a, "Starter"), (org_b, admin_b, MARKER_PRODUCT))
+    )
+
     # A monthly revenue goal for everyone, so PUT /agent/goals has something to update.
     for member in (admin_a, manager_a, agent_a, bea, admin_b, agent_b):
         goals_set(
@@ -356,6 +367,40 @@ def _build_world() -> World:
         insight_b=insight_b,
         opportunity_a=opportunity_a,
         opportunity_b=opportunity_b,
+        pricing_suggestion_a=pricing_a,
+        pricing_suggestion_b=pricing_b,
+    )
+
+
+def _pricing_suggestion(org: Organization, requester: Member, name: str) -> PricingSuggestion:
+    # B's prices are the marker amount; A's are plain (a marker on A's page would be a false leak)
+    price = MARKER_AMOUNT if org.slug == "globex" else Decimal("1000.00")
+    product = Product.objects.create(
+        organization=org, external_id=f"P-{org.slug}", name=name, tier="basic", list_price=price
+    )
+    return PricingSuggestion.objects.create(
+        organization=org,
+        product=product,
+        tier="basic",
+        currency=org.currency,
+        current_price=price,
+        suggested_price=price + 1,
+        change_pct=Decimal("0.0"),
+        elasticity=-0.5,
+        elasticity_low=-0.9,
+        elasticity_high=-0.1,
+        elasticity_n=120,
+        elasticity_method="logit(win ~ log price)",
+        revenue_change_pct=1.0,
+        revenue_change_low=-1.0,
+        revenue_change_high=3.0,
+        churn_probability=0.1,
+        churn_customers=3,
+        confidence=0.5,
+        rationale=f"{name}: raise the price a little.",
+        requested_by=requester,
+        created_at=AS_OF - DAY,
+        expires_at=AS_OF + 29 * DAY,
     )
 
 

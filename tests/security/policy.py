@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 MEMBERS = frozenset({"agent", "manager", "admin"})
 MANAGERS = frozenset({"manager", "admin"})
+ADMINS = frozenset({"admin"})
 INGESTERS = frozenset({"admin", "integration"})
 # No caller identity at all: the HMAC signature over the body is the authentication.
 SIGNED = frozenset({"signature"})
@@ -114,6 +115,21 @@ POLICY: dict[str, Rule] = {
     "bi-insight-resolve": Rule(MEMBERS, {"POST": 302}, bodies={"POST": {"note": "Called them"}}),
     "bi-opportunity-status": Rule(MEMBERS, {"POST": 302}, bodies={"POST": {"status": "in_progress"}}),
     "bi-refresh": Rule(MANAGERS, {"POST": 302}),
+    # --- pricing (pricing/urls.py, pricing/api_urls.py): managers read and request, admins
+    # decide (four eyes and the states are tests/pricing's; here the role gate) -------------
+    "pricing-page": _manager_page,
+    "pricing-generate": Rule(MANAGERS, {"POST": 302}),
+    "pricing-api-generate": Rule(MANAGERS, {"POST": 200}, bodies={"POST": {}}),
+    "pricing-api-list": _manager_page,
+    "pricing-api-detail": _manager_page,
+    # a suggestion named in the body: the role gate first, then 404 for one that is not there
+    "pricing-api-decide": Rule(
+        ADMINS,
+        {"POST": 404},
+        bodies={"POST": {"suggestionId": 999999, "decision": "reject", "notes": "access matrix"}},
+    ),
+    # the world's suggestion is proposed, not applied: a permitted caller gets the 409
+    "pricing-api-rollback": Rule(ADMINS, {"POST": 409}, bodies={"POST": {"notes": "access matrix"}}),
 }
 
 # Sign-in, sign-out, password and token endpoints: open to anyone, with their own tests in
@@ -141,6 +157,7 @@ PATH_PARAMS: dict[str, str] = {
     "table": "export_table",
     "insight_id": "insight",
     "opportunity_id": "opportunity",
+    "suggestion_id": "pricing_suggestion",
 }
 # Path parameters naming no object of an organization (a kind of thing): one valid value and
 # one that does not exist (tests/security/conftest.py NAMES).

@@ -22,6 +22,7 @@ from agents.models import AgentGoal
 from crm.ingestion.webhooks import ORGANIZATION_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from crm.models import Activity, AuditLog, ChatMessage, Contact, Lead, Sale, WebhookReceipt
 from insights.bi.models import BusinessInsight, Opportunity, OpportunityStatusChange
+from pricing.models import PricingSuggestion
 from tests.agents.factories import AS_OF
 from tests.security.conftest import PERSONA, VALID_ENTITY, World, client_for
 from tests.security.policy import PATH_PARAMS, POLICY, policy_routes
@@ -55,9 +56,16 @@ JSON_BODY_ROUTES = {
     "/api/analytics/overview": "manager_a",
     "/api/bi/insights/{insight_id}/resolve": "manager_a",
     "/api/bi/opportunities/{opportunity_id}/update-status": "manager_a",
+    "/api/v1/bi/pricing-optimization": "manager_a",
+    "/api/v1/bi/approve-pricing": "admin_a",
+    "/api/v1/bi/pricing-suggestions/{suggestion_id}/rollback": "admin_a",
 }
 # Path parameters of the writing operations: the object of A the caller may change.
-PATH_OBJECTS = {"{insight_id}": "insight", "{opportunity_id}": "opportunity"}
+PATH_OBJECTS = {
+    "{insight_id}": "insight",
+    "{opportunity_id}": "opportunity",
+    "{suggestion_id}": "pricing_suggestion",
+}
 # A new writing operation is probed once it is listed above (test_json_write_routes_are_known).
 PROBED_WRITES = [(method, url) for method, url in JSON_WRITES if url in JSON_BODY_ROUTES]
 
@@ -68,6 +76,8 @@ def _cursor(text: str) -> str:
 
 JUNK_CURSOR = "A" * 10 * 1024
 MANAGER_ANALYTICS = "/api/analytics/"
+# Manager-only too (pricing): agents are refused before any parameter is read.
+MANAGER_BI = "/api/v1/bi/"
 BI_API = "/api/bi/"
 # Values a client may send for each parameter; each must be a 400 naming the parameter.
 ABSURD: dict[str, list[str]] = {
@@ -140,6 +150,17 @@ def test_absurd_query_value_is_a_json_400_naming_the_field(world, url, param, va
         custom = {"range": "custom", "start": "2026-11-01", "end": "2026-11-07"}
         params = {**(custom if param in ("start", "end") else {}), param: value}
         response = client.get(f"{url}?{urlencode(params)}")
+        assert response.status_code == 400, response.content[:500]
+        assert param in error_of(response)["details"], response.content[:500]
+        return
+    if url.startswith(MANAGER_BI):
+        assert client_for(world, PERSONA["agent_a"], "api").get(url).status_code == 403
+        response = client_for(world, PERSONA["manager_a"], "api").get(f"{url}?{urlencode({param: value})}")
+        if param == "product" and len(value) <= 100:
+            # a product's external id is a filter: an unknown one matches nothing
+            assert response.status_code == 200, response.content[:500]
+            assert response.json()["results"] == []
+            return
         assert response.status_code == 400, response.content[:500]
         assert param in error_of(response)["details"], response.content[:500]
         return
@@ -231,6 +252,7 @@ def fingerprint() -> dict[str, object]:
     counts["opportunities"] = sorted(Opportunity.objects.values_list("pk", "status"))
     counts["status_changes"] = OpportunityStatusChange.objects.count()
     counts["audit"] = AuditLog.objects.count()
+    counts["pricing"] = sorted(PricingSuggestion.objects.values_list("pk", "status"))
     return counts
 
 
@@ -250,6 +272,9 @@ def test_json_write_routes_are_known():
         "insights-api-overview",
         "bi-api-insight-resolve",
         "bi-api-opportunity-status",
+        "pricing-api-generate",
+        "pricing-api-decide",
+        "pricing-api-rollback",
     }
 
 
@@ -323,6 +348,12 @@ NUL_BODIES = {
         [{"external_id": "nul\u00002", "name": "ok", "created_at": "2026-11-01T00:00:00Z"}],
         [{"external_id": "nul-3", "name": "ok", "source": "\u0000", "created_at": "2026-11-01T00:00:00Z"}],
     ],
+    "/api/v1/bi/pricing-optimization": [{"productIds": ["P-acme\u0000"]}, {"productIds": ["\u0000" * 10]}],
+    "/api/v1/bi/approve-pricing": [
+        {"suggestionId": 1, "decision": "approve\u0000", "notes": "ok"},
+        {"suggestionId": 1, "decision": "reject", "notes": "n\u0000o"},
+    ],
+    "/api/v1/bi/pricing-suggestions/{suggestion_id}/rollback": [{"notes": "\u0000"}],
     "/api/auth/token/": [{"email": "admin@acme.test\u0000", "password": "pass-word-123"}],
     "/api/auth/token/refresh/": [{"refresh": "\u0000"}],
     "/api/v1/webhooks/messages/": [
@@ -402,6 +433,7 @@ PAGE_VALUES: dict[str, list[str]] = {
     "priority": ["urgent", "x" * 10_000],
     "resolved": ["maybe", "1e400"],
     "lead": ["-1", "abc", "9" * 40, "1e400"],
+    "status": ["<script>alert(1)</script>", "x" * 10_000, "approved\u0000"],
 }
 BI_PAGE_PARAMS = ("type", "priority", "resolved", "lead", "agent", "page")
 DASHBOARD_PARAMS = ("range", "start", "end", "region", "agent", "tab", "period", "compare")
@@ -416,6 +448,7 @@ PAGE_PARAMS = {
     "insights-dashboard": DASHBOARD_PARAMS,
     "bi-insights": BI_PAGE_PARAMS,
     "bi-insights-list": BI_PAGE_PARAMS,
+    "pricing-page": ("status", "page"),
     "insights-tab": DASHBOARD_PARAMS,
     "insights-export": DASHBOARD_PARAMS,
     "insights-records": (
