@@ -258,7 +258,7 @@ def latest_run(organization: Organization) -> PricingRun | None:
     return PricingRun.objects.for_org(organization).select_related("requested_by").first()
 
 
-def decided_quote_rows(organization: Organization, product: Product, *, limit: int = 50) -> list[dict]:
+def decided_quote_rows(organization: Organization, product: Product, *, limit: int = 25) -> list[dict]:
     """The newest decided quotes behind an analysis, for the review page."""
     return list(
         Quote.objects.for_org(organization)
