@@ -411,3 +411,38 @@ def test_no_member_can_be_both_requester_and_decider_even_as_the_only_admin(org_
             organization=org_a, actor=only, suggestion_id=suggestion.pk, decision="reject", notes="x", now=NOW
         )
     assert raised.value.code == "four_eyes"
+
+
+def test_the_rollback_command_restores_the_price_as_of_now(org_a, admins, inelastic):
+    requester, decider = admins
+    [suggestion] = propose(org_a, requester, inelastic)
+    services.suggestion_decide(
+        organization=org_a,
+        actor=decider,
+        suggestion_id=suggestion.pk,
+        decision="approve",
+        notes="ok",
+        now=NOW,
+    )
+    run_jobs(NOW + dt.timedelta(days=30))
+    out = io.StringIO()
+    later = NOW + dt.timedelta(days=40)
+    call_command(
+        "pricing_rollback",
+        str(suggestion.pk),
+        by=decider.email,
+        notes="support calls doubled",
+        now=later.isoformat(),
+        stdout=out,
+    )
+    assert "is at 1000.00 KES again" in out.getvalue()
+    suggestion.refresh_from_db()
+    assert (suggestion.status, suggestion.rolled_back_at) == ("rolled_back", later)
+    assert Product.objects.get(pk=inelastic.pk).list_price == Decimal("1000.00")
+    # not an admin, or nothing to roll back: a clear error, nothing changes
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no longer|not applied|Rolled back|rolled back"):
+        call_command("pricing_rollback", str(suggestion.pk), by=decider.email, notes="again")
+    with pytest.raises(CommandError, match="No member"):
+        call_command("pricing_rollback", str(suggestion.pk), by="nobody@x.test", notes="x")

@@ -5,12 +5,15 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from crm.demo_setup import DEMO_LOGINS, DEMO_PASSWORD, DEMO_SLUG, demo_organization_ensure
-from crm.models import Lead
+from crm.models import Lead, Member
 from crm.snapshots import contact_snapshots_rebuild, last_complete_local_day
 from insights.bi.models import BusinessInsight
 from insights.bi.refresh import bi_refresh, totals
+from pricing.models import PricingSuggestion
+from pricing.services import suggestions_generate
 
 HISTORY_DAYS = 400
+DEMO_MANAGER = next(login.email for login in DEMO_LOGINS if login.role == "manager")
 
 
 class Command(BaseCommand):
@@ -37,6 +40,16 @@ class Command(BaseCommand):
             found, offered = totals(reports["insights"]), totals(reports["opportunities"])
             self.stdout.write(
                 f"  {found.get('created', 0)} insights, {offered.get('created', 0)} opportunities"
+            )
+        if not PricingSuggestion.objects.for_org(org).exists():
+            # Requested by the manager, so the admin can review and decide them (four eyes).
+            self.stdout.write("Requesting pricing suggestions...")
+            manager = Member.objects.get(email=DEMO_MANAGER)
+            made = suggestions_generate(
+                organization=org, requested_by=manager, product_ids=None, now=timezone.now()
+            )
+            self.stdout.write(
+                f"  {len(made.suggestions)} suggestions for the admin to review, {len(made.skipped)} products skipped"
             )
         self.stdout.write(self.style.SUCCESS(f"Demo organization {org.name!r} is ready. Logins:"))
         for login in DEMO_LOGINS:
