@@ -297,9 +297,23 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Approved prices take effect on their date, undecided suggestions expire (pricing).
     "pricing changes hourly": {"task": "pricing.apply_and_expire", "schedule": crontab(minute="5", hour="*")},
+    # Scheduled reports: the due copies, each sent once (reports.services.send_due_reports).
+    "scheduled reports every 5 minutes": {
+        "task": "reports.send_due_all",
+        "schedule": crontab(minute="*/5", hour="*"),
+    },
+    "report files expiry nightly": {"task": "reports.expire_files", "schedule": crontab(minute="45", hour="3")},
 }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- report files ----------------------------------------------------------------------------
+# Rendered exports and the files of sent scheduled reports (kept REPORT_FILES_DAYS days),
+# served only through the reports views that check the organization, never as static files.
+REPORT_FILES_DIR = Path(os.environ.get("CRM_REPORT_FILES_DIR", VAR_DIR / "reports"))
+REPORT_FILES_DAYS = 90
+# Where e-mailed links (a scheduled report's unsubscribe link) point.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # --- e-mail -------------------------------------------------------------------------------
 EMAIL_URL = os.environ.get("EMAIL_URL", "")

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/bi/", include("pricing.api_urls")),
+    path("api/v1/reports/", include("reports.api_urls")),
     path("api/v1/", include("crm.api_urls")),
     path("api/analytics/", include("insights.api_urls")),
     path("api/bi/", include("insights.bi.api_urls")),
@@ -24,5 +25,6 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("", include("insights.bi.urls")),
     path("", include("pricing.urls")),
+    path("", include("reports.urls")),
     path("", include("crm.urls")),
 ]
