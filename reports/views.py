@@ -6,6 +6,7 @@ download; schedules and their history (managers). Agents build exports of their 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core import signing
@@ -276,19 +277,21 @@ def schedule_create(request: HttpRequest, organization: Organization) -> HttpRes
         "monthday": int(request.POST["monthday"]) if request.POST.get("monthday", "").isdigit() else None,
         "recipients": [part for part in (p.strip() for p in raw.split(",")) if part],
     }
+    params = {**form.spec["filters"], "range": form.range, "start": form.start, "end": form.end}
+    back = f"{reverse('reports-builder')}?{urlencode({**params, 'sections': list(form.sections)}, doseq=True)}#schedules"
     try:
         schedule = services.schedule_save(
             organization=organization, owner=request.user, data=data, now=timezone.now()
         )
     except ApplicationError as exc:
         messages.error(request, f"Not scheduled: {exc.message}")
-        return redirect(reverse("reports-builder") + "#schedules")
+        return HttpResponseClientRedirect(back) if request.htmx else redirect(back)
     outside = services.outside_recipients(organization, schedule.recipients)
     text = f"Scheduled “{schedule.name}” ({schedule.get_cadence_display().lower()} at {schedule.time:%H:%M})."
     if outside:
         text += f" {', '.join(outside)} {'is' if len(outside) == 1 else 'are'} outside the organization: they get what you may see."
     messages.success(request, text)
-    return redirect(reverse("reports-builder") + "#schedules")
+    return HttpResponseClientRedirect(back) if request.htmx else redirect(back)
 
 
 @require_POST
