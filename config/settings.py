@@ -240,7 +240,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Choice sets named "status" in several components get their own names.
-    "ENUM_NAME_OVERRIDES": {"PricingSuggestionStatusEnum": "pricing.models.SuggestionStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "PricingSuggestionStatusEnum": "pricing.models.SuggestionStatus",
+        "ReportExportStateEnum": "reports.models.ExportState",
+        "ReportFormatEnum": "reports.models.FORMATS",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------

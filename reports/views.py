@@ -309,9 +309,10 @@ def schedule_stop(request: HttpRequest, organization: Organization, schedule_id:
 
 @require_GET
 @org_page(roles=MANAGER_ROLES)
-def delivery_download(
-    request: HttpRequest, organization: Organization, delivery_id: int, index: int
-) -> HttpResponse:
+def delivery_download(request: HttpRequest, organization: Organization, delivery_id: int) -> HttpResponse:
+    """?file=<n>: the n-th file of a sent copy (0 first), while it is kept (90 days)."""
+    raw = request.GET.get("file", "0")
+    index = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 4 else -1
     delivery = Delivery.objects.for_org(organization).filter(pk=delivery_id).first()
     if delivery is None or not 0 <= index < len(delivery.files):
         raise Http404("No such file.")

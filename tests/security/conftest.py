@@ -29,6 +29,7 @@ from crm.services import api_key_create
 from insights.bi.models import BusinessInsight, Opportunity
 from insights.models import SavedView
 from pricing.models import PricingSuggestion
+from reports.models import Delivery, Export, Schedule
 from tests.agents.factories import AS_OF, build_history
 from tests.factories import (
     ActivityFactory,
@@ -118,6 +119,14 @@ class World:
     # proposed, requested by manager_a: admin_a may decide it; B's product is a marker
     pricing_suggestion_a: PricingSuggestion
     pricing_suggestion_b: PricingSuggestion
+    # reports: A's export is agent_a's (agents see their own, managers all of A's), done but
+    # its file gone; A's schedule is manager_a's; the delivery has no file left
+    report_export_a: Export
+    report_export_b: Export
+    report_schedule_a: Schedule
+    report_schedule_b: Schedule
+    report_delivery_a: Delivery
+    report_delivery_b: Delivery
 
     def member(self, persona: Persona) -> Member | None:
         return getattr(self, persona.key, None) if persona.is_member else None
@@ -136,7 +145,14 @@ class World:
             return (self.run_a if variant == "A" else self.run_b).pk
         if kind == "saved_view":
             return (self.view_a if variant == "A" else self.view_b).pk
-        if kind in ("insight", "opportunity", "pricing_suggestion"):
+        if kind in (
+            "insight",
+            "opportunity",
+            "pricing_suggestion",
+            "report_export",
+            "report_schedule",
+            "report_delivery",
+        ):
             return getattr(self, f"{kind}_{'a' if variant == 'A' else 'b'}").pk
         agent = self.bea if variant == "A" else self.agent_b
         return agent.email if kind == "agent_email" else agent.pk
@@ -369,7 +385,40 @@ def _build_world() -> World:
         opportunity_b=opportunity_b,
         pricing_suggestion_a=pricing_a,
         pricing_suggestion_b=pricing_b,
+        **_report_objects(org_a, agent_a, manager_a, "a"),
+        **_report_objects(org_b, agent_b, admin_b, "b"),
     )
+
+
+def _report_objects(org: Organization, agent: Member, manager: Member, suffix: str) -> dict:
+    spec = {"sections": ["overview"], "range": "7d", "filters": {}}
+    export = Export.objects.create(
+        organization=org,
+        requested_by=agent,
+        format="csv",
+        spec=spec,
+        state="done",
+        progress=100,
+        created_at=AS_OF,
+    )
+    schedule = Schedule.objects.create(
+        organization=org,
+        owner=manager,
+        name=MARKER_SOURCE if suffix == "b" else "Daily numbers",
+        spec=spec,
+        formats=["csv"],
+        cadence="daily",
+        time=dt.time(7, 0),
+        recipients=[manager.email],
+    )
+    delivery = Delivery.objects.create(
+        organization=org, schedule=schedule, period="2026-11-20", recipient=manager.email, state="sent"
+    )
+    return {
+        f"report_export_{suffix}": export,
+        f"report_schedule_{suffix}": schedule,
+        f"report_delivery_{suffix}": delivery,
+    }
 
 
 def _pricing_suggestion(org: Organization, requester: Member, name: str) -> PricingSuggestion:

@@ -47,6 +47,21 @@ _page = Rule(MEMBERS, {"GET": 200})
 _manager_page = Rule(MANAGERS, {"GET": 200})
 _agent_api = Rule(MEMBERS, {"GET": 200}, query_objects=("agent",))
 _goal_form = {"period": "monthly", "conversions": "7"}
+_schedule_body = {
+    "name": "Daily",
+    "sections": ["overview"],
+    "range": "7d",
+    "formats": ["csv"],
+    "cadence": "daily",
+    "time": "07:00",
+    "recipients": ["someone@example.com"],
+}
+_schedule_form = {
+    **_schedule_body,
+    "sections": "overview",
+    "formats": "csv",
+    "recipients": "someone@example.com",
+}
 
 POLICY: dict[str, Rule] = {
     # --- CRM pages (crm/urls.py) ---------------------------------------------------------
@@ -130,6 +145,28 @@ POLICY: dict[str, Rule] = {
     ),
     # the world's suggestion is proposed, not applied: a permitted caller gets the 409
     "pricing-api-rollback": Rule(ADMINS, {"POST": 409}, bodies={"POST": {"notes": "access matrix"}}),
+    # --- reports (reports/urls.py, reports/api_urls.py): every member exports (an agent their
+    # own numbers, and sees only their own exports: the world's export is agent_a's); managers
+    # save, schedule and read the history. The world's files are gone: downloads answer 404
+    # to a permitted caller (the 90-day expiry), like a missing export.
+    "reports-builder": _page,
+    "reports-preview": _page,
+    "reports-save": Rule(MANAGERS, {"POST": 302}, bodies={"POST": {"name": "Mine", "sections": "overview"}}),
+    "reports-export-create": Rule(
+        MEMBERS, {"POST": 302}, bodies={"POST": {"sections": "overview", "format": "csv"}}
+    ),
+    "reports-export": _page,
+    "reports-export-download": Rule(MEMBERS, {"GET": 404}),
+    "reports-schedule-create": Rule(MANAGERS, {"POST": 302}, bodies={"POST": _schedule_form}),
+    "reports-schedule-stop": Rule(MANAGERS, {"POST": 302}),
+    "reports-delivery-download": Rule(MANAGERS, {"GET": 404}),
+    "reports-api-exports": Rule(
+        MEMBERS, {"POST": 202}, bodies={"POST": {"format": "csv", "sections": ["overview"], "range": "7d"}}
+    ),
+    "reports-api-export": _page,
+    "reports-api-export-download": Rule(MEMBERS, {"GET": 404}),
+    "reports-api-schedules": Rule(MANAGERS, {"GET": 200, "POST": 201}, bodies={"POST": _schedule_body}),
+    "reports-api-schedule": Rule(MANAGERS, {"GET": 200, "DELETE": 200}),
 }
 
 # Sign-in, sign-out, password and token endpoints: open to anyone, with their own tests in
@@ -143,6 +180,8 @@ SKIPPED: dict[str, str] = {
     "schema": "the OpenAPI document, public by design (G6 tests it with schemathesis)",
     "api-docs": "Swagger UI for the schema",
     "api-redoc": "ReDoc for the schema",
+    "reports-unsubscribe": "a scheduled report's signed unsubscribe link, for anyone holding it; "
+    "tests/reports/test_deliveries.py covers valid, forged and prefetched (GET) links",
 }
 
 # Path parameters and what they name.
@@ -158,6 +197,9 @@ PATH_PARAMS: dict[str, str] = {
     "insight_id": "insight",
     "opportunity_id": "opportunity",
     "suggestion_id": "pricing_suggestion",
+    "export_id": "report_export",
+    "schedule_id": "report_schedule",
+    "delivery_id": "report_delivery",
 }
 # Path parameters naming no object of an organization (a kind of thing): one valid value and
 # one that does not exist (tests/security/conftest.py NAMES).

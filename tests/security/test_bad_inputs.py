@@ -23,6 +23,7 @@ from crm.ingestion.webhooks import ORGANIZATION_HEADER, SIGNATURE_HEADER, TIMEST
 from crm.models import Activity, AuditLog, ChatMessage, Contact, Lead, Sale, WebhookReceipt
 from insights.bi.models import BusinessInsight, Opportunity, OpportunityStatusChange
 from pricing.models import PricingSuggestion
+from reports.models import Export, Schedule
 from tests.agents.factories import AS_OF
 from tests.security.conftest import PERSONA, VALID_ENTITY, World, client_for
 from tests.security.policy import PATH_PARAMS, POLICY, policy_routes
@@ -59,6 +60,8 @@ JSON_BODY_ROUTES = {
     "/api/v1/bi/pricing-optimization": "manager_a",
     "/api/v1/bi/approve-pricing": "admin_a",
     "/api/v1/bi/pricing-suggestions/{suggestion_id}/rollback": "admin_a",
+    "/api/v1/reports/exports": "manager_a",
+    "/api/v1/reports/schedules": "manager_a",
 }
 # Path parameters of the writing operations: the object of A the caller may change.
 PATH_OBJECTS = {
@@ -253,6 +256,7 @@ def fingerprint() -> dict[str, object]:
     counts["status_changes"] = OpportunityStatusChange.objects.count()
     counts["audit"] = AuditLog.objects.count()
     counts["pricing"] = sorted(PricingSuggestion.objects.values_list("pk", "status"))
+    counts["reports"] = (Export.objects.count(), Schedule.objects.count())
     return counts
 
 
@@ -275,6 +279,8 @@ def test_json_write_routes_are_known():
         "pricing-api-generate",
         "pricing-api-decide",
         "pricing-api-rollback",
+        "reports-api-exports",
+        "reports-api-schedules",
     }
 
 
@@ -354,6 +360,20 @@ NUL_BODIES = {
         {"suggestionId": 1, "decision": "reject", "notes": "n\u0000o"},
     ],
     "/api/v1/bi/pricing-suggestions/{suggestion_id}/rollback": [{"notes": "\u0000"}],
+    "/api/v1/reports/exports": [
+        {"format": "csv\u0000", "sections": ["overview"]},
+        {"format": "csv", "sections": ["overview"], "filters": {"region": "\u0000"}},
+    ],
+    "/api/v1/reports/schedules": [
+        {
+            "name": "n\u0000",
+            "sections": ["overview"],
+            "formats": ["csv"],
+            "cadence": "daily",
+            "time": "07:00",
+            "recipients": ["a@b.test"],
+        }
+    ],
     "/api/auth/token/": [{"email": "admin@acme.test\u0000", "password": "pass-word-123"}],
     "/api/auth/token/refresh/": [{"refresh": "\u0000"}],
     "/api/v1/webhooks/messages/": [
@@ -434,6 +454,8 @@ PAGE_VALUES: dict[str, list[str]] = {
     "resolved": ["maybe", "1e400"],
     "lead": ["-1", "abc", "9" * 40, "1e400"],
     "status": ["<script>alert(1)</script>", "x" * 10_000, "approved\u0000"],
+    "report": ["-1", "abc", "9" * 40],
+    "file": ["-1", "abc", "9" * 40, "²"],
 }
 BI_PAGE_PARAMS = ("type", "priority", "resolved", "lead", "agent", "page")
 DASHBOARD_PARAMS = ("range", "start", "end", "region", "agent", "tab", "period", "compare")
@@ -449,6 +471,11 @@ PAGE_PARAMS = {
     "bi-insights": BI_PAGE_PARAMS,
     "bi-insights-list": BI_PAGE_PARAMS,
     "pricing-page": ("status", "page"),
+    "reports-builder": ("range", "start", "end", "region", "agent", "report"),
+    "reports-preview": ("range", "start", "end", "region", "agent"),
+    "reports-export": (),
+    "reports-export-download": (),
+    "reports-delivery-download": ("file",),
     "insights-tab": DASHBOARD_PARAMS,
     "insights-export": DASHBOARD_PARAMS,
     "insights-records": (
