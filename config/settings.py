@@ -306,7 +306,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.send_due_all",
         "schedule": crontab(minute="*/5", hour="*"),
     },
-    "report files expiry nightly": {"task": "reports.expire_files", "schedule": crontab(minute="45", hour="3")},
+    "report files expiry nightly": {
+        "task": "reports.expire_files",
+        "schedule": crontab(minute="45", hour="3"),
+    },
 }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def acme_pricing(transactional_db):
     org = OrganizationFactory(slug="acme", name="Acme Ltd", timezone="Africa/Nairobi", currency="KES")
-    manager = MemberFactory(email="manager@acme.test", name="Mia Manager", organization=org, role=Role.MANAGER)
+    manager = MemberFactory(
+        email="manager@acme.test", name="Mia Manager", organization=org, role=Role.MANAGER
+    )
     admin = MemberFactory(
         email="admin@acme.test", name="Ada Admin", organization=org, role=Role.ADMIN, is_staff=True
     )

@@ -29,7 +29,9 @@ def acme_reports(transactional_db, settings, tmp_path):
     with time_machine.travel(AS_OF, tick=True):
         cache.clear()
         org = OrganizationFactory(slug="acme", name="Acme Ltd", timezone="Africa/Nairobi", currency="KES")
-        manager = MemberFactory(email="manager@acme.test", name="Mia Manager", organization=org, role=Role.MANAGER)
+        manager = MemberFactory(
+            email="manager@acme.test", name="Mia Manager", organization=org, role=Role.MANAGER
+        )
         agent = MemberFactory(email="agent@acme.test", name="Alan Agent", organization=org, role=Role.AGENT)
         build_history(org, agent)
         yield org, manager, agent

@@ -79,7 +79,9 @@ def test_every_format_shows_the_pages_numbers(world, manager_a, agent_a, client,
         filters = {"agent": agent_a.email} if key == "agent" else {}
         # the pricing page shows the last 90 days
         range_ = "90d" if key == "pricing" else "7d"
-        spec = parse_spec({"sections": [key], "range": range_, "filters": filters}, organization=world, as_of=AS_OF)
+        spec = parse_spec(
+            {"sections": [key], "range": range_, "filters": filters}, organization=world, as_of=AS_OF
+        )
         doc = build_document(spec, viewer=manager_a, as_of=AS_OF, title="Check")
         section = section_of(doc, key)
         assert section.figures or section.tables
@@ -103,7 +105,9 @@ def test_every_format_shows_the_pages_numbers(world, manager_a, agent_a, client,
         # XLSX: the figures as typed numbers on the summary sheet, each table on a sheet
         book = openpyxl.load_workbook(io.BytesIO(render_document(doc, "xlsx", basename="check").content))
         summary = {
-            row[0]: row[1] for row in book.worksheets[0].iter_rows(values_only=True) if row and row[0] is not None
+            row[0]: row[1]
+            for row in book.worksheets[0].iter_rows(values_only=True)
+            if row and row[0] is not None
         }
         for figure in section.figures:
             assert summary[figure.label] == figure.value, figure.name
