@@ -7,7 +7,8 @@ with the default query and a one-year range, and each body and header is searche
 marker values seeded in B (tests/security/conftest.py). A positive control fetches the same
 routes as B's admin and finds the markers, so a search that cannot find anything fails.
 
-Exports, e-mails, WebSocket frames and cached fragments (the rest of G4) do not exist yet.
+Exports (PDF, XLSX, CSV) and scheduled e-mails: test_no_leaks_exports.py. WebSocket frames
+(the rest of G4) do not exist yet.
 """
 
 from __future__ import annotations
