@@ -25,7 +25,18 @@ class ScheduleAdmin(OrgScopedAdmin):
     list_display = ("name", "cadence", "time", "owner", "active", "created_at")
     list_filter = ("cadence", "active")
     search_fields = ("name",)
-    fields = ("name", "active", "owner", "cadence", "time", "weekday", "monthday", "recipients", "formats", "spec")
+    fields = (
+        "name",
+        "active",
+        "owner",
+        "cadence",
+        "time",
+        "weekday",
+        "monthday",
+        "recipients",
+        "formats",
+        "spec",
+    )
     readonly_fields = ("owner", "cadence", "time", "weekday", "monthday", "recipients", "formats", "spec")
 
     def has_add_permission(self, request) -> bool:

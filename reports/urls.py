@@ -14,6 +14,8 @@ urlpatterns = [
     path("reports/schedules", views.schedule_create, name="reports-schedule-create"),
     path("reports/schedules/<int:schedule_id>/stop", views.schedule_stop, name="reports-schedule-stop"),
     # ?file=<n>: the n-th file of the delivery (0 first)
-    path("reports/deliveries/<int:delivery_id>/file", views.delivery_download, name="reports-delivery-download"),
+    path(
+        "reports/deliveries/<int:delivery_id>/file", views.delivery_download, name="reports-delivery-download"
+    ),
     path("reports/unsubscribe/<str:token>", views.unsubscribe, name="reports-unsubscribe"),
 ]
