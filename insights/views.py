@@ -24,6 +24,7 @@ from insights.models import SavedView
 from insights.selectors import dashboard as page_reads
 from insights.selectors import records as record_reads
 from insights.tabs import DashboardQuery, TabInputError
+from reports.cells import safe_cell
 
 PAGE = "insights/dashboard.html"
 RANGE_LABELS = {
@@ -275,10 +276,11 @@ class _Echo:
 
 
 def _csv_stream(header: Iterable, rows: Iterable[Iterable]) -> Iterator[str]:
+    # Text like `=HYPERLINK(...)` in a lead's name must open as text, not as a live formula.
     writer = csv.writer(_Echo())
-    yield writer.writerow(header)
+    yield writer.writerow([safe_cell(cell) for cell in header])
     for row in rows:
-        yield writer.writerow(["" if cell is None else cell for cell in row])
+        yield writer.writerow(["" if cell is None else safe_cell(cell) for cell in row])
 
 
 def _csv_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> StreamingHttpResponse:
