@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/bi/", include("pricing.api_urls")),
     path("api/v1/reports/", include("reports.api_urls")),
+    path("api/v1/bi/", include("insights.live_api_urls")),
     path("api/v1/", include("crm.api_urls")),
     path("api/analytics/", include("insights.api_urls")),
     path("api/bi/", include("insights.bi.api_urls")),

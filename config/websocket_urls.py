@@ -1,3 +1,7 @@
 """WebSocket routes; each app's consumers are added here."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from insights.consumers import LiveMetricsConsumer
+
+websocket_urlpatterns: list = [path("ws/bi-dashboard", LiveMetricsConsumer.as_asgi())]

@@ -442,3 +442,17 @@ from insights.bi.models import (  # noqa: E402, F401
     OpportunityStatusChange,
     PerformanceMetric,
 )
+
+
+class LiveTicket(models.Model):
+    """A one-use ticket for the live-metrics socket (POST /api/v1/bi/ws-ticket): API clients
+    authenticate a WebSocket with it instead of putting a JWT in a URL (URLs end up in logs).
+    Only a hash of the ticket is stored."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Live ticket of {self.member_id}"

@@ -96,3 +96,55 @@ def test_worker_runs_the_business_insights_fan_out_idempotently(worker):
     keys = list(BusinessInsight.objects.for_org(org).values_list("type", "subject_key"))
     assert keys
     assert len(keys) == len(set(keys))
+
+
+def test_worker_renders_an_export_and_sends_the_due_reports(worker, tmp_path, settings):
+    """The report tasks on a real worker: an XLSX export goes queued -> done with its file on
+    disk, and the beat entry point of scheduled reports sends each due copy once (the worker
+    writes the e-mails to its own folder), however often it runs."""
+    from reports import tasks as report_tasks
+    from reports.models import Delivery, Export
+    from reports.services import schedule_save
+    from tests.factories import MemberFactory
+
+    process, log = worker
+    org = OrganizationFactory(slug="rep-org", timezone="Africa/Nairobi", currency="KES")
+    manager = MemberFactory(organization=org, role="manager", email="rep-manager@acme.test")
+    agent = MemberFactory(organization=org, role="agent", email="rep-agent@acme.test")
+    export = Export.objects.create(
+        organization=org, requested_by=manager, format="xlsx", spec={"sections": ["overview"], "range": "7d"}
+    )
+    created = dt.datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    schedule_save(
+        organization=org,
+        owner=manager,
+        data={
+            "name": "Daily",
+            "spec": {"sections": ["overview"], "range": "7d"},
+            "formats": ["csv"],
+            "cadence": "daily",
+            "time": "07:00",
+            "recipients": [manager.email, agent.email],
+        },
+        now=created,
+    )
+    report_tasks.render_export.delay(export.pk)
+    due = "2026-11-21T05:00:00+00:00"  # 08:00 in Nairobi, after the 07:00 send
+    report_tasks.send_due_all.delay(due)
+    report_tasks.send_due_all.delay(due)
+
+    def done() -> bool:
+        export.refresh_from_db()
+        sent = Delivery.objects.filter(schedule__organization=org, state="sent").count()
+        return export.state == "done" and sent == 2
+
+    ok = wait_until(done, timeout=120)
+    assert process.poll() is None, log.read_text()[-3000:]
+    assert ok, log.read_text()[-3000:]
+    assert export.progress == 100
+    assert export.filename.endswith(".xlsx")
+    assert Delivery.objects.filter(schedule__organization=org).count() == 2
+    assert sorted(Delivery.objects.filter(schedule__organization=org).values_list("attempts", flat=True)) == [
+        1,
+        1,
+    ]

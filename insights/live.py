@@ -1,0 +1,85 @@
+"""What the live dashboard socket sends (DESIGN section 9.7; docs/live.md).
+
+Each metric type is a block of numbers the pages already show, for the last 30 days, today
+included:
+
+- revenue, leads, calls, engagement: the overview API's blocks (insights.analytics, with the
+  campaign block as engagement), the same cached computation `POST /api/analytics/overview`
+  answers with, so a tile updated live shows the number the page would after a reload;
+- performance: the business-intelligence summary cards (insights.bi.reads.summary: conversion,
+  revenue and calls with their trend, open insights, the open opportunity pipeline).
+
+`data_changed(organization_id)` is what ingestion calls after a commit: one message to the
+organization's group; each consumer decides what to send and when (update_frequency).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from crm.models import Organization
+from insights import analytics
+from insights.bi import reads as bi_reads
+
+log = logging.getLogger("insights.live")
+
+METRIC_TYPES = ("revenue", "leads", "calls", "engagement", "performance")
+OVERVIEW_BLOCKS = {"revenue": "revenue", "leads": "leads", "calls": "calls", "engagement": "campaigns"}
+LIVE_RANGE = "30d"
+MIN_FREQUENCY, MAX_FREQUENCY = 5, 3600
+
+
+def group_name(organization_id: int) -> str:
+    return f"live-org-{organization_id}"
+
+
+def metrics_payload(
+    organization: Organization, metric_types: list[str], *, as_of: dt.datetime
+) -> dict[str, Any]:
+    """{metric_type: data} for the last 30 days up to `as_of` (JSON-ready)."""
+    out: dict[str, Any] = {}
+    wanted = [OVERVIEW_BLOCKS[t] for t in metric_types if t in OVERVIEW_BLOCKS]
+    if wanted:
+        overview = analytics.overview(
+            organization=organization,
+            time_range=LIVE_RANGE,
+            metrics=list(dict.fromkeys(wanted)),
+            filters=None,
+            as_of=as_of,
+        )
+        for metric_type, block in OVERVIEW_BLOCKS.items():
+            if metric_type in metric_types:
+                out[metric_type] = {
+                    "range": overview["range"],
+                    **overview["data"][block],
+                    "comparison": overview["comparisons"][block],
+                }
+    if "performance" in metric_types:
+        scope = bi_reads.Scope(organization, None, True)
+        cards, _ = bi_reads.summary(scope=scope, window=bi_reads.summary_window(as_of))
+        out["performance"] = cards
+    return out
+
+
+def data_changed(organization_id: int) -> None:
+    """After a commit that changed the organization's data: tell its live sockets. A channel
+    layer that is down must not fail the ingestion that already committed."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(organization_id), {"type": "org.data_changed"})
+    except Exception:  # the write has committed; the sockets catch up at their next change
+        log.warning("live update for organization %s not sent", organization_id, exc_info=True)
+
+
+def live_ingested(event) -> None:
+    """Ingestion listener (crm.events): after the commit, tell the organization's sockets."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: data_changed(event.organization_id))
