@@ -25,13 +25,22 @@ TICKET = inline_serializer(
 class TicketView(ApiView):
     permission_classes = [IsAgent]
 
+    class TicketInputSerializer(serializers.Serializer):
+        # The body is optional and read like any other (a malformed one is a 400, another
+        # content type a 415), so the endpoint behaves as every write does.
+        clientId = serializers.CharField(
+            required=False, max_length=100, help_text="your name for the socket, echoed in logs"
+        )
+
     @extend_schema(
         summary="A one-use ticket (valid 60 s) for the live-metrics WebSocket",
-        request=None,
+        request=TicketInputSerializer,
         responses={201: TICKET, **error_responses(401, 403)},
         tags=["live metrics"],
     )
     def post(self, request):
+        body = self.TicketInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         token, expires = tickets.ticket_issue(request.user, now=timezone.now())
         return output(
             type(TICKET),

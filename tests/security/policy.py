@@ -167,6 +167,8 @@ POLICY: dict[str, Rule] = {
     "reports-api-export-download": Rule(MEMBERS, {"GET": 404}),
     "reports-api-schedules": Rule(MANAGERS, {"GET": 200, "POST": 201}, bodies={"POST": _schedule_body}),
     "reports-api-schedule": Rule(MANAGERS, {"GET": 200, "DELETE": 200}),
+    # --- live metrics (insights/live_api_urls.py): a socket ticket for any member ---------------
+    "live-api-ticket": Rule(MEMBERS, {"POST": 201}),
 }
 
 # Sign-in, sign-out, password and token endpoints: open to anyone, with their own tests in

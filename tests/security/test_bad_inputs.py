@@ -62,6 +62,7 @@ JSON_BODY_ROUTES = {
     "/api/v1/bi/pricing-suggestions/{suggestion_id}/rollback": "admin_a",
     "/api/v1/reports/exports": "manager_a",
     "/api/v1/reports/schedules": "manager_a",
+    "/api/v1/bi/ws-ticket": "agent_a",
 }
 # Path parameters of the writing operations: the object of A the caller may change.
 PATH_OBJECTS = {
@@ -281,6 +282,7 @@ def test_json_write_routes_are_known():
         "pricing-api-rollback",
         "reports-api-exports",
         "reports-api-schedules",
+        "live-api-ticket",
     }
 
 
@@ -364,6 +366,8 @@ NUL_BODIES = {
         {"format": "csv\u0000", "sections": ["overview"]},
         {"format": "csv", "sections": ["overview"], "filters": {"region": "\u0000"}},
     ],
+    # the ticket's only (optional) field
+    "/api/v1/bi/ws-ticket": [{"clientId": "a\u0000b"}],
     "/api/v1/reports/schedules": [
         {
             "name": "n\u0000",
