@@ -22,9 +22,13 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from core.catalogue import metric_get
 from crm.models import Organization
 from insights import analytics
 from insights.bi import reads as bi_reads
+from insights.tabs.present import metric_trend, value_format
+from insights.tabs.present.overview import CARDS
+from reports.charts import format_value
 
 log = logging.getLogger("insights.live")
 
@@ -54,16 +58,35 @@ def metrics_payload(
         )
         for metric_type, block in OVERVIEW_BLOCKS.items():
             if metric_type in metric_types:
+                values = overview["data"][block]
                 out[metric_type] = {
                     "range": overview["range"],
-                    **overview["data"][block],
+                    **values,
                     "comparison": overview["comparisons"][block],
+                    "display": _display(block, values, organization.currency),
                 }
     if "performance" in metric_types:
         scope = bi_reads.Scope(organization, None, True)
         cards, _ = bi_reads.summary(scope=scope, window=bi_reads.summary_window(as_of))
         out["performance"] = cards
     return out
+
+
+def _display(block: str, values: dict, currency: str) -> dict[str, dict[str, str]]:
+    """The dashboard tile of the block as the page writes it: {metric name: {value, trend,
+    sense}} (the overview tab's card of the block: core.catalogue label and format, the
+    trend in the metric's unit), so a page swaps text and never formats numbers itself."""
+    name = CARDS[block]
+    metric = metric_get(name)
+    trend = metric_trend(name, values.get("trend"))
+    field = name.split(".", 1)[1]
+    return {
+        name: {
+            "value": format_value(values.get(field), value_format(metric, currency)),
+            "trend": f"{trend.arrow} {trend.text}".strip(),
+            "sense": trend.sense,
+        }
+    }
 
 
 def data_changed(organization_id: int) -> None:

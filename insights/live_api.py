@@ -35,7 +35,7 @@ class TicketView(ApiView):
     @extend_schema(
         summary="A one-use ticket (valid 60 s) for the live-metrics WebSocket",
         request=TicketInputSerializer,
-        responses={201: TICKET, **error_responses(401, 403)},
+        responses={201: TICKET, **error_responses(400, 401, 403, 415)},
         tags=["live metrics"],
     )
     def post(self, request):

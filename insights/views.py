@@ -74,6 +74,9 @@ def _tab_context(request: HttpRequest, query: DashboardQuery, tab: str) -> dict:
         "tab_url": reverse("insights-tab", kwargs={"name": tab}),
         "page_url": _page_url(query, tab),
         "currency": query.organization.currency,
+        # The live socket sends the last 30 days without filters (insights.live): only that
+        # view's tiles follow it.
+        "live": query.range_name == "30d" and not query.filter_params,
     }
     if tab == "reports":
         context.update(_reports_context(query))

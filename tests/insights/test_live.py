@@ -6,6 +6,7 @@ ingest at most once per update_frequency, sequence numbers, and no frame across 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -44,7 +45,10 @@ def connect(
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """In a thread of its own: the browser tests' Playwright keeps an event loop running in
+    the main thread of the same worker, where asyncio.run() refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _subscribe(comm, types, frequency=5) -> list[dict]:
