@@ -76,6 +76,16 @@ def inline_serializer(
     return type(name, (serializers.Serializer,), declared)(**kwargs)
 
 
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField turns 12 into "12", which accepts a body the schema (a
+    string) says is invalid; this field refuses anything but a JSON string."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.NUMBER)
 class NumberField(serializers.FloatField):
     """An answer's number as computed: a count stays 2 and an amount 2.5, where FloatField

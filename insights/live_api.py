@@ -8,7 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from core.api import ApiView, error_responses, inline_serializer, output
+from core.api import ApiView, StrictCharField, error_responses, inline_serializer, output
 from crm.permissions import IsAgent
 from insights import tickets
 
@@ -28,7 +28,7 @@ class TicketView(ApiView):
     class TicketInputSerializer(serializers.Serializer):
         # The body is optional and read like any other (a malformed one is a 400, another
         # content type a 415), so the endpoint behaves as every write does.
-        clientId = serializers.CharField(
+        clientId = StrictCharField(
             required=False, max_length=100, help_text="your name for the socket, echoed in logs"
         )
 
