@@ -131,6 +131,9 @@ class LiveMetricsConsumer(AsyncJsonWebsocketConsumer):
                 f"update_frequency: whole seconds, {live.MIN_FREQUENCY} to {live.MAX_FREQUENCY}.",
             )
             return
+        if not self.member.is_manager and live.MANAGER_ONLY_TYPES & set(types):
+            await self.error("forbidden", "metric_types: engagement is organization-wide, for managers only.")
+            return
         self.client_id = str(content.get("client_id", ""))[:100]
         for metric_type in types:
             self.subscriptions[metric_type] = frequency
@@ -146,8 +149,10 @@ class LiveMetricsConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_metrics(self, metric_types: list[str]) -> None:
         now = timezone.now()
+        # An agent's socket carries the agent's own numbers only.
+        agent = None if self.member.is_manager else self.member
         data = await database_sync_to_async(live.metrics_payload)(
-            self.member.organization, metric_types, as_of=now
+            self.member.organization, metric_types, as_of=now, agent=agent
         )
         for metric_type in metric_types:
             self.last_sent[metric_type] = time.monotonic()

@@ -23,7 +23,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from core.catalogue import metric_get
-from crm.models import Organization
+from crm.models import Member, Organization
 from insights import analytics
 from insights.bi import reads as bi_reads
 from insights.tabs.present import metric_trend, value_format
@@ -42,18 +42,26 @@ def group_name(organization_id: int) -> str:
     return f"live-org-{organization_id}"
 
 
+# Organization-wide types an agent may not follow (the overview's campaigns take no filter).
+MANAGER_ONLY_TYPES = frozenset({"engagement"})
+
+
 def metrics_payload(
-    organization: Organization, metric_types: list[str], *, as_of: dt.datetime
+    organization: Organization, metric_types: list[str], *, as_of: dt.datetime, agent: Member | None = None
 ) -> dict[str, Any]:
-    """{metric_type: data} for the last 30 days up to `as_of` (JSON-ready)."""
+    """{metric_type: data} for the last 30 days up to `as_of` (JSON-ready). With `agent`,
+    the agent's own numbers (the overview filtered to the agent, the insights summary of the
+    agent's part): an agent's socket never carries the organization's totals."""
     out: dict[str, Any] = {}
+    if agent is not None and MANAGER_ONLY_TYPES & set(metric_types):
+        raise ValueError("engagement is organization-wide: managers only")
     wanted = [OVERVIEW_BLOCKS[t] for t in metric_types if t in OVERVIEW_BLOCKS]
     if wanted:
         overview = analytics.overview(
             organization=organization,
             time_range=LIVE_RANGE,
             metrics=list(dict.fromkeys(wanted)),
-            filters=None,
+            filters={"agent": agent.email} if agent is not None else None,
             as_of=as_of,
         )
         for metric_type, block in OVERVIEW_BLOCKS.items():
@@ -66,7 +74,7 @@ def metrics_payload(
                     "display": _display(block, values, organization.currency),
                 }
     if "performance" in metric_types:
-        scope = bi_reads.Scope(organization, None, True)
+        scope = bi_reads.Scope(organization, agent, agent is None)
         cards, _ = bi_reads.summary(scope=scope, window=bi_reads.summary_window(as_of))
         out["performance"] = cards
     return out

@@ -211,3 +211,43 @@ def test_logging_out_closes_the_socket(manager_a, monkeypatch):
         assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": UNAUTHORIZED}
 
     run(scenario())
+
+
+def test_an_agents_socket_carries_only_the_agents_own_numbers(org_a, agent_a):
+    """The overview's totals are for managers: an agent gets the overview filtered to them
+    (their 300.00, not the organization's 1,300.00), and no organization-wide engagement."""
+    from tests.factories import MemberFactory
+
+    bea = MemberFactory(organization=org_a, email="bea@acme.test", role="agent")
+    ingest_records(
+        organization=org_a,
+        entity="sales",
+        records=[
+            {
+                "external_id": "S-A",
+                "agent": agent_a.email,
+                "amount": "300.00",
+                "closed_at": "2026-12-05T06:00:00Z",
+            },
+            {
+                "external_id": "S-B",
+                "agent": bea.email,
+                "amount": "1000.00",
+                "closed_at": "2026-12-05T07:00:00Z",
+            },
+        ],
+    )
+    cookie = session_cookie(agent_a)
+
+    async def scenario():
+        comm = connect(cookie=cookie)
+        await comm.connect()
+        _, revenue = await _subscribe(comm, ["revenue"])
+        assert revenue["data"]["total"] == 300.0
+        assert revenue["data"]["display"]["revenue.total"]["value"] == "KES 300.00"
+        await comm.send_json_to({"type": "subscribe", "metric_types": ["engagement"], "update_frequency": 30})
+        refused = await comm.receive_json_from(timeout=5)
+        assert (refused["type"], refused["code"]) == ("error", "forbidden")
+        await comm.disconnect()
+
+    run(scenario())
