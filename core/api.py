@@ -14,6 +14,7 @@ tests/api/test_schema_conformance.py (schemathesis) checks that the answers matc
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,11 @@ def inline_serializer(
     """
     declared = {key: copy.deepcopy(field) for key, field in fields.items()}
     return type(name, (serializers.Serializer,), declared)(**kwargs)
+
+
+def utc_text(moment: dt.datetime | None) -> str | None:
+    """A moment as the API writes it: ISO 8601 in UTC (None stays None)."""
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
 
 
 class StrictCharField(serializers.CharField):

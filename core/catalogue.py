@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from core.display import PERCENT, POINTS
-from core.metrics import round_half_up
+from core.metrics import round_half_up, trend_percent, trend_points
 
 if TYPE_CHECKING:
     from core.timeranges import Window
@@ -136,6 +136,14 @@ def shown(metric: Metric, value: Decimal | float | int | None) -> float | int | 
     if rounded is None or places:
         return rounded
     return int(rounded)
+
+
+def metric_change(metric: Metric, current: Value, previous: Value) -> float | None:
+    """The change of `metric` from `previous` to `current` (unrounded values, DESIGN section
+    4) in its trend unit: points for a rate, never a percent of a percent; else relative."""
+    if metric.trend_unit == POINTS:
+        return trend_points(current, previous)
+    return trend_percent(current=current, previous=previous)
 
 
 def metric_value(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from core.api import ApiView, StrictCharField, error_responses, inline_serializer, output
+from core.api import ApiView, StrictCharField, error_responses, inline_serializer, output, utc_text
 from crm.permissions import IsAgent
 from insights import tickets
 
@@ -46,7 +44,7 @@ class TicketView(ApiView):
             type(TICKET),
             {
                 "ticket": token,
-                "expiresAt": expires.astimezone(dt.UTC).isoformat(),
+                "expiresAt": utc_text(expires),
                 "url": f"/ws/bi-dashboard?ticket={token}",
             },
             status_code=201,

@@ -4,8 +4,7 @@ CSV exports, organization goals and saved views (docs/dashboard.md). Thin: parse
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -24,7 +23,7 @@ from insights.models import SavedView
 from insights.selectors import dashboard as page_reads
 from insights.selectors import records as record_reads
 from insights.tabs import DashboardQuery, TabInputError
-from reports.cells import safe_cell
+from reports.render import csv_rows_stream
 
 PAGE = "insights/dashboard.html"
 RANGE_LABELS = {
@@ -273,21 +272,12 @@ def _record_row(kind: str, r: object, tz: object) -> tuple:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_stream(header: Iterable, rows: Iterable[Iterable]) -> Iterator[str]:
-    # Text like `=HYPERLINK(...)` in a lead's name must open as text, not as a live formula.
-    writer = csv.writer(_Echo())
-    yield writer.writerow([safe_cell(cell) for cell in header])
-    for row in rows:
-        yield writer.writerow(["" if cell is None else safe_cell(cell) for cell in row])
-
-
 def _csv_response(filename: str, header: Iterable, rows: Iterable[Iterable]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_csv_stream(header, rows), content_type="text/csv; charset=utf-8")
+    # The one CSV writer of the product (reports.render): formula-like text escaped, memory
+    # flat; no byte order mark here, as these downloads always had none.
+    response = StreamingHttpResponse(
+        csv_rows_stream(header, rows, bom=False), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
-from core.api import ApiView, error_responses, inline_serializer, output, query_input
+from core.api import ApiView, error_responses, inline_serializer, output, query_input, utc_text
 from core.errors import ApplicationError
 from core.pagination import cursor_decode, cursor_encode, cursor_id, cursor_moment
 from crm.permissions import IsManager, IsOrgAdmin
@@ -24,10 +24,6 @@ TAGS = ["pricing"]
 MAX_PRODUCTS = 500
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
-
-
-def _utc(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
 
 
 def _member(member) -> dict | None:
@@ -76,16 +72,16 @@ def suggestion_out(s: PricingSuggestion) -> dict[str, Any]:
         "rationale": s.rationale,
         "status": s.status,
         "requestedBy": _member(s.requested_by),
-        "createdAt": _utc(s.created_at),
-        "expiresAt": _utc(s.expires_at),
+        "createdAt": utc_text(s.created_at),
+        "expiresAt": utc_text(s.expires_at),
         "decidedBy": _member(s.decided_by),
-        "decidedAt": _utc(s.decided_at),
+        "decidedAt": utc_text(s.decided_at),
         "decisionNotes": s.decision_notes,
-        "effectiveAt": _utc(s.effective_at),
-        "appliedAt": _utc(s.applied_at),
+        "effectiveAt": utc_text(s.effective_at),
+        "appliedAt": utc_text(s.applied_at),
         "previousPrice": _money(s.previous_price),
         "rolledBackBy": _member(s.rolled_back_by),
-        "rolledBackAt": _utc(s.rolled_back_at),
+        "rolledBackAt": utc_text(s.rolled_back_at),
     }
 
 
@@ -98,7 +94,7 @@ def detail_out(s: PricingSuggestion) -> dict[str, Any]:
             {
                 "action": entry.action.removeprefix("pricing."),
                 "actor": entry.actor_label,
-                "at": _utc(entry.at),
+                "at": utc_text(entry.at),
                 "notes": (entry.after or {}).get("notes", ""),
             }
             for entry in trail
@@ -277,7 +273,7 @@ class GenerateView(ApiView):
             type(GENERATED),
             {
                 "runId": generated.run.pk,
-                "generatedAt": _utc(generated.run.at),
+                "generatedAt": utc_text(generated.run.at),
                 "suggestions": [suggestion_out(s) for s in suggestions],
                 "skipped": generated.skipped,
             },

@@ -5,7 +5,15 @@ Organization-wide: they refuse filters rather than answer an unfiltered number.
 
 from __future__ import annotations
 
-from core.catalogue import Metric, MetricFilters, Value, metric_register
+from core.catalogue import (
+    Metric,
+    MetricFilters,
+    Value,
+    metric_change,
+    metric_get,
+    metric_register,
+    metric_value,
+)
 from core.metrics import percent
 from core.timeranges import Window
 from crm.models import Organization
@@ -48,3 +56,15 @@ def register() -> None:
                 compute=COMPUTE[name],
             )
         )
+
+
+def figures(organization: Organization, window: Window) -> list[tuple[Metric, Value, float | None]]:
+    """Each pricing figure over `window`, unrounded, with its change against the window
+    before: what the pricing page and the report's pricing section show."""
+    out = []
+    for name, *_ in METRICS:
+        metric = metric_get(name)
+        current = metric_value(name, organization=organization, window=window)
+        previous = metric_value(name, organization=organization, window=window.previous())
+        out.append((metric, current, metric_change(metric, current, previous)))
+    return out

@@ -181,10 +181,13 @@ def suggestions_generate(
     skipped: list[dict[str, str]] = []
     with transaction.atomic():
         run = PricingRun.objects.create(organization=organization, requested_by=requested_by, at=now)
+        # At most one approved suggestion per product (the open-suggestion constraint): one read.
+        approved = {
+            s.product_id: s
+            for s in PricingSuggestion.objects.filter(product__in=products, status=SuggestionStatus.APPROVED)
+        }
         for product in products:
-            waiting = PricingSuggestion.objects.filter(
-                product=product, status=SuggestionStatus.APPROVED
-            ).first()
+            waiting = approved.get(product.pk)
             if waiting is not None:
                 skipped.append(
                     _skip(

@@ -14,15 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from core.catalogue import metric_get, metric_value, shown
+from core.catalogue import shown
 from core.display import trend
 from core.errors import ApplicationError
-from core.metrics import trend_percent, trend_points
 from core.timeranges import parse_range
 from crm.models import Organization, Product, Role
 from crm.views import MANAGER_ROLES, org_page
 from pricing import selectors, services
-from pricing.catalogue import METRICS
+from pricing.catalogue import figures
 from pricing.models import SuggestionStatus
 from reports.charts import ValueFormat
 
@@ -34,26 +33,16 @@ FIGURE_RANGE = "90d"
 
 def figure_cards(organization: Organization) -> list[dict]:
     window = parse_range(FIGURE_RANGE, as_of=timezone.now())
-    cards = []
-    for name, *_ in METRICS:
-        metric = metric_get(name)
-        current = metric_value(name, organization=organization, window=window)
-        previous = metric_value(name, organization=organization, window=window.previous())
-        change = (
-            trend_points(current, previous)
-            if metric.unit == "percent"
-            else trend_percent(current=current, previous=previous)
-        )
-        cards.append(
-            {
-                "key": name,
-                "label": metric.label,
-                "value": shown(metric, current),
-                "format": ValueFormat(metric.display_format),
-                "trend": trend(change, unit=metric.trend_unit, lower_is_better=metric.lower_is_better),
-            }
-        )
-    return cards
+    return [
+        {
+            "key": metric.name,
+            "label": metric.label,
+            "value": shown(metric, current),
+            "format": ValueFormat(metric.display_format),
+            "trend": trend(change, unit=metric.trend_unit, lower_is_better=metric.lower_is_better),
+        }
+        for metric, current, change in figures(organization, window)
+    ]
 
 
 def _context(request: HttpRequest, organization: Organization) -> dict:

@@ -7,7 +7,6 @@ numbers; agents see only their own exports); schedules: managers and admins.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.http import FileResponse
@@ -17,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
-from core.api import ApiView, error_responses, inline_serializer, output
+from core.api import ApiView, error_responses, inline_serializer, output, utc_text
 from core.errors import ApplicationError
 from crm.models import Member
 from crm.permissions import IsAgent, IsManager
@@ -28,10 +27,6 @@ from reports.spec import SECTIONS
 TAGS = ["reports"]
 
 
-def _utc(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
-
-
 def export_out(export: Export) -> dict[str, Any]:
     done = export.state == ExportState.DONE and bool(export.file)
     return {
@@ -40,8 +35,8 @@ def export_out(export: Export) -> dict[str, Any]:
         "state": export.state,
         "progress": export.progress,
         "spec": export.spec,
-        "createdAt": _utc(export.created_at),
-        "finishedAt": _utc(export.finished_at),
+        "createdAt": utc_text(export.created_at),
+        "finishedAt": utc_text(export.finished_at),
         "filename": export.filename or None,
         "size": export.size if done else None,
         "downloadUrl": reverse("reports-api-export-download", args=[export.pk]) if done else None,
@@ -49,8 +44,8 @@ def export_out(export: Export) -> dict[str, Any]:
     }
 
 
-def schedule_out(schedule: Schedule) -> dict[str, Any]:
-    outside = services.outside_recipients(schedule.organization, schedule.recipients)
+def schedule_out(schedule: Schedule, *, members: set[str] | None = None) -> dict[str, Any]:
+    outside = services.outside_recipients(schedule.organization, schedule.recipients, members=members)
     return {
         "id": schedule.pk,
         "name": schedule.name,
@@ -67,7 +62,7 @@ def schedule_out(schedule: Schedule) -> dict[str, Any]:
             f"Outside addresses get what {schedule.owner.display_name} may see." if outside else None
         ),
         "active": schedule.active,
-        "createdAt": _utc(schedule.created_at),
+        "createdAt": utc_text(schedule.created_at),
     }
 
 
@@ -244,10 +239,10 @@ class ScheduleListView(ApiView):
         operation_id="report_schedules_list",
     )
     def get(self, request):
-        schedules = Schedule.objects.for_org(request.user.organization).select_related(
-            "organization", "owner"
-        )
-        return output(type(SCHEDULE_LIST), {"results": [schedule_out(s) for s in schedules]})
+        organization = request.user.organization
+        schedules = list(Schedule.objects.for_org(organization).select_related("organization", "owner"))
+        members = services.member_emails(organization, {e for s in schedules for e in s.recipients})
+        return output(type(SCHEDULE_LIST), {"results": [schedule_out(s, members=members) for s in schedules]})
 
     @extend_schema(
         summary="Schedule a report: daily, weekly or monthly at a local time, to members and outside addresses",

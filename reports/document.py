@@ -13,7 +13,7 @@ None is "no value" (shown as an em dash, an empty cell in CSV and XLSX), never 0
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reports.charts import Chart, ValueFormat, format_value
@@ -74,7 +74,6 @@ class ReportDocument:
     sections: tuple[Section, ...] = ()
     # Who the copy is for, when it matters ("Alan Agent's own numbers", "as Mia Manager sees them").
     audience: str = ""
-    meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def tables(self) -> list[tuple[Section, Table]]:
         return [(section, table) for section in self.sections for table in section.tables]

@@ -17,17 +17,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from core.catalogue import metric_get, metric_value, shown
-from core.metrics import trend_percent, trend_points
+from core.catalogue import metric_get, shown
 from core.timeranges import NAMED_RANGES
 from crm.models import Member, Organization
 from insights import tabs
 from insights.bi import reads as bi_reads
-from insights.bi.models import Priority
 from insights.tabs import parse_dashboard_query
 from insights.tabs.present import metric_trend
 from pricing import selectors as pricing_selectors
-from pricing.catalogue import METRICS as PRICING_METRICS
+from pricing.catalogue import figures as pricing_figures
 from reports.charts import ValueFormat
 from reports.document import Figure, ReportDocument, Section, Table
 from reports.spec import DASHBOARD_SECTIONS, FILTER_LABELS, SECTIONS, ReportSpec
@@ -146,13 +144,8 @@ def agent_section(
 
 def insights_section(viewer: Member, agent: Member | None, *, as_of: dt.datetime) -> Section:
     scope = bi_reads.Scope(viewer.organization, agent, viewer.is_manager and agent is None)
-    insights = list(
-        bi_reads.insights_visible(scope)
-        .filter(resolved_at__isnull=True)
-        .order_by("-created_at")[:MAX_TABLE_ROWS]
-    )
-    rank = {p: i for i, p in enumerate(Priority.values)}
-    insights.sort(key=lambda i: (rank.get(i.priority, 99), -i.created_at.timestamp()))
+    # the /insights page's order: high, medium, low, then impact, then the newest
+    insights = bi_reads.top_insights(scope, limit=MAX_TABLE_ROWS)
     _, columns = bi_reads.summary(scope=scope, window=bi_reads.summary_window(as_of))
     return Section(
         key="insights",
@@ -177,19 +170,11 @@ def insights_section(viewer: Member, agent: Member | None, *, as_of: dt.datetime
 
 def pricing_section(organization: Organization, window) -> Section:
     figures = []
-    for name, *_ in PRICING_METRICS:
-        metric = metric_get(name)
-        current = metric_value(name, organization=organization, window=window)
-        previous = metric_value(name, organization=organization, window=window.previous())
-        change = (
-            trend_points(current, previous)
-            if metric.unit == "percent"
-            else trend_percent(current=current, previous=previous)
-        )
-        trend = metric_trend(name, change)
+    for metric, current, change in pricing_figures(organization, window):
+        trend = metric_trend(metric.name, change)
         figures.append(
             Figure(
-                name,
+                metric.name,
                 metric.label,
                 shown(metric, current),
                 ValueFormat(metric.display_format),

@@ -286,13 +286,22 @@ def _recipients(value: Any, organization: Organization) -> list[str]:
     return emails
 
 
-def outside_recipients(organization: Organization, emails: list[str]) -> list[str]:
-    members = set(
-        Member.objects.filter(organization=organization, email__in=emails, is_active=True).values_list(
+def member_emails(organization: Organization, emails) -> set[str]:
+    """Which of `emails` are active members of the organization (one query)."""
+    return set(
+        Member.objects.filter(organization=organization, email__in=list(emails), is_active=True).values_list(
             "email", flat=True
         )
     )
-    return [email for email in emails if email not in members]
+
+
+def outside_recipients(
+    organization: Organization, emails: list[str], *, members: set[str] | None = None
+) -> list[str]:
+    """The addresses that are not active members; `members` (member_emails of a whole list
+    of schedules) saves the query per schedule."""
+    known = member_emails(organization, emails) if members is None else members
+    return [email for email in emails if email not in known]
 
 
 def _cadence(data: dict) -> tuple[str, dt.time, int | None, int | None]:

@@ -95,8 +95,10 @@ def _form_from_report(report: Report) -> Form:
 def _schedules(organization: Organization) -> list[dict]:
     now = timezone.now()
     rows = []
-    for schedule in Schedule.objects.for_org(organization).select_related("owner", "organization"):
-        outside = services.outside_recipients(organization, schedule.recipients)
+    schedules = list(Schedule.objects.for_org(organization).select_related("owner", "organization"))
+    members = services.member_emails(organization, {e for s in schedules for e in s.recipients})
+    for schedule in schedules:
+        outside = services.outside_recipients(organization, schedule.recipients, members=members)
         when = f"{schedule.get_cadence_display()}"
         if schedule.cadence == Cadence.WEEKLY:
             when += f" on {WEEKDAYS[schedule.weekday]}"

@@ -13,14 +13,12 @@ checks that the two agree.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
-from core.api import ApiView, NumberField, error_responses, inline_serializer, output
+from core.api import ApiView, NumberField, error_responses, inline_serializer, output, utc_text
 from core.errors import Conflict
 from core.timeranges import NAMED_RANGES
 from crm.permissions import IsAgent
@@ -38,10 +36,6 @@ from insights.bi.models import (
 TAGS = ["business intelligence"]
 
 # --- payloads -----------------------------------------------------------------------------
-
-
-def _utc(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
 
 
 def _number(value: object) -> float | None:
@@ -76,11 +70,11 @@ def insight_out(insight: BusinessInsight, scope: reads.Scope) -> dict:
         "lead": _lead(insight.lead),
         "contact": _contact(insight.contact),
         "agent": _member(insight.agent, scope),
-        "createdAt": _utc(insight.created_at),
-        "updatedAt": _utc(insight.updated_at),
-        "conditionSince": _utc(insight.condition_since),
+        "createdAt": utc_text(insight.created_at),
+        "updatedAt": utc_text(insight.updated_at),
+        "conditionSince": utc_text(insight.condition_since),
         "resolved": insight.is_resolved,
-        "resolvedAt": _utc(insight.resolved_at),
+        "resolvedAt": utc_text(insight.resolved_at),
         "resolvedBy": _member(insight.resolved_by, scope),
         "resolutionNote": insight.resolution_note,
     }
@@ -106,9 +100,9 @@ def opportunity_out(opportunity: Opportunity, scope: reads.Scope) -> dict:
         "lead": _lead(opportunity.lead),
         "contact": _contact(opportunity.contact),
         "owner": _member(opportunity.owner, scope),
-        "createdAt": _utc(opportunity.created_at),
-        "statusChangedAt": _utc(opportunity.status_changed_at),
-        "closedAt": _utc(opportunity.closed_at),
+        "createdAt": utc_text(opportunity.created_at),
+        "statusChangedAt": utc_text(opportunity.status_changed_at),
+        "closedAt": utc_text(opportunity.closed_at),
         "allowedStatuses": list(actions.allowed_statuses(opportunity.status)),
     }
 
@@ -375,9 +369,9 @@ class DashboardView(BiView):
             type(DASHBOARD),
             {
                 "range": {
-                    "start": _utc(window.start),
-                    "end": _utc(window.end),
-                    "previousStart": _utc(window.previous().start),
+                    "start": utc_text(window.start),
+                    "end": utc_text(window.end),
+                    "previousStart": utc_text(window.previous().start),
                     "timezone": scope.organization.timezone,
                     "currency": scope.organization.currency,
                 },
@@ -489,8 +483,8 @@ class MetricsView(BiView):
             {
                 "range": {
                     "label": query.window.label,
-                    "start": _utc(query.window.start),
-                    "end": _utc(query.window.end),
+                    "start": utc_text(query.window.start),
+                    "end": utc_text(query.window.end),
                     "timezone": scope.organization.timezone,
                 },
                 "period": query.period,
@@ -563,7 +557,7 @@ class OpportunityStatusView(BiView):
                 "toStatus": c.to_status,
                 "actor": _member(c.actor, scope),
                 "note": c.note,
-                "changedAt": _utc(c.changed_at),
+                "changedAt": utc_text(c.changed_at),
             }
             for c in reads.opportunity_history(opportunity)
         ]

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.catalogue import metric_get
-from core.display import POINTS
-from core.metrics import trend_percent, trend_points
+from core.catalogue import metric_change, metric_get
+from core.metrics import trend_percent
 from insights import analytics
 from insights.metrics import money
 from insights.metrics.overview import month_elapsed_percent, month_goal
@@ -70,10 +69,7 @@ def comparison_changes(exact: dict) -> dict[str, float | None]:
     for name in COMPARISON_ROWS:
         block, field = name.split(".")
         now, before = exact[block]["current"].get(field), exact[block]["previous"].get(field)
-        if metric_get(name).trend_unit == POINTS:
-            changes[name] = trend_points(now, before)
-        else:
-            changes[name] = trend_percent(current=now, previous=before)
+        changes[name] = metric_change(metric_get(name), now, before)
     return changes
 
 

@@ -6,11 +6,9 @@ their date. `--now` runs it as of another moment (a demo, a test, a catch-up aft
 
 from __future__ import annotations
 
-import datetime as dt
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-
+from core.management.options import moment_option
 from pricing import services
 
 
@@ -23,14 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, now: str | None = None, **options) -> None:
-        moment = timezone.now()
-        if now:
-            try:
-                moment = dt.datetime.fromisoformat(now)
-            except ValueError as exc:
-                raise CommandError(f"--now is not an ISO 8601 moment: {now!r}") from exc
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment_option(now)
         applied = services.suggestions_apply_due(now=moment)
         expired = services.suggestions_expire(now=moment)
         for suggestion in applied:

@@ -4,12 +4,10 @@ an admin restores the price an applied suggestion replaced, as the API and the a
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.management.options import moment_option
 from crm.models import Member
 from pricing import services
 from pricing.models import PricingSuggestion
@@ -25,14 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--now", help="ISO 8601 moment to record (default: now); without an offset, UTC")
 
     def handle(self, *args, suggestion_id: int, by: str, notes: str, now: str | None, **options) -> None:
-        moment = timezone.now()
-        if now:
-            try:
-                moment = dt.datetime.fromisoformat(now)
-            except ValueError as exc:
-                raise CommandError(f"--now is not an ISO 8601 moment: {now!r}") from exc
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment_option(now)
         actor = Member.objects.filter(email=by.strip().lower()).select_related("organization").first()
         if actor is None or actor.organization is None:
             raise CommandError(f"No member {by!r}.")
