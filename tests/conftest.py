@@ -27,6 +27,20 @@ def require_service(what: str, available: bool) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _empty_cache():
+    """A worker's Redis database outlives a run (Redis runs for the whole session, CI included),
+    and a new test database gives the same ids again: a cached number of an earlier run would
+    be read as this run's. Each worker starts on an empty cache."""
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # Redis down: the tests that need it say so themselves
+        pass
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _fast_password_hasher():
     """Every factory member hashes a password; PBKDF2 made that most of the suite's time.
     Logging in still checks the password, through the same hasher interface."""
