@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -107,7 +108,8 @@ class LiveMetricsConsumer(AsyncJsonWebsocketConsumer):
             for metric_type in types:
                 self.subscriptions.pop(metric_type, None)
                 task = self.pending.pop(metric_type, None)
-                if task:
+                # a pending send shared with a type still followed goes on without this one
+                if task and task not in self.pending.values():
                     task.cancel()
             await self.send_message({"type": "unsubscribed", "metric_types": sorted(set(types))})
         else:
@@ -148,21 +150,20 @@ class LiveMetricsConsumer(AsyncJsonWebsocketConsumer):
         await self._send_metrics(list(dict.fromkeys(types)))
 
     async def _send_metrics(self, metric_types: list[str]) -> None:
-        now = timezone.now()
-        # An agent's socket carries the agent's own numbers only.
-        agent = None if self.member.is_manager else self.member
-        data = await database_sync_to_async(live.metrics_payload)(
-            self.member.organization, metric_types, as_of=now, agent=agent
-        )
+        # The period runs from the decision to send, not from the send: measured from the send,
+        # each update's computing time would delay the next one by as much, and latency
+        # would pile up under a steady stream of changes.
+        decided = time.monotonic()
         for metric_type in metric_types:
-            self.last_sent[metric_type] = time.monotonic()
-            await self.send_message(
-                {
-                    "type": "metrics",
-                    "metric_type": metric_type,
-                    "data": data[metric_type],
-                    "as_of": now.isoformat(),
-                }
+            self.last_sent[metric_type] = decided
+        shared = await shared_payload(self.member, metric_types, latest_change(self.member.organization_id))
+        for metric_type in metric_types:
+            as_of, data = shared[metric_type]
+            self.seq += 1
+            # The data is JSON already (encoded once for every socket of the change).
+            await self.send(
+                text_data=f'{{"type":"metrics","metric_type":"{metric_type}","data":{data},'
+                f'"as_of":"{as_of}","seq":{self.seq}}}'
             )
 
     # --- group events ---------------------------------------------------------------------
@@ -170,23 +171,102 @@ class LiveMetricsConsumer(AsyncJsonWebsocketConsumer):
     async def org_data_changed(self, event: dict) -> None:
         """Data changed: each subscribed type is sent now if its frequency allows, else once
         when it does (later changes in between ride on that one message)."""
-        due_now = []
+        _latest_changes()[self.member.organization_id] = event.get("change", "")
+        now = time.monotonic()
+        due_now: list[str] = []
+        later: dict[float, list[str]] = {}
         for metric_type, frequency in self.subscriptions.items():
             if metric_type in self.pending:
                 continue
-            wait = self.last_sent.get(metric_type, 0) + frequency - time.monotonic()
+            wait = self.last_sent.get(metric_type, 0) + frequency - now
             if wait <= 0:
                 due_now.append(metric_type)
             else:
-                self.pending[metric_type] = asyncio.create_task(self._send_later(metric_type, wait))
+                later.setdefault(wait, []).append(metric_type)
+        # Types that fall due together (sent together before) are sent together: one message
+        # round and one shared computation.
+        for wait, metric_types in later.items():
+            task = asyncio.create_task(self._send_later(metric_types, wait))
+            for metric_type in metric_types:
+                self.pending[metric_type] = task
         if due_now:
             await self._send_metrics(due_now)
 
-    async def _send_later(self, metric_type: str, wait: float) -> None:
+    async def _send_later(self, metric_types: list[str], wait: float) -> None:
         await asyncio.sleep(wait)
-        self.pending.pop(metric_type, None)
-        if metric_type in self.subscriptions:
-            await self._send_metrics([metric_type])
+        for metric_type in metric_types:
+            self.pending.pop(metric_type, None)
+        still = [t for t in metric_types if t in self.subscriptions]
+        if still:
+            await self._send_metrics(still)
+
+
+# --- one computation per change ---------------------------------------------------------------
+# The sockets of one process that follow one organization with the same view (the whole
+# organization for managers, or one agent's own numbers) share each change's computation: the
+# first socket starts it, the others await the same task, and every message splices the same
+# JSON. Entries live SHARE_SECONDS; a snapshot asked meanwhile, with no change in between,
+# reuses the last one (its `as_of` says when it was computed). Per event loop: a test's loop
+# never sees another's tasks.
+SHARE_SECONDS = 10
+_memos: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _loop_state() -> dict:
+    return _memos.setdefault(asyncio.get_running_loop(), {"shared": {}, "changes": {}})
+
+
+def _latest_changes() -> dict[int, str]:
+    return _loop_state()["changes"]
+
+
+def latest_change(organization_id: int) -> str:
+    """The id of the last change of the organization this process heard of ("" before any)."""
+    return _latest_changes().get(organization_id, "")
+
+
+async def shared_payload(member: Member, metric_types: list[str], change: str) -> dict[str, tuple[str, str]]:
+    """{metric type: (as_of ISO, data JSON)} for the member's view after `change`."""
+    loop = asyncio.get_running_loop()
+    shared = _loop_state()["shared"]
+    viewer = None if member.is_manager else member.pk
+    keys = {t: (member.organization_id, viewer, t, change) for t in metric_types}
+    missing = [t for t in metric_types if keys[t] not in shared]
+    if missing:
+        task = asyncio.ensure_future(_compute(member, viewer is not None, missing))
+        started = [keys[t] for t in missing]
+        for key in started:
+            shared[key] = task
+
+        def forget(*_: object) -> None:
+            for key in started:
+                if shared.get(key) is task:
+                    del shared[key]
+
+        # A failed computation is not shared: the next socket tries again.
+        task.add_done_callback(lambda t: forget() if t.cancelled() or t.exception() else None)
+        loop.call_later(SHARE_SECONDS, forget)
+    out = {}
+    for metric_type, key in keys.items():
+        as_of, data = (
+            await asyncio.shield(shared[key])
+            if key in shared
+            else await _compute(member, viewer is not None, [metric_type])
+        )
+        out[metric_type] = (as_of, data[metric_type])
+    return out
+
+
+def _compute(member: Member, as_agent: bool, metric_types: list[str]) -> tuple[str, dict[str, str]]:
+    now = timezone.now()
+    data = live.payload_json(member.organization, metric_types, as_of=now, agent=member if as_agent else None)
+    return now.isoformat(), data
+
+
+# Off the one thread that channels runs database calls on by default: the computations of
+# different organizations overlap their queries, and the short calls of handshakes and
+# membership checks do not queue behind them (daphne drops a handshake not accepted in 5 s).
+_compute = database_sync_to_async(_compute, thread_sensitive=False)
 
 
 @database_sync_to_async

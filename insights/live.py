@@ -4,23 +4,30 @@ Each metric type is a block of numbers the pages already show, for the last 30 d
 included:
 
 - revenue, leads, calls, engagement: the overview API's blocks (insights.analytics, with the
-  campaign block as engagement), the same cached computation `POST /api/analytics/overview`
-  answers with, so a tile updated live shows the number the page would after a reload;
+  campaign block as engagement), the computation `POST /api/analytics/overview` answers with,
+  so a tile updated live shows the number the page would after a reload;
 - performance: the business-intelligence summary cards (insights.bi.reads.summary: conversion,
-  revenue and calls with their trend, open insights, the open opportunity pipeline).
+  revenue and calls with their trend, open insights, the open opportunity pipeline), read from
+  the same overview computation (its window is the same 30 days).
 
-`data_changed(organization_id)` is what ingestion calls after a commit: one message to the
-organization's group; each consumer decides what to send and when (update_frequency).
+`data_changed(organization_id)` is what ingestion calls after a commit: one message, with the
+change's id, to the organization's group; each consumer decides what to send and when
+(update_frequency), and the consumers of one process share the computation of each change
+(insights.consumers.shared_payload).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import logging
+import uuid
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
 
 from core.catalogue import metric_get
 from crm.models import Member, Organization
@@ -55,27 +62,26 @@ def metrics_payload(
     out: dict[str, Any] = {}
     if agent is not None and MANAGER_ONLY_TYPES & set(metric_types):
         raise ValueError("engagement is organization-wide: managers only")
-    wanted = [OVERVIEW_BLOCKS[t] for t in metric_types if t in OVERVIEW_BLOCKS]
-    if wanted:
-        overview = analytics.overview(
-            organization=organization,
-            time_range=LIVE_RANGE,
-            metrics=list(dict.fromkeys(wanted)),
-            filters={"agent": agent.email} if agent is not None else None,
-            as_of=as_of,
-        )
-        for metric_type, block in OVERVIEW_BLOCKS.items():
-            if metric_type in metric_types:
-                values = overview["data"][block]
-                out[metric_type] = {
-                    "range": overview["range"],
-                    **values,
-                    "comparison": overview["comparisons"][block],
-                    "display": _display(block, values, organization.currency),
-                }
+    # One overview computation for the blocks and the performance cards: the summary window
+    # is the overview's 30 days to `as_of` (bi_reads.summary_overview_request).
+    scope = bi_reads.Scope(organization, agent, agent is None)
+    window = bi_reads.summary_window(as_of)
+    blocks = tuple(OVERVIEW_BLOCKS[t] for t in metric_types if t in OVERVIEW_BLOCKS)
+    request = bi_reads.summary_overview_request(scope, window, blocks)
+    if "performance" not in metric_types:
+        request = dataclasses.replace(request, metrics=blocks)
+    answer, exact = analytics.compute_overview_exact(organization=organization, request=request)
+    for metric_type, block in OVERVIEW_BLOCKS.items():
+        if metric_type in metric_types:
+            values = answer["data"][block]
+            out[metric_type] = {
+                "range": answer["range"],
+                **values,
+                "comparison": answer["comparisons"][block],
+                "display": _display(block, values, organization.currency),
+            }
     if "performance" in metric_types:
-        scope = bi_reads.Scope(organization, agent, agent is None)
-        cards, _ = bi_reads.summary(scope=scope, window=bi_reads.summary_window(as_of))
+        cards, _ = bi_reads.summary(scope=scope, window=window, overview=(answer, exact))
         out["performance"] = cards
     return out
 
@@ -97,14 +103,25 @@ def _display(block: str, values: dict, currency: str) -> dict[str, dict[str, str
     }
 
 
+def payload_json(
+    organization: Organization, metric_types: list[str], *, as_of: dt.datetime, agent: Member | None = None
+) -> dict[str, str]:
+    """metrics_payload with each type's data encoded as JSON once: the consumers of one
+    change share it and splice it into their messages (insights.consumers)."""
+    data = metrics_payload(organization, metric_types, as_of=as_of, agent=agent)
+    return {t: json.dumps(data[t], cls=DjangoJSONEncoder, separators=(",", ":")) for t in metric_types}
+
+
 def data_changed(organization_id: int) -> None:
-    """After a commit that changed the organization's data: tell its live sockets. A channel
+    """After a commit that changed the organization's data: tell its live sockets. Each change
+    has an id: the sockets of one process that hear it compute its numbers once. A channel
     layer that is down must not fail the ingestion that already committed."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(organization_id), {"type": "org.data_changed"})
+        event = {"type": "org.data_changed", "change": uuid.uuid4().hex}
+        async_to_sync(layer.group_send)(group_name(organization_id), event)
     except Exception:  # the write has committed; the sockets catch up at their next change
         log.warning("live update for organization %s not sent", organization_id, exc_info=True)
 

@@ -323,20 +323,33 @@ def _card(
     return {"value": value, "previous": previous, "change": change, "changeUnit": unit, **extra}
 
 
-def _overview_cards(scope: Scope, window: Window) -> dict:
-    """Conversion rate, revenue and calls of the manager overview (insights.analytics, the
-    same definitions as the dashboard), against the previous window; cached 5 minutes."""
-    key = org_cache_key(scope.organization.pk, "bi-summary", scope.agent_id or "all", window.end.isoformat())
-    cards = cache.get(key)
-    if cards is not None:
-        return cards
-    request = analytics.OverviewRequest(
+def summary_overview_request(
+    scope: Scope, window: Window, metrics: tuple[str, ...] = ()
+) -> analytics.OverviewRequest:
+    """The overview request the summary cards are read from (calls, leads and revenue of the
+    scope over `window`), with `metrics` added when a caller wants more blocks of the same
+    computation (insights.live)."""
+    return analytics.OverviewRequest(
         window=window,
         range_key=f"{SUMMARY_DAYS}d",
-        metrics=("calls", "leads", "revenue"),
+        metrics=tuple(dict.fromkeys(("calls", "leads", "revenue", *metrics))),
         filters=Filters(agent_id=scope.agent_id),
     )
-    answer, exact = analytics.compute_overview_exact(organization=scope.organization, request=request)
+
+
+def _overview_cards(scope: Scope, window: Window, computed: tuple[dict, dict] | None = None) -> dict:
+    """Conversion rate, revenue and calls of the manager overview (insights.analytics, the
+    same definitions as the dashboard), against the previous window; cached 5 minutes.
+    `computed`: compute_overview_exact's answer for summary_overview_request, when the caller
+    has it already."""
+    key = org_cache_key(scope.organization.pk, "bi-summary", scope.agent_id or "all", window.end.isoformat())
+    cards = cache.get(key) if computed is None else None
+    if cards is not None:
+        return cards
+    if computed is None:
+        request = summary_overview_request(scope, window)
+        computed = analytics.compute_overview_exact(organization=scope.organization, request=request)
+    answer, exact = computed
     comparisons = answer["comparisons"]
     rate_now, rate_before = (exact["leads"][w]["conversionRate"] for w in ("current", "previous"))
     rate_change = trend_points(rate_now, rate_before)
@@ -471,11 +484,14 @@ def summary_window(as_of: dt.datetime) -> Window:
     return Window(start=as_of - dt.timedelta(days=SUMMARY_DAYS), end=as_of, label=f"{SUMMARY_DAYS}d")
 
 
-def summary(*, scope: Scope, window: Window) -> tuple[dict, list[dict]]:
-    """The summary cards, and the pipeline columns computed with them."""
+def summary(
+    *, scope: Scope, window: Window, overview: tuple[dict, dict] | None = None
+) -> tuple[dict, list[dict]]:
+    """The summary cards, and the pipeline columns computed with them. `overview`: the answer
+    to summary_overview_request, when the caller computed it already."""
     columns, pipeline_card = pipeline(scope, window)
     cards = {
-        **_overview_cards(scope, window),
+        **_overview_cards(scope, window, overview),
         "openInsights": _insight_counts(scope, window),
         "openPipeline": pipeline_card,
     }

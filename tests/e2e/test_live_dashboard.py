@@ -4,12 +4,14 @@ the revenue tile changes without a reload (issue 14, DESIGN section 9.7)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.request
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from crm.models import Role
@@ -77,7 +79,13 @@ def test_a_posted_sale_changes_the_revenue_tile_without_a_reload(asgi_server, pa
     token = post_json(f"{base}/api/auth/token/", {"email": admin.email, "password": PASSWORD})["access"]
     stored = post_json(
         f"{base}/api/v1/ingest/sales/",
-        [{"external_id": "S-LIVE-1", "amount": "1234.50", "closed_at": "2026-12-01T09:00:00Z"}],
+        [
+            {
+                "external_id": "S-LIVE-1",
+                "amount": "1234.50",
+                "closed_at": (timezone.now() - dt.timedelta(days=1)).isoformat(),
+            }
+        ],
         token,
     )
     assert stored["stored"] == 1

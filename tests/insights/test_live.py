@@ -6,6 +6,7 @@ ingest at most once per update_frequency, sequence numbers, and no frame across 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -42,6 +43,11 @@ def connect(
     if cookie:
         headers.append((b"cookie", cookie))
     return WebsocketCommunicator(application, path, headers=headers)
+
+
+def hours_ago(hours: int) -> str:
+    """A closing time inside the live window (the last 30 days) whenever the test runs."""
+    return (timezone.now() - dt.timedelta(hours=hours)).isoformat()
 
 
 def run(coro):
@@ -87,7 +93,7 @@ def test_a_manager_gets_the_overviews_numbers_at_once_and_pong(manager_a, org_a)
     ingest_records(
         organization=org_a,
         entity="sales",
-        records=[{"external_id": "S-1", "amount": "1500.00", "closed_at": "2026-12-07T06:00:00Z"}],
+        records=[{"external_id": "S-1", "amount": "1500.00", "closed_at": hours_ago(5)}],
     )
     expected = live.metrics_payload(org_a, ["revenue"], as_of=timezone.now())
 
@@ -151,7 +157,7 @@ def test_a_committed_ingest_sends_one_update_and_other_organizations_hear_nothin
         await sync_to_async(ingest_records)(
             organization=org_a,
             entity="sales",
-            records=[{"external_id": "S-9", "amount": "250.00", "closed_at": "2026-12-07T07:00:00Z"}],
+            records=[{"external_id": "S-9", "amount": "250.00", "closed_at": hours_ago(4)}],
         )
         updates = [await a.receive_json_from(timeout=10) for _ in range(2)]
         assert sorted(u["metric_type"] for u in updates) == ["leads", "revenue"]
@@ -161,7 +167,7 @@ def test_a_committed_ingest_sends_one_update_and_other_organizations_hear_nothin
         await sync_to_async(ingest_records)(
             organization=org_a,
             entity="sales",
-            records=[{"external_id": "S-10", "amount": "100.00", "closed_at": "2026-12-07T07:30:00Z"}],
+            records=[{"external_id": "S-10", "amount": "100.00", "closed_at": hours_ago(3)}],
         )
         assert await a.receive_nothing(timeout=0.3)
         later = [await a.receive_json_from(timeout=10) for _ in range(2)]
@@ -227,13 +233,13 @@ def test_an_agents_socket_carries_only_the_agents_own_numbers(org_a, agent_a):
                 "external_id": "S-A",
                 "agent": agent_a.email,
                 "amount": "300.00",
-                "closed_at": "2026-12-05T06:00:00Z",
+                "closed_at": hours_ago(50),
             },
             {
                 "external_id": "S-B",
                 "agent": bea.email,
                 "amount": "1000.00",
-                "closed_at": "2026-12-05T07:00:00Z",
+                "closed_at": hours_ago(49),
             },
         ],
     )
@@ -248,6 +254,120 @@ def test_an_agents_socket_carries_only_the_agents_own_numbers(org_a, agent_a):
         await comm.send_json_to({"type": "subscribe", "metric_types": ["engagement"], "update_frequency": 30})
         refused = await comm.receive_json_from(timeout=5)
         assert (refused["type"], refused["code"]) == ("error", "forbidden")
+        await comm.disconnect()
+
+    run(scenario())
+
+
+def test_the_sockets_of_one_view_share_one_computation_per_change(org_a, manager_a, agent_a, monkeypatch):
+    """Two managers and an agent of one organization: after a change, the managers' numbers
+    are computed once for both (and the agent's own once), and both managers get the same."""
+    from tests.factories import MemberFactory
+
+    monkeypatch.setattr(live, "MIN_FREQUENCY", 1)
+    second = MemberFactory(organization=org_a, email="second@acme.test", role="manager")
+    calls = []
+    original = live.payload_json
+
+    def counting(organization, metric_types, *, as_of, agent=None):
+        calls.append((agent.pk if agent else None, tuple(metric_types)))
+        return original(organization, metric_types, as_of=as_of, agent=agent)
+
+    monkeypatch.setattr(live, "payload_json", counting)
+    cookies = [session_cookie(m) for m in (manager_a, second, agent_a)]
+
+    async def scenario():
+        sockets = [connect(cookie=c) for c in cookies]
+        for socket in sockets:
+            await socket.connect()
+            await _subscribe(socket, ["revenue", "calls"], frequency=1)
+        await asyncio.sleep(1.1)
+        calls.clear()
+        await sync_to_async(ingest_records)(
+            organization=org_a,
+            entity="sales",
+            records=[
+                {"external_id": "S-S", "agent": agent_a.email, "amount": "75.00", "closed_at": hours_ago(2)}
+            ],
+        )
+        updates = [[await s.receive_json_from(timeout=10) for _ in range(2)] for s in sockets]
+        revenue = [next(u for u in batch if u["metric_type"] == "revenue") for batch in updates]
+        assert revenue[0]["data"] == revenue[1]["data"]
+        assert revenue[0]["data"]["total"] == revenue[2]["data"]["total"] == 75.0
+        assert len(calls) == 2
+        assert set(calls) == {(None, ("revenue", "calls")), (agent_a.pk, ("revenue", "calls"))}
+        for socket in sockets:
+            await socket.disconnect()
+
+    run(scenario())
+
+
+# --- G9 of shared RELIABILITY.md (the rest above: bad origin, anonymous, logout) ---------------
+
+
+def test_a_jwt_in_the_url_does_not_open_a_socket(manager_a):
+    """Only a one-use ticket opens a socket without a session: a JWT never goes in a URL."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = str(AccessToken.for_user(manager_a))
+
+    async def scenario():
+        for query in (f"ticket={token}", f"token={token}", f"access={token}"):
+            comm = connect(f"/ws/bi-dashboard?{query}")
+            await comm.connect()
+            assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": UNAUTHORIZED}
+
+    run(scenario())
+
+
+def test_a_deactivated_member_is_closed_within_the_recheck(manager_a, monkeypatch):
+    from insights import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.2)
+    cookie = session_cookie(manager_a)
+
+    async def scenario():
+        comm = connect(cookie=cookie)
+        await comm.connect()
+        await comm.send_json_to({"type": "ping"})
+        await comm.receive_json_from(timeout=5)
+        manager_a.is_active = False
+        await sync_to_async(manager_a.save)(update_fields=["is_active"])
+        assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": UNAUTHORIZED}
+
+    run(scenario())
+
+
+def test_naming_another_organization_joins_nothing_of_it(manager_a, org_a, org_b, monkeypatch):
+    """The group is the member's organization's, never one the client names: a subscribe that
+    names organization B still carries A's numbers, and B's changes send A's socket nothing."""
+    monkeypatch.setattr(live, "MIN_FREQUENCY", 1)
+    cookie = session_cookie(manager_a)
+
+    async def scenario():
+        comm = connect(
+            f"/ws/bi-dashboard?organization={org_b.pk}&group={live.group_name(org_b.pk)}", cookie=cookie
+        )
+        await comm.connect()
+        await comm.send_json_to(
+            {
+                "type": "subscribe",
+                "metric_types": ["revenue"],
+                "update_frequency": 1,
+                "organization": org_b.pk,
+                "group": live.group_name(org_b.pk),
+            }
+        )
+        assert (await comm.receive_json_from(timeout=10))["type"] == "subscribed"
+        snapshot = await comm.receive_json_from(timeout=10)
+        assert snapshot["data"]["total"] == 0
+        await asyncio.sleep(1.1)
+        await sync_to_async(ingest_records)(
+            organization=org_b,
+            entity="sales",
+            records=[{"external_id": "S-B1", "amount": "999.00", "closed_at": hours_ago(1)}],
+        )
+        assert await comm.receive_nothing(timeout=1.0)
         await comm.disconnect()
 
     run(scenario())
