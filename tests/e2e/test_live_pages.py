@@ -57,11 +57,21 @@ def test_the_agents_kpis_and_timeline_follow_a_posted_sale_and_call(asgi_server,
     )
     post_json(
         f"{base}/api/v1/ingest/activities/",
-        [{"external_id": "A-LP-1", "agent": agent.email, "type": "call", "occurred_at": call_at, "title": "Live call"}],
+        [
+            {
+                "external_id": "A-LP-1",
+                "agent": agent.email,
+                "type": "call",
+                "occurred_at": call_at,
+                "title": "Live call",
+            }
+        ],
         token,
     )
     # the empty state gives way to the cards, and the call tops the timeline, without a reload
-    expect(page.locator('.agent-kpi[data-metric="revenue"] .metric__value')).to_contain_text("2,500", timeout=15_000)
+    expect(page.locator('.agent-kpi[data-metric="revenue"] .metric__value')).to_contain_text(
+        "2,500", timeout=15_000
+    )
     expect(page.get_by_test_id("team-position")).to_be_visible()
     expect(page.locator("#agent-timeline .timeline__item").first).to_contain_text("Live call", timeout=15_000)
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
