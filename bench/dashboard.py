@@ -38,17 +38,6 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-# Production settings: DEBUG off (no query log, no browsable API), HTTPS redirect off for the
-# in-process test client.
-os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-
-import django  # noqa: E402
-
-django.setup()
-
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -56,6 +45,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+import bench.bootstrap  # noqa: E402, F401  (settings for benchmarks, then django.setup())
 from bench.common import Bearer, timed  # noqa: E402
 from bench.references import ATTRIBUTION_JOIN_SQL, DuckReference  # noqa: E402
 from core.models import FillState  # noqa: E402

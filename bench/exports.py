@@ -35,17 +35,10 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-
-import django  # noqa: E402
-
-django.setup()
-
 import xlsxwriter  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
+import bench.bootstrap  # noqa: E402, F401  (settings for benchmarks, then django.setup())
 from reports.cells import safe_cell  # noqa: E402
 from reports.charts import LineChart, Point, Series, ValueFormat  # noqa: E402
 from reports.document import Figure, ReportDocument, Section, Table  # noqa: E402

@@ -40,7 +40,6 @@ import os
 import platform
 import sys
 import time
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,27 +47,19 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-
-import django  # noqa: E402
-
-django.setup()
-
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import close_old_connections, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
+import bench.bootstrap  # noqa: E402, F401  (settings for benchmarks, then django.setup())
 from crm.demo.loader import demo_load  # noqa: E402
 from crm.ingestion.service import ingest_records  # noqa: E402
 from crm.models import Member, Organization, Role, Sale  # noqa: E402
 from crm.services import member_add  # noqa: E402
 from insights import tickets  # noqa: E402
-from tests.system.processes import free_port, start, stop, wait_until  # noqa: E402
+from tests.system.processes import asgi_start, stop  # noqa: E402
 
 PERIOD = 5.0  # seconds between two commits of one organization = the clients' update_frequency
 PER_ORG = 25  # clients per organization: managers, and --agents of them agents
@@ -303,25 +294,10 @@ def main() -> None:
     if len(orgs) < args.orgs:
         raise SystemExit("run with --setup first")
 
-    port = free_port()
     log = BASE_DIR / "var" / "bench-live-daphne.log"
     log.parent.mkdir(exist_ok=True)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = start(
-        ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.live_asgi:application"], env, log
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/accounts/login/", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
+    server, base = asgi_start("bench.live_asgi:application", {**os.environ, "PYTHONUNBUFFERED": "1"}, log)
     try:
-        if not wait_until(up, timeout=60):
-            raise SystemExit(log.read_text()[-3000:])
         print(
             f"B12 live push: {len(orgs)} organizations x {PER_ORG} clients ({args.agents} agents), one daphne process, "
             f"channels-redis; {platform.python_version()}, {os.cpu_count()} cores; {args.seconds:.0f} s per run"

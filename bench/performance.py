@@ -34,17 +34,10 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DJANGO_DEBUG", "false")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789")
-
-import django  # noqa: E402
-
-django.setup()
-
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+import bench.bootstrap  # noqa: E402, F401  (settings for benchmarks, then django.setup())
 from bench.common import timed  # noqa: E402
 from core.models import FillState  # noqa: E402
 from core.stats.refresh import statistics_rebuild, statistics_refresh  # noqa: E402

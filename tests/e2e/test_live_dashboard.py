@@ -18,7 +18,7 @@ from crm.models import Role
 from tests.conftest import IN_CI, PASSWORD, require_service
 from tests.e2e.test_login_overview import console_errors
 from tests.factories import MemberFactory, OrganizationFactory
-from tests.system.processes import child_database_url, child_env, free_port, start, stop, wait_until
+from tests.system.processes import asgi_start, child_database_url, child_env, stop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.system]
 
@@ -29,20 +29,9 @@ def asgi_server(transactional_db, tmp_path):
         require_service("PostgreSQL", connection.vendor == "postgresql")
     else:
         pytest.skip("the ASGI child process shares the test database on PostgreSQL")
-    port = free_port()
     log = tmp_path / "daphne.log"
     env = child_env(DATABASE_URL=child_database_url(), CRM_VAR_DIR=str(tmp_path / "var"))
-    process = start(["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], env, log)
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/accounts/login/", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    assert wait_until(up, timeout=60), log.read_text()[-3000:]
+    process, base = asgi_start("config.asgi:application", env, log)
     yield base, log
     stop(process)
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,3 +61,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def asgi_start(
+    application: str, env: dict[str, str], log: Path, *, timeout: float = 60
+) -> tuple[subprocess.Popen, str]:
+    """daphne serving `application` on a free port, returned once its login page answers:
+    (the process, its base URL). Raises RuntimeError with the log's tail when it does not."""
+    port = free_port()
+    process = start(["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application], env, log)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"{base}/accounts/login/", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    if not wait_until(up, timeout=timeout):
+        stop(process)
+        raise RuntimeError(log.read_text()[-3000:])
+    return process, base
