@@ -7,6 +7,8 @@ that shape, `page_not_found` and `server_error` do the same for Django's 404 and
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -15,6 +17,10 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import DetailDictMixin, InvalidToken
+
+from core.tenancy import OtherOrganizationsObject
+
+security_log = logging.getLogger("crm.security")
 
 # Paths answered in the JSON error shape, whatever goes wrong.
 API_PREFIXES = ("/api/", "/agent/analytics", "/agent/goals")
@@ -85,6 +91,18 @@ class ApplicationError(Exception):
         self.details.update(details or {})
 
 
+class NotInOrganization(ApplicationError):
+    """404 for an id the caller's organization does not hold. `elsewhere`: another
+    organization holds it (core.tenancy.held_elsewhere): the answer is the same, and the
+    request is logged as a security event."""
+
+    status = 404
+
+    def __init__(self, message: str, *, elsewhere: bool) -> None:
+        super().__init__(message)
+        self.elsewhere = elsewhere
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "payload_too_large"
@@ -123,6 +141,25 @@ def _token_error(exc: exceptions.APIException, detail: dict) -> tuple[str, str, 
     return code, str(detail.get("detail", exc.default_detail)), reasons
 
 
+def log_refusal(request: HttpRequest | None, status_code: int, reason: str) -> None:
+    """A refused request as a security event (RELIABILITY G15): who (user, organization, role;
+    "anonymous" before authentication), what (method, path, status, reason) and when (UTC).
+    Never a header or a body: tokens and passwords stay out of the logs."""
+    user = getattr(request, "user", None)
+    known = user is not None and getattr(user, "is_authenticated", False)
+    security_log.warning(
+        "refused %s user=%s organization=%s role=%s method=%s path=%s reason=%s at=%s",
+        status_code,
+        user.pk if known else "anonymous",
+        getattr(user, "organization_id", None) if known else None,
+        getattr(user, "role", None) if known else None,
+        getattr(request, "method", ""),
+        getattr(request, "path", ""),
+        reason,
+        dt.datetime.now(dt.UTC).isoformat(),
+    )
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     # rest_framework.views reads the REST_FRAMEWORK setting when imported; importing it here
     # keeps this module, and so ApplicationError, importable by pure modules (core.timeranges,
@@ -130,11 +167,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     from rest_framework.views import exception_handler as drf_exception_handler
     from rest_framework.views import set_rollback
 
+    if isinstance(exc, NotInOrganization) and exc.elsewhere:
+        log_refusal(context.get("request"), 404, "another organization's object")
     if isinstance(exc, ApplicationError):
         # DRF's own handler rolls back an atomic request on the exceptions it answers.
         set_rollback()
         message = INVALID_INPUT if exc.field else exc.message
         return Response(error_body(exc.code, message, exc.details), status=exc.status)
+    request = context.get("request")
+    if isinstance(exc, OtherOrganizationsObject):
+        log_refusal(request, 404, "another organization's object")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):
@@ -144,6 +186,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if response.status_code in (401, 403):
+        log_refusal(request, response.status_code, type(exc).__name__)
     detail = getattr(exc, "detail", None)
     code = STATUS_CODES.get(response.status_code, "error")
     if isinstance(exc, exceptions.ValidationError):
@@ -164,6 +208,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404: API clients get the JSON error shape, pages get Django's HTML page."""
+    if isinstance(exception, OtherOrganizationsObject):
+        log_refusal(request, 404, "another organization's object")
     if request.path.startswith(API_PREFIXES):
         return error_response(404, NO_SUCH_ENDPOINT, code="not_found")
     return defaults.page_not_found(request, exception)

@@ -17,7 +17,8 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 
 from core.api import ApiView, error_responses, inline_serializer, output, utc_text
-from core.errors import ApplicationError
+from core.errors import ApplicationError, NotInOrganization
+from core.tenancy import held_elsewhere
 from crm.models import Member
 from crm.permissions import IsAgent, IsManager
 from reports import services
@@ -146,7 +147,8 @@ def _visible_export(member: Member, export_id: int) -> Export:
         exports = exports.filter(requested_by=member)
     export = exports.filter(pk=export_id).first()
     if export is None:
-        raise ApplicationError("No such export.", status=404, code="not_found")
+        elsewhere = held_elsewhere(Export, member.organization, pk=export_id)
+        raise NotInOrganization("No such export.", elsewhere=elsewhere)
     return export
 
 
@@ -274,7 +276,8 @@ class ScheduleDetailView(ApiView):
             .first()
         )
         if schedule is None:
-            raise ApplicationError("No such schedule.", status=404, code="not_found")
+            elsewhere = held_elsewhere(Schedule, request.user.organization, pk=schedule_id)
+            raise NotInOrganization("No such schedule.", elsewhere=elsewhere)
         return schedule
 
     @extend_schema(
