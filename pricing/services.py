@@ -17,7 +17,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, NotInOrganization
+from core.tenancy import held_elsewhere
 from crm.audit import audit_record
 from crm.models import Member, Organization, PriceHistory, PriceSource, Product, Role
 from pricing import selectors
@@ -260,8 +261,11 @@ def suggestion_get(organization: Organization, suggestion_id: Any) -> PricingSug
     """The organization's suggestion or a 404 (another organization's answers the same)."""
     try:
         return selectors.suggestions(organization).get(pk=int(suggestion_id))
-    except (PricingSuggestion.DoesNotExist, TypeError, ValueError):
-        raise ApplicationError("No such pricing suggestion.", status=404, code="not_found") from None
+    except (TypeError, ValueError):
+        raise NotInOrganization("No such pricing suggestion.", elsewhere=False) from None
+    except PricingSuggestion.DoesNotExist:
+        elsewhere = held_elsewhere(PricingSuggestion, organization, pk=int(suggestion_id))
+        raise NotInOrganization("No such pricing suggestion.", elsewhere=elsewhere) from None
 
 
 def suggestion_decide(

@@ -357,7 +357,7 @@ def test_notices_go_once_to_the_customers_of_the_product(org_a, admins, inelasti
     assert PriceNotice.objects.filter(suggestion=suggestion).count() == 1
 
 
-def test_list_and_detail_are_scoped_and_paged(org_a, manager_a, other_admin, inelastic, elastic):
+def test_list_and_detail_are_scoped_and_paged(org_a, manager_a, other_admin, inelastic, elastic, caplog):
     propose(org_a, manager_a, inelastic)
     propose(org_a, manager_a, elastic)
     client = client_for(manager_a)
@@ -373,8 +373,13 @@ def test_list_and_detail_are_scoped_and_paged(org_a, manager_a, other_admin, ine
     detail = client.get(f"/api/v1/bi/pricing-suggestions/{suggestion_id}").json()
     assert len(detail["analysis"]["curve"]) >= 10
     assert [entry["action"] for entry in detail["audit"]] == ["proposed"]
-    # another organization's suggestion: 404, like a missing one
-    assert client_for(other_admin).get(f"/api/v1/bi/pricing-suggestions/{suggestion_id}").status_code == 404
+    # another organization's suggestion: 404, like a missing one, and a security event (G15)
+    with caplog.at_level("WARNING", logger="crm.security"):
+        assert (
+            client_for(other_admin).get(f"/api/v1/bi/pricing-suggestions/{suggestion_id}").status_code == 404
+        )
+    assert f"refused 404 user={other_admin.pk}" in caplog.text
+    assert "reason=another organization's object" in caplog.text
     assert client.get("/api/v1/bi/pricing-suggestions", {"cursor": "nonsense"}).status_code == 400
 
 
