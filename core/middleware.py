@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.urls import is_valid_path
 
 from core.errors import API_PREFIXES, error_response, page_not_found
 
@@ -50,3 +51,29 @@ class JsonErrorMiddleware:
         if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PREFIXES):
             return error_response(413, "The request body is too large.")
         return None
+
+
+class ApiSlashMiddleware:
+    """An API address written without its trailing slash is served as the address with it.
+
+    Django's APPEND_SLASH answers such a request with a 301, and clients follow a 301 with a
+    GET without the body: a POST to `/api/auth/token` silently became a GET. Only a request
+    that is not a GET or HEAD (those follow the redirect unharmed, and the API docs' relative
+    links need it), to an address that matches no route as written and one with the slash
+    added, is rewritten. Placed before CommonMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if (
+            request.method not in ("GET", "HEAD")
+            and path.startswith("/api/")
+            and not path.endswith("/")
+            and not is_valid_path(path, getattr(request, "urlconf", None))
+            and is_valid_path(f"{path}/", getattr(request, "urlconf", None))
+        ):
+            request.path_info = f"{path}/"
+            request.path = f"{request.path}/"
+        return self.get_response(request)

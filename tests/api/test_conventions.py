@@ -61,3 +61,23 @@ def test_inline_serializer_parts_may_be_reused():
     assert first.__class__({"id": 1}).data == {"id": 1}
     data = {"id": 2, "current": {"id": 3}, "previous": {"id": 4}}
     assert second.__class__(data).data == data
+
+
+def test_a_post_without_the_trailing_slash_is_served_not_redirected(client, manager_a):
+    """APPEND_SLASH's 301 turned a POST into a bodiless GET at the client: an API address
+    without its slash is served as the one with it (issue 20); a GET keeps the redirect."""
+    from tests.conftest import PASSWORD
+
+    body = {"email": manager_a.email, "password": PASSWORD}
+    with_slash = client.post("/api/auth/token/", body, content_type="application/json")
+    without = client.post("/api/auth/token", body, content_type="application/json")
+    assert with_slash.status_code == without.status_code == 200
+    assert set(without.json()) == {"access", "refresh"}
+    # an address defined without a slash is left as it is
+    ticket = jwt_client(manager_a).post("/api/v1/bi/ws-ticket", {}, format="json")
+    assert ticket.status_code == 201
+    assert client.get("/api/docs").status_code == 301
+    # an address that is no route with or without the slash stays the JSON 404
+    missing = client.post("/api/v1/no-such-thing", {}, content_type="application/json")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
