@@ -1,7 +1,7 @@
 """Live metrics push (B12 of BENCHMARKS.md): 500 WebSocket clients in 20 organizations.
 
-    createdb -h 127.0.0.1 -U postgres crm_bench_live
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_live REDIS_URL=redis://127.0.0.1:6379/9 \\
+    createdb -h 127.0.0.1 -U postgres crm_bench_ws
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench_ws REDIS_URL=redis://127.0.0.1:6379/9 \\
         .venv/bin/python bench/live.py --setup [--seconds 60]
 
 --setup migrates the database and creates the organizations (`live-bench-01` ...), each with
