@@ -3,7 +3,6 @@ service, render the page or its named partial."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Collection
 from functools import wraps
 from urllib.parse import urlencode
@@ -16,11 +15,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from core.errors import log_refusal
 from crm import selectors, uploads
 from crm.forms import EntityForm, ImportForm, expected_columns
 from crm.models import Organization, Role
-
-security_log = logging.getLogger("crm.security")
 
 ALL_ROLES = frozenset(Role.values)
 MANAGER_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
@@ -45,14 +43,7 @@ def org_page(*, roles: Collection[str] = ALL_ROLES) -> Callable[[OrgView], Calla
             if organization is None:
                 return render(request, "crm/no_organization.html", status=403)
             if user.role not in roles:
-                security_log.warning(
-                    "forbidden page user=%s organization=%s role=%s path=%s at=%s",
-                    user.pk,
-                    organization.pk,
-                    user.role,
-                    request.path,
-                    timezone.now().isoformat(),
-                )
+                log_refusal(request, 403, "role")
                 return render(request, "crm/forbidden.html", status=403)
             with timezone.override(organization.tz):
                 return view(request, organization, *args, **kwargs)

@@ -271,7 +271,7 @@ def test_agent_gets_403_on_import_pages(client, agent_a, url_name, caplog):
 
     assert response.status_code == 403
     assert "not available to you" in response.content.decode()
-    assert f"forbidden page user={agent_a.pk} organization={agent_a.organization_id}" in caplog.text
+    assert f"refused 403 user={agent_a.pk} organization={agent_a.organization_id} role=agent" in caplog.text
 
 
 def test_agent_gets_403_on_an_import_run(client, agent_a, org_a):
