@@ -1,9 +1,14 @@
 """CSV files uploaded through the import page.
 
-The file is stored under VAR_DIR/uploads/<uuid>.csv and recorded as an ImportRun (door
-"upload"). A small file is ingested in the request; a larger one by the Celery task
-`crm.tasks.process_upload`, queued after commit. Either way `upload_process` does the work,
-reports progress (bytes read) on the run, and deletes the file once the run has ended.
+The page reads a file exactly as the import_crm command does: `ingest_csv`, the one CSV
+door of the ingestion. First its head is checked with the same rules (`csv_file_refusal`:
+magic number, encoding, header); a file refused as a whole is an ApplicationError and
+nothing is kept. Otherwise the file is stored under VAR_DIR/uploads/<uuid>.csv and
+recorded as an ImportRun (door "upload"). A small file is ingested in the request; a
+larger one by the Celery task `crm.tasks.process_upload`, queued after commit. Either way
+`upload_process` does the work (good rows stored, each bad row reported with its row,
+column and reason), reports progress (bytes read) on the run, and deletes the file once
+the run has ended.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from core.errors import ApplicationError
 from crm import tasks
-from crm.ingestion import ingest_csv
+from crm.ingestion import csv_file_refusal, ingest_csv
 from crm.models import ImportRun, ImportStatus, Member, Organization
 
 logger = logging.getLogger(__name__)
@@ -40,7 +46,15 @@ def uploads_dir() -> Path:
 def upload_start(
     *, organization: Organization, started_by: Member, entity: str, upload: UploadedFile
 ) -> ImportRun:
-    """Store the upload, record its run, and process it now (small) or queue it (large)."""
+    """Store the upload, record its run, and process it now (small) or queue it (large).
+
+    Raises ApplicationError (field "file") with the ingestion's reason for a file it would
+    refuse as a whole; then nothing is stored: no file, no run, no row.
+    """
+    upload.seek(0)
+    refusal = csv_file_refusal(entity=entity, stream=upload)
+    if refusal is not None:
+        raise ApplicationError(refusal, field="file", code="unreadable_file")
     path = _store(upload)
     run = ImportRun.objects.create(
         organization=organization,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from core.errors import log_refusal
+from core.errors import ApplicationError, log_refusal
 from crm import selectors, uploads
 from crm.forms import EntityForm, ImportForm, expected_columns
 from crm.models import Organization, Role
@@ -73,21 +73,31 @@ def home(request: HttpRequest, organization: Organization) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @org_page(roles=MANAGER_ROLES)
 def import_page(request: HttpRequest, organization: Organization) -> HttpResponse:
-    form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        run = uploads.upload_start(
-            organization=organization,
-            started_by=request.user,
-            entity=form.cleaned_data["entity"],
-            upload=form.cleaned_data["file"],
-        )
-        return redirect("crm-import-run", run_id=run.pk)
+    """The upload form. A file that is read goes to its run page (the row report); a file
+    that cannot be read at all, or a bad form, is the form again with the reason, as a 400
+    (the form's fragment for HTMX)."""
+    posted = request.method == "POST"
+    form = ImportForm(request.POST, request.FILES) if posted else ImportForm()
+    if posted and form.is_valid():
+        try:
+            run = uploads.upload_start(
+                organization=organization,
+                started_by=request.user,
+                entity=form.cleaned_data["entity"],
+                upload=form.cleaned_data["file"],
+            )
+        except ApplicationError as error:
+            form.add_error(error.field, error.message)
+        else:
+            run_url = resolve_url("crm-import-run", run_id=run.pk)
+            return HttpResponseClientRedirect(run_url) if request.htmx else redirect(run_url)
     context = {
         "form": form,
         "columns": expected_columns(form["entity"].value()),
         "recent_runs": selectors.import_runs_recent(organization=organization),
     }
-    return render(request, "crm/import.html", context)
+    template = "crm/import.html#upload-form" if posted and request.htmx else "crm/import.html"
+    return render(request, template, context, status=400 if form.errors else 200)
 
 
 @require_GET

@@ -9,12 +9,14 @@ Public interface (other modules import only these names); docs/ingestion.md is t
   started_by=None) -> IngestResult
 - ingest_csv(*, organization, entity, stream, filename="", started_by=None, door="csv",
   progress=None, import_run=None, delimiter=None) -> IngestResult
+- csv_file_refusal(*, entity, stream, delimiter=None) -> str | None: why ingest_csv would
+  refuse the file as a whole (its `file_error`), from the file's head; None when it would not.
 
 The webhook door's signing helper lives in crm.ingestion.webhooks (sign, verify).
 """
 
 from crm.ingestion.report import IngestResult, RowError
 from crm.ingestion.schemas import ENTITIES
-from crm.ingestion.service import ingest_csv, ingest_records
+from crm.ingestion.service import csv_file_refusal, ingest_csv, ingest_records
 
-__all__ = ["ENTITIES", "IngestResult", "RowError", "ingest_csv", "ingest_records"]
+__all__ = ["ENTITIES", "IngestResult", "RowError", "csv_file_refusal", "ingest_csv", "ingest_records"]

@@ -4,10 +4,11 @@ The file is never held in memory: bytes flow through a counting source, a 1 MiB 
 the UTF-8 decoder and the csv module. What the reader decides (docs/ingestion.md, "CSV
 files"):
 
-- encoding: UTF-8, with or without a BOM. The first ENCODING_SNIFF_BYTES decide: a UTF-16/32
-  BOM, many NUL bytes or bytes that are not UTF-8 there refuse the whole file. Bad bytes
-  further down only reject the rows that hold them (they are decoded with surrogateescape
-  and the rows are checked once the source has seen such bytes).
+- encoding: UTF-8, with or without a BOM. The first ENCODING_SNIFF_BYTES decide: the magic
+  number of another kind of file (a workbook, a PDF, an image, an archive), a UTF-16/32 BOM,
+  many NUL bytes or bytes that are not UTF-8 there refuse the whole file. A few NUL bytes,
+  or bad bytes further down, only reject the rows that hold them (they are decoded with
+  surrogateescape and the rows are checked once the source has seen such bytes).
 - delimiter: `,`, `;`, tab or `|`, whichever splits the header into the most known column
   names (or the one given).
 - header: names are matched without regard to case and spaces; a missing required column
@@ -36,7 +37,17 @@ MAX_CSV_ROWS = 5_000_000
 DELIMITERS = (",", ";", "\t", "|")
 UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-ZIP_MAGIC = b"PK\x03\x04"
+# Files uploaded as CSV by mistake, told by their first bytes (magic numbers).
+BINARY_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook or a zip file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel (.xls) or Office file"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
 SAVE_AS_UTF8 = "Save it as UTF-8 (in Excel: File > Save As > CSV UTF-8) and import it again."
 
 
@@ -110,11 +121,17 @@ class CsvSource:
         self._reader = csv.reader(text, delimiter=self.delimiter)
         self.header_row = 0
         header: list[str] = []
-        for cells in self._reader:
-            self.header_row += 1
-            if any(cell.strip() for cell in cells):
-                header = [cell.strip().lower() for cell in cells]
-                break
+        try:
+            for cells in self._reader:
+                self.header_row += 1
+                if any(cell.strip() for cell in cells):
+                    header = [cell.strip().lower() for cell in cells]
+                    break
+        except csv.Error as exc:
+            # A data row that cannot be read is that row's error; without a header, no row is.
+            raise CsvFileError(
+                f"The header row cannot be read as CSV ({exc}): the first row must be the column names."
+            ) from None
         self.header = header
         self.positions, self.warnings = _check_header(header, spec, self.header_row)
         self.width = len(header)
@@ -182,10 +199,9 @@ def _check_encoding(head: bytes, *, at_end: bool) -> None:
         raise CsvFileError(f"The file is encoded as UTF-32, not UTF-8. {SAVE_AS_UTF8}")
     if head.startswith(UTF16_BOMS):
         raise CsvFileError(f"The file is encoded as UTF-16, not UTF-8. {SAVE_AS_UTF8}")
-    if head.startswith(ZIP_MAGIC):
-        raise CsvFileError(
-            "This is an Excel workbook or a zip file, not a CSV file. Export the sheet as CSV UTF-8."
-        )
+    for signature, kind in BINARY_SIGNATURES:
+        if head.startswith(signature):
+            raise CsvFileError(f"This is {kind}, not a CSV file. Export the data as CSV UTF-8.")
     if head.count(b"\x00") * 4 > len(head):
         raise CsvFileError(f"The file looks like UTF-16 or binary data, not UTF-8 text. {SAVE_AS_UTF8}")
     try:

@@ -341,6 +341,18 @@ def _parse_batches(source: CsvSource, parser: BatchParser) -> Iterator[ParsedBat
         yield parser.parse(raw, check_chars=source.dirty)
 
 
+def csv_file_refusal(*, entity: str, stream: IO[bytes], delimiter: str | None = None) -> str | None:
+    """Why ingest_csv would refuse this file as a whole (the message it would report as
+    `file_error`), or None when it would read it. The same checks (magic number, encoding,
+    header), reading only the head of the stream: a door that queues the import can answer
+    before it does. Raises ValueError for an unknown entity."""
+    try:
+        CsvSource(stream, entity_spec(entity), delimiter=delimiter)
+    except CsvFileError as exc:
+        return exc.message
+    return None
+
+
 def ingest_csv(
     *,
     organization: Organization,

@@ -66,7 +66,7 @@ _schedule_form = {
 POLICY: dict[str, Rule] = {
     # --- CRM pages (crm/urls.py) ---------------------------------------------------------
     "home": _page,
-    "crm-import": Rule(MANAGERS, {"GET": 200, "POST": 200}, bodies={"POST": {"entity": "leads"}}),
+    "crm-import": Rule(MANAGERS, {"GET": 200, "POST": 400}, bodies={"POST": {"entity": "leads"}}),
     "crm-import-columns": _manager_page,
     "crm-import-run": _manager_page,
     "crm-import-run-status": _manager_page,
@@ -181,7 +181,6 @@ SKIPPED: dict[str, str] = {
     "admin/": "the Django admin: Django's own permission checks (is_staff), not our policy",
     "schema": "the OpenAPI document, public by design (G6 tests it with schemathesis)",
     "api-docs": "Swagger UI for the schema",
-    "api-redoc": "ReDoc for the schema",
     "reports-unsubscribe": "a scheduled report's signed unsubscribe link, for anyone holding it; "
     "tests/reports/test_deliveries.py covers valid, forged and prefetched (GET) links",
 }
