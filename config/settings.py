@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import dj_database_url
 from celery.schedules import crontab
 
+from core.circuit import BreakerConnection
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CRM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_celery_beat",
+    "axes",
     "channels",
     "core",
     "crm",
@@ -64,6 +67,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # before CommonMiddleware: an API address without its trailing slash is served, not 301'd
@@ -73,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last of the auth-related ones: turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.JsonErrorMiddleware",
 ]
@@ -133,8 +139,12 @@ else:
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": 1,
             "max_size": DB_POOL_MAX_SIZE,
-            "timeout": 10,
+            # Waiting for a free connection; also how long a request waits while PostgreSQL
+            # is unreachable before it answers 503 (G12: no request hangs past 2.5 s).
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "1.5")),
             "max_idle": 300,
+            # (conn_health_checks above makes Django check each connection the pool hands out:
+            # after a PostgreSQL restart its idle connections are dead.)
         }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -165,6 +175,9 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
                 "SOCKET_TIMEOUT": 0.5,
                 "IGNORE_EXCEPTIONS": True,
+                # A circuit breaker: after one failed or timed-out call, Redis is skipped for
+                # a few seconds, so a hung Redis costs a request one timeout, not one per call.
+                "CONNECTION_POOL_KWARGS": {"connection_class": BreakerConnection},
             },
         }
     }
@@ -187,6 +200,35 @@ else:
 
 # --- auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "crm.Member"
+# django-axes first: it refuses a locked-out account before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout (G10, docs/security.md): 5 failed sign-ins for one e-mail from one address lock that
+# pair for 15 minutes, through the login page and the API's token endpoint alike; a success
+# resets the count. Attempts are kept in the database, so the lockout holds with Redis down.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "core.throttles.sign_in_name"
+AXES_CLIENT_IP_CALLABLE = "core.throttles.sign_in_address"
+AXES_LOCKOUT_CALLABLE = "core.throttles.lockout_response"
+AXES_VERBOSE = False
+# X-Forwarded-For is trusted only this many proxies deep (0: REMOTE_ADDR is the client).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Rate limits (G10, core.throttles): requests per period, per caller. `user` a signed-in
+# member, `apikey` an integration, `anon` anyone else by address; `auth` the token
+# endpoints and `login` the sign-in page, by address; `ingest` the ingestion endpoints.
+RATE_LIMITS = {
+    "user": os.environ.get("RATE_LIMIT_USER", "1200/min"),
+    "apikey": os.environ.get("RATE_LIMIT_APIKEY", "3000/min"),
+    "anon": os.environ.get("RATE_LIMIT_ANON", "120/min"),
+    "auth": os.environ.get("RATE_LIMIT_AUTH", "20/min"),
+    "login": os.environ.get("RATE_LIMIT_LOGIN", "20/min"),
+    "ingest": os.environ.get("RATE_LIMIT_INGEST", "600/min"),
+}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -233,6 +275,12 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "core.throttles.MemberThrottle",
+        "core.throttles.ApiKeyThrottle",
+        "core.throttles.AddressThrottle",
+        "core.throttles.ScopedThrottle",
+    ],
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -378,9 +426,34 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-axes logs every sign-in at INFO; its warnings (failures, lockouts) are kept.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # Product settings.
 CRM_INGEST_MAX_BATCH = int(os.environ.get("CRM_INGEST_MAX_BATCH", "10000"))
 CRM_WEBHOOK_TOLERANCE_SECONDS = 300
+
+# --- Content-Security-Policy (django-csp; docs/security.md, "Content-Security-Policy") --------
+# Scripts and styles only from our own origin: no inline <script>, no on*= handlers, no eval,
+# no style= attributes, on every page including the admin and /api/docs/. The live metrics'
+# WebSocket (static/js/live.js) is same-origin: CSP Level 3 browsers match it with 'self', and
+# SITE_URL's ws:/wss: origin is named for those that do not (a bare ws: would allow any host).
+_SITE_ORIGIN = urlsplit(SITE_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": [
+            "'self'",
+            f"{'wss' if _SITE_ORIGIN.scheme == 'https' else 'ws'}://{_SITE_ORIGIN.netloc}",
+        ],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}

@@ -39,7 +39,9 @@ ERROR_DESCRIPTIONS = {
     413: "The body is too large.",
     415: "The body is not application/json.",
     422: "Every record was rejected.",
-    429: "Too many requests; retry later.",
+    429: "Too many requests: the caller's rate limit is reached; the Retry-After header says in "
+    "how many seconds to retry.",
+    503: "Temporarily unavailable (the database is unreachable); the Retry-After header says when to retry.",
 }
 
 
@@ -104,13 +106,19 @@ class NumberField(serializers.FloatField):
 def error_responses(*codes: int, descriptions: Mapping[int, str] | None = None) -> dict[int, OpenApiResponse]:
     """The documented error answers of an operation, each in the error shape.
 
-    406 is always one of them: DRF's content negotiation answers it, before the view runs,
-    to an Accept header that no renderer satisfies.
+    406, 429 and 503 are always among them: DRF's content negotiation answers 406, before the
+    view runs, to an Accept header that no renderer satisfies; every operation is rate limited
+    (core.throttles) and answers 503 while the database is unreachable (core.errors).
     """
     descriptions = descriptions or {}
+    always = {
+        status.HTTP_406_NOT_ACCEPTABLE,
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+    }
     return {
         code: OpenApiResponse(ErrorSerializer, description=descriptions.get(code, ERROR_DESCRIPTIONS[code]))
-        for code in sorted({*codes, status.HTTP_406_NOT_ACCEPTABLE})
+        for code in sorted({*codes, *always})
     }
 
 

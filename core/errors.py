@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -43,6 +46,11 @@ STATUS_CODES = {
 # so a serializer's errors and a service's field error read the same to a client.
 INVALID_INPUT = "Invalid input."
 NO_SUCH_ENDPOINT = "No API endpoint at this address; /api/docs/ lists them."
+# A database outage (PostgreSQL restarting, unreachable, out of connections): 503, and the
+# client is told when to retry (G12).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_SECONDS = 5
+DATABASE_UNAVAILABLE = "The service cannot reach its database right now; retry in a few seconds."
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -175,6 +183,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         message = INVALID_INPUT if exc.field else exc.message
         return Response(error_body(exc.code, message, exc.details), status=exc.status)
     request = context.get("request")
+    if isinstance(exc, DATABASE_ERRORS) and request is not None:
+        logging.getLogger("crm.db").warning("database unavailable: %s", exc)
+        set_rollback()
+        return database_unavailable(request)
     if isinstance(exc, OtherOrganizationsObject):
         log_refusal(request, 404, "another organization's object")
     if isinstance(exc, Http404):
@@ -215,8 +227,31 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return defaults.page_not_found(request, exception)
 
 
+def status_page(status_code: int, title: str, message: str) -> HttpResponse:
+    """A page for an answer that is not the page asked for (429, 503), in the product's style.
+
+    Rendered without the request: no session, user or navigation is read, so it renders
+    while the database is down."""
+    html = render_to_string("errors/status.html", {"status": status_code, "title": title, "message": message})
+    return HttpResponse(html, status=status_code)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: JSON for the API, a page for people."""
+    if request.path.startswith(API_PREFIXES):
+        response: HttpResponse = error_response(503, DATABASE_UNAVAILABLE, code="service_unavailable")
+    else:
+        response = status_page(503, "Back in a moment", DATABASE_UNAVAILABLE)
+    response["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+    return response
+
+
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """handler500: API clients get the JSON error shape, pages get Django's HTML page."""
+    """handler500: API clients get the JSON error shape, pages get Django's HTML page; a
+    database outage is a 503 with Retry-After either way. Django calls this inside its
+    `except` block for the request, so the exception is the one being handled."""
+    if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
+        return database_unavailable(request)
     if request.path.startswith(API_PREFIXES):
         return error_response(
             500, "Something went wrong on our side; it has been logged.", code="server_error"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -18,6 +19,7 @@ from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from core.api import ApiSchema, error_responses, output
+from core.throttles import lockout_response
 
 TAGS = ["auth"]
 
@@ -43,14 +45,30 @@ class TokenView(jwt_views.TokenViewBase):
             serializer.is_valid(raise_exception=True)
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
+        except AuthenticationFailed:
+            # django-axes flags the request it refused as locked out (settings, AXES_*): the
+            # answer is the lockout's 429 with Retry-After, not a 401 inviting another guess.
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request)
+            raise
+        self.signed_in(request, serializer)
         return output(self.output_serializer, serializer.validated_data)
+
+    def signed_in(self, request: Request, serializer: serializers.Serializer) -> None:
+        """After a successful exchange; the token endpoint's is a sign-in."""
 
 
 class TokenObtainView(TokenView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_scope = "auth"
     serializer_class = jwt_serializers.TokenObtainPairSerializer
     output_serializer = TokenPairOutputSerializer
+
+    def signed_in(self, request: Request, serializer: serializers.Serializer) -> None:
+        # A sign-in like the page's: django-axes forgets this e-mail's failures from this
+        # address (AXES_RESET_ON_SUCCESS). simplejwt sends no user_logged_in signal for it.
+        AxesProxyHandler.user_logged_in(sender=type(self), request=request, user=serializer.user)
 
     @extend_schema(
         summary="Obtain an access and a refresh token with e-mail and password.",
@@ -63,6 +81,9 @@ class TokenObtainView(TokenView):
                 descriptions={
                     400: "email or password missing or blank.",
                     401: "No active member with this e-mail and password.",
+                    429: "Too many sign-ins from this address (`throttled`), or this e-mail locked out "
+                    "after repeated failures from this address (`locked_out`); Retry-After says when to retry.",
+                    503: "Signing in is paused while the rate limiter is unavailable; Retry-After says when to retry.",
                 },
             ),
         },
@@ -85,6 +106,7 @@ class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
 class TokenRefreshView(TokenView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_scope = "auth"
     serializer_class = TokenRefreshSerializer
     output_serializer = TokenAccessOutputSerializer
 

@@ -25,6 +25,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from core.api import ApiView, ErrorDetailSerializer, ErrorSerializer, error_responses, output
 from core.errors import PayloadTooLarge, error_body
 from core.parsers import JSONParser
+from core.throttles import ScopedThrottle
 from crm.auth import ApiKeyAuthentication
 from crm.ingestion import ENTITIES, IngestResult, ingest_records
 from crm.ingestion import cells as cell_kinds
@@ -170,6 +171,7 @@ class IngestView(ApiView):
     authentication_classes = [JWTAuthentication, ApiKeyAuthentication]
     permission_classes = [CanIngest]
     parser_classes = [JSONParser]
+    throttle_scope = "ingest"
 
     @extend_schema(
         operation_id="ingest_records",
@@ -227,6 +229,10 @@ class MessageWebhookView(ApiView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes: list = []
+    # A CRM posts every chat message from one address: counted under `ingest` per address,
+    # not under the lower `anon` limit for people browsing without signing in.
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "ingest"
 
     @extend_schema(
         operation_id="webhook_message",

@@ -143,7 +143,7 @@ def _create_work_tables(cursor: CursorWrapper) -> None:
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns}) ON COMMIT DROP")
         else:
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({columns})")
-        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute(f"DELETE FROM {table}")  # nosec B608  # table is one of the constants above
 
 
 def _analyze(cursor: CursorWrapper, table: str) -> None:
@@ -158,15 +158,16 @@ def _rewrite_scope(cursor: CursorWrapper) -> LastTouchChange:
     """Recompute the campaign of every sale in the scope table and store those that differ."""
     _analyze(cursor, SCOPE_TABLE)
     cursor.execute(_NEW_VALUES)
+    # Formatted in: VALUES_TABLE (a module constant) and _distinct() (one of two operators).
     differs = f"s.last_touch_campaign_id {_distinct()} v.campaign_id"
     cursor.execute(
-        f"SELECT COUNT(*), MIN(s.closed_at), MAX(s.closed_at) FROM crm_sale s "
+        f"SELECT COUNT(*), MIN(s.closed_at), MAX(s.closed_at) FROM crm_sale s "  # nosec B608  # constants only
         f"JOIN {VALUES_TABLE} v ON v.sale_id = s.id WHERE {differs}"
     )
     rows, first, last = cursor.fetchone()
     if rows:
         cursor.execute(
-            f"UPDATE crm_sale SET last_touch_campaign_id = v.campaign_id FROM {VALUES_TABLE} v "
+            f"UPDATE crm_sale SET last_touch_campaign_id = v.campaign_id FROM {VALUES_TABLE} v "  # nosec B608  # constants only
             f"WHERE crm_sale.id = v.sale_id AND crm_sale.last_touch_campaign_id {_distinct()} v.campaign_id"
         )
     return LastTouchChange(rows=rows, first_closed_at=_aware(first), last_closed_at=_aware(last))
@@ -225,7 +226,7 @@ def sales_last_touch_refresh(*, organization_id: int) -> LastTouchChange:
     with transaction.atomic(), connection.cursor() as cursor:
         _create_work_tables(cursor)
         cursor.execute(
-            f"INSERT INTO {SCOPE_TABLE} (sale_id) SELECT id FROM crm_sale WHERE organization_id = %s",
+            f"INSERT INTO {SCOPE_TABLE} (sale_id) SELECT id FROM crm_sale WHERE organization_id = %s",  # nosec B608  # SCOPE_TABLE is a constant, the id a parameter
             [organization_id],
         )
         return _rewrite_scope(cursor)
@@ -272,7 +273,7 @@ def sales_last_touch_fill(*, batch: int = FILL_BATCH) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             _create_work_tables(cursor)
             cursor.execute(
-                f"INSERT INTO {SCOPE_TABLE} (sale_id) SELECT id FROM crm_sale WHERE id >= %s AND id < %s",
+                f"INSERT INTO {SCOPE_TABLE} (sale_id) SELECT id FROM crm_sale WHERE id >= %s AND id < %s",  # nosec B608  # SCOPE_TABLE is a constant, the ids parameters
                 [start, start + batch],
             )
             changed += _rewrite_scope(cursor).rows

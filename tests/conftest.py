@@ -3,6 +3,7 @@ A, and an outsider of organization B (STYLE.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -35,6 +36,20 @@ def _empty_cache() -> None:
 
     # With Redis down the cache client ignores errors (settings): the tests that need Redis say so.
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with no requests counted against any rate limit (core.ratelimit): the
+    suite's many requests from 127.0.0.1 are separate tests' clients, not one burst. The
+    limits stay on, at their production values."""
+    from core.circuit import breaker
+    from core.ratelimit import RateLimitUnavailable, reset
+
+    breaker.reset()
+    # Redis down: the tests that need it say so.
+    with contextlib.suppress(RateLimitUnavailable):
+        reset()
 
 
 @pytest.fixture(scope="session", autouse=True)

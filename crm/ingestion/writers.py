@@ -205,8 +205,10 @@ def upsert_batch(
         rejected = sorted({row for row, _, _ in unknown})
         for start in range(0, len(rejected), DELETE_CHUNK):
             chunk = rejected[start : start + DELETE_CHUNK]
+            # Only identifiers are formatted in: the stage's name (from the model, _plan) and the
+            # column, both quoted; the row numbers are parameters.
             cursor.execute(
-                f"DELETE FROM {plan.stage} WHERE {qn(ROW_NUMBER)} IN ({', '.join(['%s'] * len(chunk))})",
+                f"DELETE FROM {plan.stage} WHERE {qn(ROW_NUMBER)} IN ({', '.join(['%s'] * len(chunk))})",  # nosec B608  # quoted identifiers, values are parameters
                 chunk,
             )
         derives = spec.name in last_touch.ENTITIES
@@ -277,7 +279,9 @@ def _stage_generic(
         values.append(data)
     names = ", ".join([qn(ROW_NUMBER)] + [qn(column.name) for column in plan.columns])
     placeholders = ", ".join(["%s"] * (len(plan.columns) + 1))
+    # Only identifiers are formatted in: the stage's and the columns' names (from the model,
+    # _plan), quoted; every value is a parameter.
     cursor.executemany(
-        f"INSERT INTO {plan.stage} ({names}) VALUES ({placeholders})",
+        f"INSERT INTO {plan.stage} ({names}) VALUES ({placeholders})",  # nosec B608  # quoted identifiers, values are parameters
         list(zip(row_numbers, *values, strict=True)),
     )

@@ -28,6 +28,14 @@
     button.textContent = button.getAttribute("data-busy-label");
   });
 
+  // A select with data-submit-on-change submits its form (a filter without an Apply button;
+  // the Content-Security-Policy refuses an onchange= attribute).
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (!field.matches || !field.matches("select[data-submit-on-change]") || !field.form) return;
+    field.form.submit();
+  });
+
   // A failed HTMX request says so instead of failing silently.
   function showError(message) {
     var main = document.getElementById("main");

@@ -118,7 +118,7 @@ def test_agent_page_sections(client, agent_a, history, frozen):
     assert re.search(r"Contact rate</dt><dd>80.0%", html)
     # lead sources with bars: Referrals has the most leads (2) and revenue (1000 of 1000)
     referrals = re.search(r'<tr data-source="Referrals">.*?</tr>', html, re.S).group(0)
-    assert "width: 100.0%" in referrals
+    assert 'width="100.0%"' in referrals
     assert "50.0%" in referrals
     assert "1,000.00" in referrals
     assert "Revenue (KES)" in html
@@ -344,7 +344,7 @@ def test_goal_form_creates_then_updates_a_goal(client, agent_a, history, frozen)
     assert "Goals saved." in html
     goal = re.search(r'<li class="goal" data-goal="monthly-conversions">.*?</li>', html, re.S).group(0)
     assert "50.0%" in goal
-    assert "width: 50.0%" in goal
+    assert 'width="50.0%"' in goal
     assert "2 of 4" in text_of(goal)
     assert AgentGoal.objects.get(agent=agent_a, goal_type="conversions").target == 4
 
@@ -357,7 +357,7 @@ def test_goal_form_creates_then_updates_a_goal(client, agent_a, history, frozen)
     assert '<li class="goal goal--achieved" data-goal="monthly-conversions">' in html
     revenue = re.search(r'data-goal="monthly-revenue">.*?</li>', html, re.S).group(0)
     assert "117.4%" in revenue
-    assert "width: 100.0%" in revenue  # the bar stops at 100
+    assert 'width="100.0%"' in revenue  # the bar stops at 100
     assert AgentGoal.objects.filter(agent=agent_a).count() == 2
     assert AgentGoal.objects.get(agent=agent_a, goal_type="conversions").target == 2
     # the form shows the period's current targets

@@ -105,7 +105,7 @@ def test_agent_reads_toggles_sets_a_goal_and_loads_more(
     # KES 1,760.50 of 1,500 (117.4%, achieved)
     goal = page.locator('[data-goal="monthly-conversions"]')
     expect(goal).to_contain_text("50.0%")
-    expect(goal.locator(".progress__bar")).to_have_attribute("style", "width: 50.0%")
+    expect(goal.locator(".progress__bar")).to_have_attribute("width", "50.0%")
     expect(page.locator('[data-goal="monthly-revenue"]')).to_contain_text("117.4%")
     expect(page.locator('[data-goal="monthly-revenue"]')).to_have_class(re.compile("goal--achieved"))
     expect(page.locator("#agent-goals .alert--success")).to_have_text("Goals saved.")
