@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/bi/", include("pricing.api_urls")),
     path("api/v1/reports/", include("reports.api_urls")),
     path("api/v1/bi/", include("insights.live_api_urls")),
+    path("api/v1/bi/", include("insights.experiments.api_urls")),
     path("api/v1/", include("crm.api_urls")),
     path("api/analytics/", include("insights.api_urls")),
     path("api/bi/", include("insights.bi.api_urls")),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("", include("insights.bi.urls")),
     path("", include("pricing.urls")),
+    path("", include("insights.experiments.urls")),
     path("", include("reports.urls")),
     path("", include("crm.urls")),
 ]

@@ -41,6 +41,9 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("bi-insights", "Insights", EVERYONE),
     NavEntry("agent-team", "Team", MANAGERS, also_active_for=("agent-detail-page",)),
     NavEntry("pricing-page", "Pricing", MANAGERS),
+    NavEntry(
+        "experiments-list", "Experiments", MANAGERS, also_active_for=("experiments-new", "experiments-detail")
+    ),
     # Everyone: agents export their own analytics (docs/reports.md).
     NavEntry("reports-builder", "Reports", EVERYONE),
     NavEntry("crm-import", "Import", MANAGERS, also_active_for=("crm-import-run",)),

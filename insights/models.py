@@ -443,6 +443,13 @@ from insights.bi.models import (  # noqa: E402, F401
     PerformanceMetric,
 )
 
+# Experiments (A/B tests of campaign variants and prices) live in insights/experiments/models.py.
+from insights.experiments.models import (  # noqa: E402, F401
+    Experiment,
+    ExperimentEvent,
+    ExperimentVariant,
+)
+
 
 class LiveTicket(models.Model):
     """A one-use ticket for the live-metrics socket (POST /api/v1/bi/ws-ticket): API clients

@@ -20,6 +20,7 @@ from core.errors import ApplicationError
 from core.timeranges import parse_range
 from crm.models import Organization, Product, Role
 from crm.views import MANAGER_ROLES, org_page
+from insights.experiments.page_reads import with_price_test
 from pricing import selectors, services
 from pricing.catalogue import figures
 from pricing.models import SuggestionStatus
@@ -49,7 +50,8 @@ def _context(request: HttpRequest, organization: Organization) -> dict:
     status = request.GET.get("status", "")
     if status not in SuggestionStatus.values:
         status = ""
-    rows = selectors.suggestions(organization)
+    # Each suggestion's price test, if it has one (the "Test this price first" button).
+    rows = with_price_test(selectors.suggestions(organization))
     if status:
         rows = rows.filter(status=status)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))

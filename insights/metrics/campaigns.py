@@ -4,8 +4,9 @@ campaigns_block (one definition per metric); rates here use funnel_rates, so a r
 rate is always over delivered messages.
 
 - A/B: the best variant has the highest rate (ties: more delivered, then the variant name);
-  every other variant is compared with it by a pooled two-proportion z-test, two-sided
-  p-value = erfc(|z| / sqrt 2); "significant at 95%" when p < 0.05.
+  every other variant is compared with it by the experiments engine's pooled two-proportion
+  z test (insights.experiments.stats.two_proportion_z, two-sided p-value = erfc(|z| / sqrt 2));
+  "significant at 95%" when p < 0.05.
 - Best hour: the local hour with the highest reply rate among hours with at least
   MIN_DELIVERED_PER_HOUR delivered messages (ties: more delivered, then the earlier hour).
 
@@ -14,12 +15,11 @@ No ORM, no request, no clock.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 
 from core.metrics import round_half_up
+from insights.experiments.stats import SignificanceTest, two_proportion_z
 from insights.metrics import funnel_rates
 
 SIGNIFICANCE_LEVEL = 0.05
@@ -34,36 +34,12 @@ TESTED_RATES = {"read": "read", "reply": "replied"}
 Counts = Mapping[str, int]
 
 
-@dataclass(frozen=True)
-class ZTest:
-    z: float
-    p_value: float
-
-    @property
-    def significant(self) -> bool:
-        return self.p_value < SIGNIFICANCE_LEVEL
+def significant(test: SignificanceTest | None) -> bool:
+    return test is not None and test.p_value < SIGNIFICANCE_LEVEL
 
 
-def two_proportion_z_test(
-    *, successes_a: int, trials_a: int, successes_b: int, trials_b: int
-) -> ZTest | None:
-    """Pooled z-test of successes_a/trials_a against successes_b/trials_b (z > 0: a is higher).
-
-    None when a side has no trials, or when the pooled rate is 0 or 1 (no variation: both
-    sides all succeeded or all failed, so there is nothing to test).
-    """
-    if trials_a <= 0 or trials_b <= 0:
-        return None
-    pooled = (successes_a + successes_b) / (trials_a + trials_b)
-    variance = pooled * (1 - pooled) * (1 / trials_a + 1 / trials_b)
-    if variance <= 0:
-        return None
-    z = (successes_a / trials_a - successes_b / trials_b) / math.sqrt(variance)
-    return ZTest(z=z, p_value=math.erfc(abs(z) / math.sqrt(2)))
-
-
-def verdict(test: ZTest | None) -> str:
-    return SIGNIFICANT if test is not None and test.significant else NOT_YET_SIGNIFICANT
+def verdict(test: SignificanceTest | None) -> str:
+    return SIGNIFICANT if significant(test) else NOT_YET_SIGNIFICANT
 
 
 def best_variant(variants: Mapping[str, Counts], *, measure: str) -> str | None:
@@ -81,18 +57,24 @@ def best_variant(variants: Mapping[str, Counts], *, measure: str) -> str | None:
     )[0]
 
 
+def _z_test(best_counts: Counts, counts: Counts, measure: str) -> SignificanceTest | None:
+    """The best variant against another (z > 0: the best is higher). None when a side has no
+    delivered message, no variation, or more of the measure than delivered messages (a reply
+    recorded without a delivery: ingestion does not forbid it, and there is nothing to test)."""
+    sides = [(c.get(measure, 0), c.get("delivered", 0)) for c in (best_counts, counts)]
+    if any(not 0 <= successes <= trials for successes, trials in sides):
+        return None
+    (x1, n1), (x2, n2) = sides
+    return two_proportion_z(x1, n1, x2, n2)
+
+
 def _test_against(best: str, best_counts: Counts, counts: Counts, measure: str) -> dict:
-    test = two_proportion_z_test(
-        successes_a=best_counts.get(measure, 0),
-        trials_a=best_counts.get("delivered", 0),
-        successes_b=counts.get(measure, 0),
-        trials_b=counts.get("delivered", 0),
-    )
+    test = _z_test(best_counts, counts, measure)
     return {
         "vs": best,
-        "z": None if test is None else round_half_up(test.z, 2),
+        "z": None if test is None else round_half_up(test.statistic, 2),
         "pValue": None if test is None else round_half_up(test.p_value, 4),
-        "significant": test is not None and test.significant,
+        "significant": significant(test),
         "verdict": verdict(test),
     }
 

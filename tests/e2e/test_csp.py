@@ -9,15 +9,20 @@ opens the live socket under the same policy on an ASGI server.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.utils import timezone
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from crm.models import Role
+from crm.models import CampaignMessage, Role
+from insights.experiments import services as experiments
+from insights.experiments.services import VariantSpec
 from tests.e2e.conftest import htmx_settled
 from tests.e2e.test_login_overview import log_in
-from tests.factories import MemberFactory, OrganizationFactory
+from tests.factories import CampaignFactory, MemberFactory, OrganizationFactory
 from tests.insights.factories import AS_OF, build_history
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +36,8 @@ MANAGER_PAGES = [
     ("/insights", "heading", "Insights"),
     ("/reports", "heading", "Reports"),
     ("/pricing", "heading", "Pricing"),
+    ("/experiments", "heading", "Experiments"),
+    ("/experiments/new", "heading", "New experiment"),
     ("/import/", "heading", "Import"),
 ]
 
@@ -68,6 +75,40 @@ def acme_people(transactional_db):
         cache.clear()
 
 
+def running_experiment(manager):
+    """A running template test read over a whole campaign (A 4 replies of 20, B 8 of 20), so its
+    page draws the results, the forest plot, the rate chart and polls for new numbers."""
+    org, now = manager.organization, timezone.now()
+    campaign = CampaignFactory(organization=org, external_id="K-CSP", name="CSP campaign")
+    CampaignMessage.objects.bulk_create(
+        CampaignMessage(
+            organization=org,
+            external_id=f"K-CSP-{variant}-{i}",
+            campaign=campaign,
+            variant=variant,
+            sent_at=now - dt.timedelta(days=1),
+            delivered_at=now - dt.timedelta(days=1),
+            replied_at=now - dt.timedelta(hours=20) if i < replies else None,
+        )
+        for variant, replies in (("A", 4), ("B", 8))
+        for i in range(20)
+    )
+    experiment = experiments.experiment_create(
+        organization=org,
+        actor=manager,
+        name="Shorter first line",
+        kind="campaign",
+        campaign_id="K-CSP",
+        variants=[VariantSpec("A", 0.5), VariantSpec("B", 0.5)],
+        metric="reply_rate",
+        minimum_detectable_effect=0.1,
+        method="sequential",
+        scope="whole_campaign",
+        now=now,
+    )
+    return experiments.experiment_start(organization=org, actor=manager, experiment_id=experiment.pk, now=now)
+
+
 def test_the_login_page_and_the_main_pages_log_no_csp_violation(live_server, page: Page, acme_people):
     manager, _agent, _admin = acme_people
     violations = csp_violations(page)
@@ -89,6 +130,16 @@ def test_the_login_page_and_the_main_pages_log_no_csp_violation(live_server, pag
         tabs.nth(index).click()
         expect(tabs.nth(index)).to_have_attribute("aria-current", "page")
         htmx_settled(page)
+
+    # and an experiment's page: its SVG forest plot and chart, its polling results region, and
+    # the confirmation of a stop (a disclosure, no script)
+    experiment = running_experiment(manager)
+    page.goto(f"{live_server.url}/experiments/{experiment.pk}")
+    expect(page.get_by_test_id("forest-plot")).to_be_visible()
+    expect(page.get_by_test_id("experiment-results")).to_have_attribute("hx-trigger", "every 30s")
+    page.get_by_test_id("stop-experiment").click()
+    expect(page.get_by_test_id("confirm-stop")).to_be_visible()
+    htmx_settled(page)
 
     # and a select that submits its form on change (the pricing filter) still does
     page.goto(f"{live_server.url}/pricing")

@@ -27,6 +27,8 @@ from agents.services import goals_set
 from crm.models import ImportRun, ImportStatus, Member, Organization, Product, Role
 from crm.services import api_key_create
 from insights.bi.models import BusinessInsight, Opportunity
+from insights.experiments.models import Experiment
+from insights.experiments.services import VariantSpec, experiment_create
 from insights.models import SavedView
 from pricing.models import PricingSuggestion
 from reports.models import Delivery, Export, Schedule
@@ -127,6 +129,9 @@ class World:
     report_schedule_b: Schedule
     report_delivery_a: Delivery
     report_delivery_b: Delivery
+    # draft price tests of the pricing suggestions' products; B's is named with a marker
+    experiment_a: Experiment
+    experiment_b: Experiment
 
     def member(self, persona: Persona) -> Member | None:
         return getattr(self, persona.key, None) if persona.is_member else None
@@ -152,6 +157,7 @@ class World:
             "report_export",
             "report_schedule",
             "report_delivery",
+            "experiment",
         ):
             return getattr(self, f"{kind}_{'a' if variant == 'A' else 'b'}").pk
         agent = self.bea if variant == "A" else self.agent_b
@@ -387,6 +393,25 @@ def _build_world() -> World:
         pricing_suggestion_b=pricing_b,
         **_report_objects(org_a, agent_a, manager_a, "a"),
         **_report_objects(org_b, agent_b, admin_b, "b"),
+        experiment_a=_experiment(org_a, manager_a, "Starter price test", pricing_a),
+        experiment_b=_experiment(org_b, admin_b, MARKER_PRODUCT, pricing_b),
+    )
+
+
+def _experiment(org: Organization, manager: Member, name: str, suggestion: PricingSuggestion) -> Experiment:
+    price = suggestion.current_price
+    return experiment_create(
+        organization=org,
+        actor=manager,
+        name=name,
+        kind="pricing",
+        product_id=suggestion.product.external_id,
+        variants=[VariantSpec("current", 0.5, price), VariantSpec("higher", 0.5, price + 1)],
+        metric="conversion_rate",
+        baseline_rate=0.3,
+        minimum_detectable_effect=0.1,
+        method="sequential",
+        now=AS_OF,
     )
 
 

@@ -134,6 +134,19 @@ POLICY: dict[str, Rule] = {
     # decide (four eyes and the states are tests/pricing's; here the role gate) -------------
     "pricing-page": _manager_page,
     "pricing-generate": Rule(MANAGERS, {"POST": 302}),
+    # --- experiment pages (insights/experiments/urls.py): managers. The world's experiment of A
+    # is a draft price test: start moves it, stop and decide are refused, and every action
+    # answers with a redirect to its page (a refusal is a message there). A new experiment
+    # posted without a campaign or product is the chooser again, a 400; a suggestion's test
+    # goes to the new experiment (or back to /pricing with the reason) ----------------------
+    "experiments-list": _manager_page,
+    "experiments-new": Rule(MANAGERS, {"GET": 200, "POST": 400}, bodies={"POST": {}}),
+    "experiments-from-suggestion": Rule(MANAGERS, {"POST": 302}),
+    "experiments-detail": _manager_page,
+    "experiments-results": _manager_page,
+    "experiments-start": Rule(MANAGERS, {"POST": 302}),
+    "experiments-stop": Rule(MANAGERS, {"POST": 302}),
+    "experiments-decide": Rule(MANAGERS, {"POST": 302}),
     "pricing-api-generate": Rule(MANAGERS, {"POST": 200}, bodies={"POST": {}}),
     "pricing-api-list": _manager_page,
     "pricing-api-detail": _manager_page,
@@ -169,6 +182,24 @@ POLICY: dict[str, Rule] = {
     "reports-api-schedule": Rule(MANAGERS, {"GET": 200, "DELETE": 200}),
     # --- live metrics (insights/live_api_urls.py): a socket ticket for any member ---------------
     "live-api-ticket": Rule(MEMBERS, {"POST": 201}),
+    # --- experiments (insights/experiments/api_urls.py): managers run them; every member may
+    # ask which price a contact sees. The world's experiment of A is a draft price test. ------
+    # an empty body: the role gate first, then the 400 (a body naming a product would be A's
+    # for A and a 404 for B's admin; tests/insights/experiments creates them)
+    "experiments-api-list": Rule(MANAGERS, {"GET": 200, "POST": 400}, bodies={"POST": {}}),
+    # a suggestion named in the body: the role gate first, then 404 for one that is not there
+    "experiments-api-from-suggestion": Rule(
+        MANAGERS, {"POST": 404}, bodies={"POST": {"suggestionId": 999999}}
+    ),
+    "experiments-api-detail": _manager_page,
+    "experiments-api-results": _manager_page,
+    "experiments-api-start": Rule(MANAGERS, {"POST": 200}),
+    # a draft can be neither stopped nor decided: a permitted caller gets the 409
+    "experiments-api-stop": Rule(MANAGERS, {"POST": 409}),
+    "experiments-api-decide": Rule(MANAGERS, {"POST": 409}),
+    # without ?contact= a permitted caller gets the 400 naming it (tests/insights/experiments
+    # covers the answers with a contact)
+    "experiments-api-assignment": Rule(MEMBERS, {"GET": 400}),
 }
 
 # Sign-in, sign-out, password and token endpoints: open to anyone, with their own tests in
@@ -201,6 +232,7 @@ PATH_PARAMS: dict[str, str] = {
     "export_id": "report_export",
     "schedule_id": "report_schedule",
     "delivery_id": "report_delivery",
+    "experiment_id": "experiment",
 }
 # Path parameters naming no object of an organization (a kind of thing): one valid value and
 # one that does not exist (tests/security/conftest.py NAMES).

@@ -63,12 +63,18 @@ JSON_BODY_ROUTES = {
     "/api/v1/reports/exports": "manager_a",
     "/api/v1/reports/schedules": "manager_a",
     "/api/v1/bi/ws-ticket": "agent_a",
+    "/api/v1/bi/experiments": "manager_a",
+    "/api/v1/bi/experiments/from-suggestion": "manager_a",
+    "/api/v1/bi/experiments/{experiment_id}/start": "manager_a",
+    "/api/v1/bi/experiments/{experiment_id}/stop": "manager_a",
+    "/api/v1/bi/experiments/{experiment_id}/decide": "manager_a",
 }
 # Path parameters of the writing operations: the object of A the caller may change.
 PATH_OBJECTS = {
     "{insight_id}": "insight",
     "{opportunity_id}": "opportunity",
     "{suggestion_id}": "pricing_suggestion",
+    "{experiment_id}": "experiment",
 }
 # A new writing operation is probed once it is listed above (test_json_write_routes_are_known).
 PROBED_WRITES = [(method, url) for method, url in JSON_WRITES if url in JSON_BODY_ROUTES]
@@ -83,6 +89,9 @@ MANAGER_ANALYTICS = "/api/analytics/"
 # Manager-only too (pricing): agents are refused before any parameter is read.
 MANAGER_BI = "/api/v1/bi/"
 BI_API = "/api/bi/"
+# Any member may ask an experiment which price a contact (or lead) sees: the one GET under
+# /api/v1/bi/ agents may use, and its parameters name objects.
+EXPERIMENT_ASSIGNMENT = "/api/v1/bi/experiments/{experiment_id}/assignment"
 # Values a client may send for each parameter; each must be a 400 naming the parameter.
 ABSURD: dict[str, list[str]] = {
     "range": [
@@ -156,6 +165,15 @@ def test_absurd_query_value_is_a_json_400_naming_the_field(world, url, param, va
         response = client.get(f"{url}?{urlencode(params)}")
         assert response.status_code == 400, response.content[:500]
         assert param in error_of(response)["details"], response.content[:500]
+        return
+    if url == EXPERIMENT_ASSIGNMENT:
+        url = url.replace("{experiment_id}", str(world.experiment_a.pk))
+        for persona in ("agent_a", "manager_a"):
+            response = client_for(world, PERSONA[persona], "api").get(f"{url}?{urlencode({param: value})}")
+            error = error_of(response)
+            # longer than an external id: a 400 naming it; otherwise no such record: a 404
+            assert response.status_code == (400 if len(value) > 100 else 404), response.content[:500]
+            assert param in error["details"], error
         return
     if url.startswith(MANAGER_BI):
         assert client_for(world, PERSONA["agent_a"], "api").get(url).status_code == 403
@@ -283,6 +301,11 @@ def test_json_write_routes_are_known():
         "reports-api-exports",
         "reports-api-schedules",
         "live-api-ticket",
+        "experiments-api-list",
+        "experiments-api-from-suggestion",
+        "experiments-api-start",
+        "experiments-api-stop",
+        "experiments-api-decide",
     }
 
 
@@ -368,6 +391,36 @@ NUL_BODIES = {
     ],
     # the ticket's only (optional) field
     "/api/v1/bi/ws-ticket": [{"clientId": "a\u0000b"}],
+    "/api/v1/bi/experiments": [
+        {
+            "name": "n\u0000",
+            "kind": "pricing",
+            "productId": "P-acme",
+            "variants": [
+                {"key": "a", "weight": 0.5, "price": "1.00"},
+                {"key": "b", "weight": 0.5, "price": "2.00"},
+            ],
+            "metric": "conversion_rate",
+            "baselineRate": 0.3,
+            "minimumDetectableEffect": 0.1,
+        },
+        {
+            "name": "n",
+            "kind": "pricing",
+            "productId": "P-acme\u0000",
+            "variants": [
+                {"key": "a", "weight": 0.5, "price": "1.00"},
+                {"key": "b", "weight": 0.5, "price": "2.00"},
+            ],
+            "metric": "conversion_rate",
+            "baselineRate": 0.3,
+            "minimumDetectableEffect": 0.1,
+        },
+    ],
+    "/api/v1/bi/experiments/from-suggestion": [{"suggestionId": 1, "name": "\u0000"}],
+    "/api/v1/bi/experiments/{experiment_id}/start": [{"note": "\u0000"}],
+    "/api/v1/bi/experiments/{experiment_id}/stop": [{"note": "a\u0000b"}],
+    "/api/v1/bi/experiments/{experiment_id}/decide": [{"note": "\u0000" * 10}],
     "/api/v1/reports/schedules": [
         {
             "name": "n\u0000",
@@ -475,6 +528,10 @@ PAGE_PARAMS = {
     "bi-insights": BI_PAGE_PARAMS,
     "bi-insights-list": BI_PAGE_PARAMS,
     "pricing-page": ("status", "page"),
+    "experiments-list": ("status", "page"),
+    "experiments-new": ("campaign", "product"),
+    "experiments-detail": (),
+    "experiments-results": (),
     "reports-builder": ("range", "start", "end", "region", "agent", "report"),
     "reports-preview": ("range", "start", "end", "region", "agent"),
     "reports-export": (),
