@@ -187,3 +187,42 @@ def _ingest(report: LoadReport, organization: Organization, entity: str, records
         if len(report.errors) >= ERROR_SAMPLE:
             break
         report.errors.append((entity, error))
+
+
+def demo_experiment_quotes_load(
+    *,
+    organization: Organization,
+    seed: int,
+    scale: str,
+    as_of: dt.datetime,
+    product_external_id: str,
+    start: dt.datetime,
+    variants: list[tuple[str, str]],
+    variant_of: Callable[[str], str],
+) -> int:
+    """Load the quotes of the demo's running price test (`PricingHistory.experiment_quote_records`)
+    for a history generated with the same seed, scale and as_of; returns how many were stored.
+    The agents are the organization's, in the order demo_load used."""
+    agents = Member.objects.filter(organization=organization, role=Role.AGENT).order_by("pk")
+    generator = DemoGenerator(
+        DemoConfig(
+            seed=seed,
+            scale=scale,
+            as_of=as_of,
+            agent_emails=tuple(agent.email for agent in agents),
+            timezone=organization.timezone,
+            currency=organization.currency,
+        )
+    )
+    records = generator.pricing.experiment_quote_records(
+        product_external_id=product_external_id,
+        start=start.timestamp(),
+        variants=variants,
+        variant_of=variant_of,
+    )
+    result = ingest_records(organization=organization, entity="quotes", records=records)
+    if result.rows_rejected:
+        raise RuntimeError(
+            f"{result.rows_rejected} demo experiment quotes were rejected: {result.errors[:3]}"
+        )
+    return result.rows_stored

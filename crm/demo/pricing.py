@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -86,6 +87,10 @@ COMPETITOR_YEARLY_RISE = 0.05
 # Both changes end more than a billing period and its grace before as_of, so the churn after
 # them is measured (pricing.selectors.churn_history).
 PRICE_CHANGES: dict[str, tuple[float, int]] = {"Starter": (0.90, 7), "Pro": (0.92, 10)}
+
+# The demo's running price test (setup_demo, docs/experiments.md "On the demo"): quotes per
+# variant since the test's start, each to a contact the test assigns to that variant.
+EXPERIMENT_QUOTES_PER_VARIANT = 240
 
 
 @dataclass(frozen=True)
@@ -305,6 +310,79 @@ class PricingHistory:
                 "decided_at": optional_iso(draft.decided),
             }
             for number, (draft, won) in enumerate(quotes, start=1)
+        ]
+
+    def experiment_quote_records(
+        self,
+        *,
+        product_external_id: str,
+        start: float,
+        variants: Sequence[tuple[str, str]],
+        variant_of: Callable[[str], str],
+        first_number: int = 1,
+    ) -> list[Record]:
+        """Quotes of a price test running since `start`: EXPERIMENT_QUOTES_PER_VARIANT per
+        variant (key, price as a decimal string), each to a contact that `variant_of` (the
+        test's assignment, given a contact's external id) puts in that variant, at that
+        variant's price, so every quote is on-assignment. Outcomes follow the product's
+        QUOTE_RESPONSES at that price (systematic sampling, like the history), decided 2-14
+        days later; open when that falls after as_of.
+
+        Contacts are grouped by variant_of, but each variant's times, outcomes and agents
+        come from a stream of its own, so the counts per variant do not depend on which
+        contacts the assignment picks (nor on the test's id)."""
+        tl = self.tl
+        product = next(p for p in self.catalogue.products if p.external_id == product_external_id)
+        response = QUOTE_RESPONSES[product.name]
+        intercept = math.log(response.win_at_list / (1 - response.win_at_list))
+        seats = {line.name: line.seats for line in profiles.PRODUCT_LINES}
+        # Enough candidates to fill every variant at any scale; all of them at small scale.
+        population = profiles.SCALES[self.scale].contacts
+        candidates = self.rng("experiment:contacts").sample(
+            range(1, population + 1), min(population, 8 * EXPERIMENT_QUOTES_PER_VARIANT)
+        )
+        pools: dict[str, list[str]] = {key: [] for key, _ in variants}
+        for number in candidates:
+            contact = f"C{number:07d}"
+            pools.setdefault(variant_of(contact), []).append(contact)
+        drafts: list[tuple[float, str, str, int, float | None, str, bool]] = []
+        for key, price in variants:
+            pool = pools[key]
+            if not pool:
+                continue
+            rng = self.rng(f"experiment:{key}")
+            rows = []
+            for index in range(EXPERIMENT_QUOTES_PER_VARIANT):
+                quoted = tl.end
+                while quoted >= tl.end:
+                    quoted = tl.working(start + rng.uniform(0, tl.end - start), rng)
+                decided = self.decision_time(quoted, rng.uniform(*QUOTE_DECISION_DAYS) * DAY, rng)
+                quantity = rng.randint(*seats[product.name]) if product.name in seats else 1
+                agent = self.router.pick(rng, quoted).email
+                rows.append((quoted, pool[index % len(pool)], price, quantity, decided, agent))
+            chance = logistic(intercept + response.slope * math.log(float(price) / product.list_price))
+            decided_rows = sorted(
+                (i for i, row in enumerate(rows) if row[4] is not None), key=lambda i: rows[i][0]
+            )
+            won = systematic_wins([chance] * len(rows), order=decided_rows, offset=rng.random())
+            drafts.extend((*row, won[i]) for i, row in enumerate(rows))
+        drafts.sort(key=lambda draft: (draft[0], draft[1]))
+        return [
+            {
+                "external_id": f"QX{number:06d}",
+                "lead_external_id": "",
+                "contact_external_id": contact,
+                "product_external_id": product.external_id,
+                "agent": agent,
+                "quoted_at": iso(quoted),
+                "unit_price": price,
+                "quantity": str(quantity),
+                "outcome": "open" if decided is None else "won" if won else "lost",
+                "decided_at": optional_iso(decided),
+            }
+            for number, (quoted, contact, price, quantity, decided, agent, won) in enumerate(
+                drafts, start=first_number
+            )
         ]
 
     def working_time(self, t: float, rng: random.Random) -> float:
