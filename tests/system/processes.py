@@ -1,4 +1,4 @@
-"""Starting real processes (Celery worker, demo server) for system tests."""
+"""Starting real processes (web servers, Celery worker and beat) for system tests and benches."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from django.db import connection
@@ -31,11 +31,12 @@ def child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+def start(
+    args: list[str], env: dict[str, str], log: Path, *, program: Sequence[str] = (sys.executable,)
+) -> subprocess.Popen:
+    """`program args` in the project's folder, its output in `log` (Python by default)."""
     handle = log.open("wb")
-    return subprocess.Popen(
-        [sys.executable, *args], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
-    )
+    return subprocess.Popen([*program, *args], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -63,6 +64,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serving(process: subprocess.Popen, base: str, log: Path, *, timeout: float) -> None:
+    """Returns once `base`'s login page answers 200; otherwise stops the process and raises
+    RuntimeError with the log's tail."""
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"{base}/accounts/login/", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return process.poll() is not None  # exited: stop waiting
+
+    if not wait_until(up, timeout=timeout) or process.poll() is not None:
+        stop(process)
+        raise RuntimeError(log.read_text()[-3000:])
+
+
 def asgi_start(
     application: str, env: dict[str, str], log: Path, *, timeout: float = 60
 ) -> tuple[subprocess.Popen, str]:
@@ -71,15 +88,32 @@ def asgi_start(
     port = free_port()
     process = start(["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application], env, log)
     base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"{base}/accounts/login/", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    if not wait_until(up, timeout=timeout):
-        stop(process)
-        raise RuntimeError(log.read_text()[-3000:])
+    serving(process, base, log, timeout=timeout)
     return process, base
+
+
+def web_spawn(env: dict[str, str], log: Path, *, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """The production web process, `bin/serve` (gunicorn with uvicorn workers, HTTP and
+    WebSockets), with `workers` workers on a free port, not waited for: (the gunicorn master,
+    its base URL); `serving()` waits for it."""
+    port = free_port()
+    process = start(
+        ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        {**env, "PYTHON": sys.executable},
+        log,
+        program=[str(ROOT / "bin" / "serve")],
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop_all(processes: list[subprocess.Popen]) -> None:
+    """`stop` for several processes, which shut down at the same time."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
