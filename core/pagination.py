@@ -12,6 +12,8 @@ import base64
 import binascii
 import datetime as dt
 
+from django.db.models import QuerySet
+
 from core.errors import ApplicationError
 
 SEPARATOR = "|"
@@ -62,3 +64,18 @@ def cursor_moment(text: str, *, invalid: ApplicationError) -> dt.datetime:
     except OverflowError as exc:
         raise invalid from exc
     return moment
+
+
+def newest_first_page(rows: QuerySet, *, cursor: str | None, limit: int) -> tuple[list, str | None]:
+    """A page of `rows` ordered newest first by (created_at, id), after `cursor`: the rows and
+    the cursor of the next page (None on the last). The lists of pricing suggestions and of
+    experiments page this way."""
+    if cursor:
+        invalid = ApplicationError("Not a cursor of this list.", field="cursor")
+        moment_text, id_text = cursor_decode(cursor, parts=2, invalid=invalid)
+        moment, last_id = cursor_moment(moment_text, invalid=invalid), cursor_id(id_text, invalid=invalid)
+        rows = rows.filter(created_at__lte=moment).exclude(created_at=moment, id__gte=last_id)
+    page = list(rows.order_by("-created_at", "-id")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (cursor_encode(page[-1].created_at, page[-1].pk) if more else None)

@@ -14,8 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from core.api import ApiView, error_responses, inline_serializer, output, query_input, utc_text
-from core.errors import ApplicationError
-from core.pagination import cursor_decode, cursor_encode, cursor_id, cursor_moment
+from core.pagination import newest_first_page
 from crm.permissions import IsManager, IsOrgAdmin
 from pricing import selectors, services
 from pricing.models import PricingSuggestion, SuggestionStatus
@@ -372,21 +371,13 @@ class ListView(ApiView):
             rows = rows.filter(status=params["status"])
         if params.get("product"):
             rows = rows.filter(product__external_id=params["product"])
-        if params.get("cursor"):
-            invalid = ApplicationError("Not a cursor of this list.", field="cursor")
-            moment_text, id_text = cursor_decode(params["cursor"], parts=2, invalid=invalid)
-            moment, last_id = cursor_moment(moment_text, invalid=invalid), cursor_id(id_text, invalid=invalid)
-            rows = rows.filter(created_at__lte=moment).exclude(created_at=moment, id__gte=last_id)
-        limit = params["limit"]
-        page = list(rows[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
+        page, next_cursor = newest_first_page(rows, cursor=params.get("cursor"), limit=params["limit"])
         return output(
             type(PAGE),
             {
                 "results": [suggestion_out(s) for s in page],
-                "nextCursor": cursor_encode(page[-1].created_at, page[-1].pk) if more else None,
-                "limit": limit,
+                "nextCursor": next_cursor,
+                "limit": params["limit"],
             },
         )
 

@@ -24,7 +24,7 @@ from core.api import (
     utc_text,
 )
 from core.errors import ApplicationError
-from core.pagination import cursor_decode, cursor_encode, cursor_id, cursor_moment
+from core.pagination import newest_first_page
 from crm.permissions import IsAgent, IsManager
 from insights.experiments import readout, selectors, services
 from insights.experiments.assignment import assign
@@ -399,21 +399,13 @@ class ExperimentsView(ApiView):
             rows = rows.filter(status=params["status"])
         if params.get("kind"):
             rows = rows.filter(kind=params["kind"])
-        if params.get("cursor"):
-            invalid = ApplicationError("Not a cursor of this list.", field="cursor")
-            moment_text, id_text = cursor_decode(params["cursor"], parts=2, invalid=invalid)
-            moment, last_id = cursor_moment(moment_text, invalid=invalid), cursor_id(id_text, invalid=invalid)
-            rows = rows.filter(created_at__lte=moment).exclude(created_at=moment, id__gte=last_id)
-        limit = params["limit"]
-        page = list(rows[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
+        page, next_cursor = newest_first_page(rows, cursor=params.get("cursor"), limit=params["limit"])
         return output(
             type(PAGE),
             {
                 "results": [experiment_out(e) for e in page],
-                "nextCursor": cursor_encode(page[-1].created_at, page[-1].pk) if more else None,
-                "limit": limit,
+                "nextCursor": next_cursor,
+                "limit": params["limit"],
             },
         )
 
