@@ -313,7 +313,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = for_test_worker(os.environ.get("CELERY_BROKER_URL", REDIS_URL or "filesystem://"))
-if TEST_WORKER.startswith("gw") and os.environ.get("CELERY_BROKER_URL", CELERY_BROKER_URL) != CELERY_BROKER_URL:
+if (
+    TEST_WORKER.startswith("gw")
+    and os.environ.get("CELERY_BROKER_URL", CELERY_BROKER_URL) != CELERY_BROKER_URL
+):
     # Celery reads the CELERY_BROKER_URL variable before this setting (celery.app.utils.Settings.
     # broker_url): without this, every test worker, and every worker process a system test
     # starts (they inherit the environment), shared one broker database and took each other's
