@@ -5,7 +5,7 @@ render it with `{% chart spec %}`, PDFs embed the same `render_svg(spec)` output
 reports and the API store `spec.to_dict()`.
 """
 
-from .formats import format_tick, format_value
+from .formats import format_tick, format_value, no_negative_zero
 from .spec import (
     Band,
     BandPoint,
@@ -39,6 +39,7 @@ __all__ = [
     "format_tick",
     "format_value",
     "nice_ticks",
+    "no_negative_zero",
     "render_svg",
     "render_table",
 ]

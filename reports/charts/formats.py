@@ -13,13 +13,13 @@ from .spec import ValueFormat
 __all__ = ["MISSING", "format_tick", "format_value"]
 
 
-def _no_negative_zero(value: float, decimals: int) -> float:
+def no_negative_zero(value: float, decimals: int) -> float:
     # -0.004 rounds to "-0.00"; nobody wants to read a negative zero.
     return 0.0 if round(value, decimals) == 0 else value
 
 
 def _trimmed(value: float, decimals: int) -> str:
-    text = f"{_no_negative_zero(value, decimals):,.{decimals}f}"
+    text = f"{no_negative_zero(value, decimals):,.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
@@ -28,13 +28,13 @@ def format_value(value: float | None, fmt: ValueFormat) -> str:
     if value is None:
         return MISSING
     if fmt.kind == "integer":
-        return f"{_no_negative_zero(value, 0):,.0f}"
+        return f"{no_negative_zero(value, 0):,.0f}"
     if fmt.kind == "percent":
-        return f"{_no_negative_zero(value, 1):,.1f}%"
+        return f"{no_negative_zero(value, 1):,.1f}%"
     if fmt.kind == "money":
-        return f"{fmt.currency} {_no_negative_zero(value, 2):,.2f}"
+        return f"{fmt.currency} {no_negative_zero(value, 2):,.2f}"
     if fmt.kind == "hours":
-        return f"{_no_negative_zero(value, 1):,.1f} h"
+        return f"{no_negative_zero(value, 1):,.1f} h"
     return _trimmed(value, 2)
 
 

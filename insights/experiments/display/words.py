@@ -18,7 +18,7 @@ from insights.experiments.models import (
     ExperimentMetric,
 )
 from insights.experiments.readout import metric_kind
-from reports.charts import ValueFormat, format_value
+from reports.charts import ValueFormat, format_value, no_negative_zero
 
 # One line each, on the form and on the experiment's page.
 METHOD_HELP = {
@@ -29,7 +29,6 @@ METHOD_HELP = {
     ExperimentMethod.SEQUENTIAL: "Safe to look at any time: an O'Brien-Fleming-type boundary keeps the "
     "error rate at alpha however often the results are read, so a clear winner can stop early.",
 }
-# What a variant's n and its conversions count, per kind and metric.
 # What a variant's n and its conversions count, per kind and metric.
 UNITS: dict[tuple[str, str], tuple[str, str]] = {
     (ExperimentKind.CAMPAIGN, ExperimentMetric.REPLY_RATE): ("delivered messages", "replies"),
@@ -66,9 +65,9 @@ class Units:
         if value is None:
             return MISSING
         if self.kind == "proportion":
-            points = _no_negative_zero(value * 100, 1)
+            points = no_negative_zero(value * 100, 1)
             return f"{points:+.1f} pts"
-        amount = _no_negative_zero(value, 2)
+        amount = no_negative_zero(value, 2)
         return f"{'+' if amount >= 0 else '-'}{self.currency} {abs(amount):,.2f}"
 
     def loss(self, value: float) -> str:
@@ -83,18 +82,14 @@ class Units:
         if low is None or high is None:
             return MISSING
         if self.kind == "proportion":
-            return f"{_no_negative_zero(low * 100, 1):+.1f} to {_no_negative_zero(high * 100, 1):+.1f}"
-        return f"{_no_negative_zero(low, 2):+,.2f} to {_no_negative_zero(high, 2):+,.2f}"
+            return f"{no_negative_zero(low * 100, 1):+.1f} to {no_negative_zero(high * 100, 1):+.1f}"
+        return f"{no_negative_zero(low, 2):+,.2f} to {no_negative_zero(high, 2):+,.2f}"
 
     def interval(self, low: float | None, high: float | None, *, difference: bool = False) -> str:
         if low is None or high is None:
             return MISSING
         shown = self.difference if difference else self.value
         return f"{shown(low)} to {shown(high)}"
-
-
-def _no_negative_zero(value: float, decimals: int) -> float:
-    return 0.0 if round(value, decimals) == 0 else value
 
 
 def p_text(p: float | None) -> str:
